@@ -1,0 +1,15 @@
+"""Built-in behaviour, registered as an ordinary plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crmcms.plugins import hookimpl
+
+
+@hookimpl
+def crmcms_rule_functions() -> Sequence[Any]:
+    from crmcms.dsl.functions import BUILTIN_FUNCTIONS
+
+    return BUILTIN_FUNCTIONS

@@ -1,0 +1,50 @@
+"""The ``crmcms`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from crmcms import __version__
+from crmcms.errors import CrmcmsError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crmcms")
+def cli() -> None:
+    """crmcms: contacts, appeals, routes and rules for telecom back offices."""
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    default="var/demo.sqlite",
+    show_default=True,
+    help="SQLite file the demo keeps its data in.",
+)
+def demo(db_path: str) -> None:
+    """Run the end-to-end demo on embedded SQLite with the example telecom configuration."""
+    from crmcms.demo import run_demo
+
+    run_demo(db_path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: our errors print as messages, not tracebacks, and exit with status 1."""
+    try:
+        cli.main(args=argv, prog_name="crmcms", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except CrmcmsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

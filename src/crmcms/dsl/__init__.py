@@ -1,0 +1,1 @@
+"""The rule and definition languages: grammar, parser, checker, compilers, formatter."""

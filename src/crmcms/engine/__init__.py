@@ -1,0 +1,1 @@
+"""Workflow engine: registers contacts and appeals and moves them along routes."""

@@ -1,0 +1,193 @@
+"""Every error crmcms raises on purpose derives from :class:`CrmcmsError`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+__all__ = [
+    "ConcurrencyError",
+    "ConfigurationError",
+    "CrmcmsError",
+    "DefinitionError",
+    "DslError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginError",
+    "Problem",
+    "SourceSpan",
+    "StorageError",
+    "ValidationError",
+    "WorkflowError",
+]
+
+
+class CrmcmsError(Exception):
+    """Root of every error crmcms raises on purpose; catch this to catch them all."""
+
+
+# --- DSL: rules and definition files -----------------------------------------------------
+
+
+@attrs.frozen
+class SourceSpan:
+    """Where a piece of DSL text stands: 1-based line and column, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def _caret_block(source: str | None, span: SourceSpan) -> str:
+    """The offending source line with a caret under the column (and tildes to the span end)."""
+    if source is None:
+        return ""
+    lines = source.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return ""
+    text = lines[span.line - 1].expandtabs(1)
+    width = 1
+    if span.end_line == span.line and span.end_column is not None:
+        width = max(1, span.end_column - span.column)
+    return f"    {text}\n    {' ' * (span.column - 1)}^{'~' * (width - 1)}"
+
+
+class DslError(CrmcmsError):
+    """One problem in rule or definition text, located by file, line and column."""
+
+    def __init__(
+        self,
+        message: str,
+        span: SourceSpan,
+        *,
+        source: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.span = span
+        self.source = source
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """``file:line:column: message``, the source line, a caret, and a hint if there is one."""
+        out = f"{self.span}: {self.message}"
+        block = _caret_block(self.source, self.span)
+        if block:
+            out += "\n" + block
+        if self.hint:
+            out += f"\n    hint: {self.hint}"
+        return out
+
+
+class DefinitionError(CrmcmsError):
+    """Every problem found in a text at once; raised instead of stopping at the first."""
+
+    def __init__(self, problems: Sequence[DslError]) -> None:
+        if not problems:
+            raise ValueError("DefinitionError needs at least one problem")
+        self.problems: tuple[DslError, ...] = tuple(
+            sorted(problems, key=lambda p: (p.span.file, p.span.line, p.span.column))
+        )
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} found"
+        super().__init__(head + "\n" + "\n".join(p.render() for p in self.problems))
+
+
+# --- Data validation ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Problem:
+    """One invalid value: the field or attribute code it concerns and what is wrong."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class ValidationError(CrmcmsError):
+    """Values refused; carries every problem, each naming its field or attribute code."""
+
+    def __init__(self, problems: Iterable[Problem], *, subject: str = "") -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if not self.problems:
+            raise ValueError("ValidationError needs at least one problem")
+        self.subject = subject
+        head = f"{subject}: " if subject else ""
+        count = len(self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{head}{count} invalid value{'s' if count != 1 else ''}\n{lines}")
+
+    def codes(self) -> tuple[str, ...]:
+        """The codes with problems, in the order found."""
+        return tuple(p.code for p in self.problems)
+
+
+# --- Runtime ------------------------------------------------------------------------------
+
+
+class NotFoundError(CrmcmsError, LookupError):
+    """A definition or record asked for by code or id does not exist."""
+
+    def __init__(self, kind: str, key: object, *, hint: str | None = None) -> None:
+        self.kind = kind
+        self.key = key
+        self.hint = hint
+        message = f"{kind} {key!r} not found"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+
+class PermissionDeniedError(CrmcmsError):
+    """The operator lacks the role, membership or administration right the action needs."""
+
+    def __init__(self, operator: str, action: str, reason: str) -> None:
+        self.operator = operator
+        self.action = action
+        self.reason = reason
+        super().__init__(f"operator {operator!r} may not {action}: {reason}")
+
+
+class ConcurrencyError(CrmcmsError):
+    """Someone else changed the record since it was read; nothing was written."""
+
+    def __init__(self, kind: str, key: object, expected: int, actual: int | None) -> None:
+        self.kind = kind
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        found = "it is gone" if actual is None else f"found version {actual}"
+        super().__init__(
+            f"{kind} {key!r} changed concurrently: expected version {expected}, {found}"
+        )
+
+
+class WorkflowError(CrmcmsError):
+    """A workflow action cannot be carried out (transition unavailable, no queue, ...)."""
+
+
+class PluginError(CrmcmsError):
+    """A plugin failed or misbehaved; wraps the plugin's own exception as ``__cause__``."""
+
+    def __init__(self, plugin: str, hook: str, message: str) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(f"plugin {plugin!r} failed in {hook}: {message}")
+
+
+class StorageError(CrmcmsError):
+    """The storage backend could not do what was asked (unreachable, schema too old, ...)."""
+
+
+class ConfigurationError(CrmcmsError):
+    """crmcms was set up inconsistently (bad URL, missing optional dependency, ...)."""

@@ -1,0 +1,73 @@
+"""Every hook crmcms calls; plugins implement them with :data:`crmcms.plugins.hookimpl`.
+
+Hooks are always called with keyword arguments. Built-in behaviour is itself a plugin
+(``crmcms.builtin``), so a third-party plugin can add to it or, for ``firstresult`` hooks,
+answer before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pluggy
+
+PROJECT = "crmcms"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# --- Rule language -------------------------------------------------------------------------
+
+
+@hookspec
+def crmcms_rule_functions() -> Sequence[Any]:
+    """Return functions that rules may call (``crmcms.dsl.functions.RuleFunction`` objects).
+
+    Built-ins (``now()``, ``today()``, ``len()``, ...) come from the built-in plugin; user
+    business functions come from yours. A name defined twice is an error at start-up.
+    """
+
+
+@hookspec
+def crmcms_rule_schema(schema: Any) -> None:
+    """Extend the schema of what rules may see: add objects, fields or Russian aliases.
+
+    ``schema`` is the mutable ``crmcms.dsl.schema.SchemaBuilder`` being assembled.
+    """
+
+
+# --- Dictionaries and external systems ------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def crmcms_external_dictionary_items(
+    dictionary: str, params: Mapping[str, Any]
+) -> Sequence[tuple[str, str]] | None:
+    """Return ``(code, name)`` items of an external dictionary, or ``None`` if not yours."""
+
+
+@hookspec(firstresult=True)
+def crmcms_find_client(client_id: str) -> Mapping[str, Any] | None:
+    """Look a client up in the client directory (billing); return its fields or ``None``."""
+
+
+@hookspec
+def crmcms_business_functions() -> Mapping[str, Any]:
+    """Return ``{name: callable}`` business functions that route handlers may ``call``."""
+
+
+# --- Notifications and events ---------------------------------------------------------------
+
+
+@hookspec
+def crmcms_notify(notification: Any) -> None:
+    """Deliver a notification (to a client, operators or a mailing list): mail, SMS, ...
+
+    Every implementation is called; raise ``crmcms.errors.PluginError`` to report failure.
+    """
+
+
+@hookspec
+def crmcms_event(event: Any) -> None:
+    """Observe one history event (every change of a contact or appeal), after it is stored."""

@@ -1,0 +1,1 @@
+"""Storage adapters: in-memory and SQLAlchemy (SQLite by default, PostgreSQL for scale)."""

@@ -1,0 +1,88 @@
+"""The package's front door, its errors and its plugin manager."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+import crmcms
+from crmcms import errors
+
+SRC = pathlib.Path(crmcms.__file__).parent
+
+
+def test_version_comes_from_package_metadata() -> None:
+    assert crmcms.__version__ != "0.0.0"
+
+
+def test_all_is_sorted_and_resolvable() -> None:
+    assert list(crmcms.__all__) == sorted(crmcms.__all__)
+    for name in crmcms.__all__:
+        assert hasattr(crmcms, name), name
+
+
+def test_every_public_error_derives_from_the_root() -> None:
+    for name in errors.__all__:
+        obj = getattr(errors, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, errors.CrmcmsError), name
+
+
+def test_dsl_error_renders_location_source_line_and_caret() -> None:
+    source = 'rule X "x": Client.Categry = "BIS"\n'
+    err = errors.DslError(
+        "unknown field 'Categry' of Client",
+        errors.SourceSpan("routes.crm", 1, 20, 1, 27),
+        source=source,
+        hint="did you mean 'Category'?",
+    )
+    text = str(err)
+    lines = text.splitlines()
+    assert lines[0] == "routes.crm:1:20: unknown field 'Categry' of Client"
+    assert lines[1].strip() == source.strip()
+    caret = lines[2]
+    assert caret.index("^") - 4 == 19
+    assert caret.count("~") == 6
+    assert lines[3].strip() == "hint: did you mean 'Category'?"
+
+
+def test_definition_error_collects_every_problem_in_source_order() -> None:
+    a = errors.DslError("second", errors.SourceSpan("f.crm", 9, 1))
+    b = errors.DslError("first", errors.SourceSpan("f.crm", 2, 5))
+    err = errors.DefinitionError([a, b])
+    assert [p.message for p in err.problems] == ["first", "second"]
+    assert str(err).startswith("2 problems found")
+    with pytest.raises(ValueError, match="at least one"):
+        errors.DefinitionError([])
+
+
+def test_validation_error_names_every_attribute_code() -> None:
+    err = errors.ValidationError(
+        [errors.Problem("168", "is required"), errors.Problem("170", "'XX' is not in CITY")],
+        subject="appeal 7",
+    )
+    assert err.codes() == ("168", "170")
+    assert "appeal 7: 2 invalid values" in str(err)
+    assert "168: is required" in str(err)
+
+
+def test_concurrency_error_says_what_was_expected() -> None:
+    err = errors.ConcurrencyError("appeal", 5, expected=3, actual=4)
+    assert "expected version 3, found version 4" in str(err)
+    assert "it is gone" in str(errors.ConcurrencyError("appeal", 5, expected=3, actual=None))
+
+
+def test_model_imports_no_storage_dsl_or_plugin_library() -> None:
+    forbidden = {"sqlalchemy", "lark", "pluggy"}
+    for path in (SRC / "model").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
