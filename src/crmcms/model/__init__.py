@@ -1,1 +1,100 @@
 """Domain model: immutable definitions and runtime records, free of storage and DSL code."""
+
+from __future__ import annotations
+
+from crmcms.model.attributes import AttributeDef
+from crmcms.model.catalog import Catalog, EffectiveAttribute
+from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
+from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
+from crmcms.model.history import Change, HistoryEvent, HistoryKind
+from crmcms.model.masks import InputMask
+from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
+from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
+from crmcms.model.queues import MemberKind, Queue, QueueMember
+from crmcms.model.records import (
+    Appeal,
+    AppealState,
+    Attachment,
+    Contact,
+    Note,
+    NoteSubject,
+    ProblemState,
+    SystemProblem,
+)
+from crmcms.model.routes import (
+    AttributeOverride,
+    Deadline,
+    Handler,
+    HandlerEvent,
+    Process,
+    Route,
+    Transition,
+)
+from crmcms.model.templates import ContactTemplate
+from crmcms.model.topics import AttributeGroup, GroupDisplay, Topic, TopicGroup
+from crmcms.model.values import (
+    AttributeFlags,
+    AttributeValue,
+    Flag,
+    Scalar,
+    ValueType,
+    format_value,
+    parse_value,
+)
+
+__all__ = [
+    "Appeal",
+    "AppealState",
+    "Attachment",
+    "AttributeDef",
+    "AttributeFlags",
+    "AttributeGroup",
+    "AttributeOverride",
+    "AttributeValue",
+    "Catalog",
+    "Change",
+    "Channel",
+    "Client",
+    "ClientCategory",
+    "Contact",
+    "ContactPerson",
+    "ContactPlace",
+    "ContactPlaceKind",
+    "ContactTemplate",
+    "Deadline",
+    "Dictionary",
+    "DictionaryItem",
+    "DictionaryKind",
+    "Direction",
+    "EffectiveAttribute",
+    "Flag",
+    "GroupDisplay",
+    "Handler",
+    "HandlerEvent",
+    "HistoryEvent",
+    "HistoryKind",
+    "InputMask",
+    "MailingList",
+    "MemberKind",
+    "Note",
+    "NoteSubject",
+    "Operator",
+    "Priority",
+    "ProblemState",
+    "Process",
+    "Prospect",
+    "Queue",
+    "QueueMember",
+    "Role",
+    "Route",
+    "Rule",
+    "Scalar",
+    "Subscriber",
+    "SystemProblem",
+    "Topic",
+    "TopicGroup",
+    "Transition",
+    "ValueType",
+    "format_value",
+    "parse_value",
+]

@@ -1,0 +1,33 @@
+"""Construction-time checks shared by the definition classes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from crmcms.errors import Problem, ValidationError
+
+__all__ = ["duplicates", "require_code", "unique_codes"]
+
+
+def duplicates(codes: Iterable[object]) -> list[object]:
+    """The codes that occur more than once, in first-seen order."""
+    counts = Counter(codes)
+    return [code for code, n in counts.items() if n > 1]
+
+
+def unique_codes(subject: str, field: str, codes: Iterable[object]) -> list[Problem]:
+    """One problem per code repeated in ``field`` of ``subject``."""
+    return [
+        Problem(f"{field}", f"{subject}: code {code!r} is used more than once")
+        for code in duplicates(codes)
+    ]
+
+
+def require_code(kind: str, code: str) -> None:
+    """Codes identify definitions everywhere, so a blank one is refused at once."""
+    if not code or code != code.strip():
+        raise ValidationError(
+            [Problem("code", f"{kind} code {code!r} must be non-blank without outer spaces")],
+            subject=kind,
+        )

@@ -1,0 +1,285 @@
+"""The catalog: one immutable, indexed set of every definition, with lookups across them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from crmcms.errors import NotFoundError, Problem, ValidationError
+from crmcms.model._checks import duplicates
+from crmcms.model._lookup import did_you_mean, find
+from crmcms.model.attributes import AttributeDef
+from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
+from crmcms.model.dictionaries import Dictionary
+from crmcms.model.people import Operator, Role
+from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind
+from crmcms.model.queues import Queue
+from crmcms.model.routes import Route
+from crmcms.model.templates import ContactTemplate
+from crmcms.model.topics import Topic, TopicGroup
+from crmcms.model.values import AttributeFlags, resolve_flag
+
+__all__ = ["Catalog", "EffectiveAttribute"]
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+PLACE_SEPARATOR = "\\"
+
+
+@attrs.frozen
+class EffectiveAttribute:
+    """An attribute as a topic sees it: the definition and who defines it."""
+
+    definition: AttributeDef
+    owner: str
+    """Code of the topic or topic group that defines it."""
+    inherited: bool
+    """Defined by an enclosing topic group rather than the topic itself."""
+
+    @property
+    def code(self) -> str:
+        return self.definition.code
+
+
+def _index(items: Iterable[T], key: Callable[[T], K]) -> Mapping[K, T]:
+    return {key(item): item for item in items}
+
+
+def _code(item: Any) -> str:
+    return str(item.code)
+
+
+@attrs.frozen
+class Catalog:
+    """Every definition crmcms works with, indexed by code (routes by code and version).
+
+    Construction refuses duplicate codes; lookups raise :class:`~crmcms.errors.NotFoundError`
+    with a did-you-mean hint. Cross-references are followed lazily, so a dangling one
+    surfaces as ``NotFoundError`` when a helper needs it.
+    """
+
+    dictionaries: tuple[Dictionary, ...] = ()
+    place_kinds: tuple[ContactPlaceKind, ...] = ()
+    places: tuple[ContactPlace, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    client_categories: tuple[ClientCategory, ...] = ()
+    topic_groups: tuple[TopicGroup, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    mailing_lists: tuple[MailingList, ...] = ()
+    routes: tuple[Route, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    roles: tuple[Role, ...] = ()
+    operators: tuple[Operator, ...] = ()
+    templates: tuple[ContactTemplate, ...] = ()
+
+    _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[Problem] = []
+        indexes: dict[str, Mapping[Any, Any]] = {}
+        for field in attrs.fields(Catalog):
+            if not field.init:
+                continue
+            items = getattr(self, field.name)
+            key: Callable[[Any], Any] = (lambda r: r.key) if field.name == "routes" else _code
+            problems += [
+                Problem(field.name, f"{k!r} is defined more than once")
+                for k in duplicates(key(i) for i in items)
+            ]
+            indexes[field.name] = _index(items, key)
+        if problems:
+            raise ValidationError(problems, subject="catalog")
+        object.__setattr__(self, "_by_kind", indexes)
+
+    # --- Lookups by code ------------------------------------------------------------------
+
+    def _get(self, field: str, kind: str, key: Hashable, cls: type[T]) -> T:
+        item = find(kind, self._by_kind[field], key)
+        assert isinstance(item, cls)
+        return item
+
+    def dictionary(self, code: str) -> Dictionary:
+        return self._get("dictionaries", "dictionary", code, Dictionary)
+
+    def place_kind(self, code: str) -> ContactPlaceKind:
+        return self._get("place_kinds", "contact place kind", code, ContactPlaceKind)
+
+    def place(self, code: str) -> ContactPlace:
+        return self._get("places", "contact place", code, ContactPlace)
+
+    def channel(self, code: str) -> Channel:
+        return self._get("channels", "channel", code, Channel)
+
+    def client_category(self, code: str) -> ClientCategory:
+        return self._get("client_categories", "client category", code, ClientCategory)
+
+    def topic_group(self, code: str) -> TopicGroup:
+        return self._get("topic_groups", "topic group", code, TopicGroup)
+
+    def topic(self, code: str) -> Topic:
+        return self._get("topics", "topic", code, Topic)
+
+    def rule(self, code: str) -> Rule:
+        return self._get("rules", "rule", code, Rule)
+
+    def priority(self, code: str) -> Priority:
+        return self._get("priorities", "priority", code, Priority)
+
+    def mailing_list(self, code: str) -> MailingList:
+        return self._get("mailing_lists", "mailing list", code, MailingList)
+
+    def queue(self, code: str) -> Queue:
+        return self._get("queues", "queue", code, Queue)
+
+    def role(self, code: str) -> Role:
+        return self._get("roles", "role", code, Role)
+
+    def operator(self, login: str) -> Operator:
+        return self._get("operators", "operator", login, Operator)
+
+    def template(self, code: str) -> ContactTemplate:
+        return self._get("templates", "contact template", code, ContactTemplate)
+
+    # --- Routes ---------------------------------------------------------------------------
+
+    def route_versions(self, code: str) -> tuple[int, ...]:
+        """Every stored version of route ``code``, oldest first."""
+        versions = tuple(sorted(v for c, v in self._by_kind["routes"] if c == code))
+        if not versions:
+            codes = {c for c, _ in self._by_kind["routes"]}
+            raise NotFoundError("route", code, hint=did_you_mean(code, codes))
+        return versions
+
+    def route(self, code: str, version: int | None = None) -> Route:
+        """Route ``code`` at ``version``; without a version, the current one."""
+        if version is None:
+            return self.current_route(code)
+        versions = self.route_versions(code)
+        if version not in versions:
+            raise NotFoundError(
+                "route version", (code, version), hint=f"route {code} has versions {versions}"
+            )
+        return self._get("routes", "route", (code, version), Route)
+
+    def current_route(self, code: str) -> Route:
+        """The newest active version, which new appeals start on (newest of all if none is)."""
+        routes = [self._get("routes", "route", (code, v), Route) for v in self.route_versions(code)]
+        active = [r for r in routes if r.active]
+        return (active or routes)[-1]
+
+    def routes_for_topic(self, topic: str) -> tuple[Route, ...]:
+        """The current version of every route that serves ``topic``."""
+        self.topic(topic)
+        codes = dict.fromkeys(c for c, _ in self._by_kind["routes"])
+        current = (self.current_route(c) for c in codes)
+        return tuple(r for r in current if topic in r.topics)
+
+    # --- Topics and attributes ------------------------------------------------------------
+
+    def group_chain(self, topic: str) -> tuple[TopicGroup, ...]:
+        """The groups enclosing ``topic``, outermost first."""
+        chain: list[TopicGroup] = []
+        code = self.topic(topic).group
+        while code is not None:
+            group = self.topic_group(code)
+            if group in chain:
+                names = " -> ".join(g.code for g in [*chain, group])
+                raise ValidationError(
+                    [Problem("topic_groups", f"topic groups form a cycle: {names}")],
+                    subject="catalog",
+                )
+            chain.append(group)
+            code = group.parent
+        return tuple(reversed(chain))
+
+    def effective_attributes(self, topic: str) -> tuple[EffectiveAttribute, ...]:
+        """The attributes an appeal on ``topic`` carries: inherited ones first, outermost group
+        first, then the topic's own; a nearer definition of the same code replaces a farther one.
+        """
+        found: dict[str, EffectiveAttribute] = {}
+        for group in self.group_chain(topic):
+            for a in group.attributes:
+                found.pop(a.code, None)
+                found[a.code] = EffectiveAttribute(a, group.code, inherited=True)
+        for a in self.topic(topic).attributes:
+            found.pop(a.code, None)
+            found[a.code] = EffectiveAttribute(a, topic, inherited=False)
+        return tuple(found.values())
+
+    def attribute(self, topic: str, code: str) -> AttributeDef:
+        """One attribute of ``topic``, its own or inherited."""
+        index = {e.code: e.definition for e in self.effective_attributes(topic)}
+        return find(f"attribute of topic {topic}", index, code)
+
+    def attribute_flags(
+        self,
+        topic: str,
+        attribute: str,
+        *,
+        route: Route | None = None,
+        process: str | None = None,
+    ) -> AttributeFlags:
+        """The flags in force for ``attribute`` of ``topic``, in ``process`` of ``route`` if given.
+
+        A process override replaces the attribute's flag; "not defined" keeps it.
+        """
+        definition = self.attribute(topic, attribute)
+        override = None
+        if route is not None and process is not None:
+            override = route.process(process).override(attribute)
+        elif (route is None) != (process is None):
+            raise ValueError("give both route and process, or neither")
+        if override is None:
+            return AttributeFlags(definition.hidden, definition.read_only, definition.required)
+        return AttributeFlags(
+            resolve_flag(definition.hidden, override.hidden),
+            resolve_flag(definition.read_only, override.read_only),
+            resolve_flag(definition.required, override.required),
+        )
+
+    # --- Places, queues, operators --------------------------------------------------------
+
+    def place_chain(self, code: str) -> tuple[ContactPlace, ...]:
+        """The place and its ancestors, root first."""
+        chain: list[ContactPlace] = []
+        current: str | None = code
+        while current is not None:
+            place = self.place(current)
+            if place in chain:
+                names = " -> ".join(p.code for p in [*chain, place])
+                raise ValidationError(
+                    [Problem("places", f"contact places form a cycle: {names}")],
+                    subject="catalog",
+                )
+            chain.append(place)
+            current = place.parent
+        return tuple(reversed(chain))
+
+    def place_path(self, code: str) -> str:
+        """The place's names from the root, joined with ``\\`` as the console shows them."""
+        return PLACE_SEPARATOR.join(p.name for p in self.place_chain(code))
+
+    def place_by_path(self, path: str) -> ContactPlace:
+        """The place whose :meth:`place_path` is ``path``."""
+        paths = {self.place_path(p.code): p for p in self.places}
+        return find("contact place", paths, path)
+
+    def queues_for_process(self, process: str) -> tuple[Queue, ...]:
+        """Active queues that name ``process`` among their allowed processes."""
+        return tuple(q for q in self.queues if q.active and process in q.processes)
+
+    def operators_with_role(self, role: str) -> tuple[Operator, ...]:
+        self.role(role)
+        return tuple(o for o in self.operators if role in o.roles)
+
+    def template_for(self, login: str) -> ContactTemplate | None:
+        """The contact template assigned to the operator, if any."""
+        code = self.operator(login).template
+        return None if code is None else self.template(code)

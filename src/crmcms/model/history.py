@@ -1,0 +1,53 @@
+"""Appeal history: what happened to an appeal, when, by whom, and which values changed."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from crmcms.model.values import AttributeValue
+
+__all__ = ["Change", "HistoryEvent", "HistoryKind"]
+
+
+class HistoryKind(enum.Enum):
+    CREATED = "created"
+    CHANGED = "changed"
+    MOVED = "moved"
+    """Passed along a transition to another process."""
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    DEADLINE_CHANGED = "deadline_changed"
+    DEADLINE_WARNING = "deadline_warning"
+    DEADLINE_BROKEN = "deadline_broken"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    ARCHIVED = "archived"
+
+
+@attrs.frozen
+class Change:
+    """One field or attribute that changed: ``field`` is a field name or attribute code."""
+
+    field: str
+    old: AttributeValue | None = None
+    new: AttributeValue | None = None
+
+
+@attrs.frozen
+class HistoryEvent:
+    """An entry of an appeal's history; history is appended to, never edited."""
+
+    id: int
+    appeal_id: int
+    kind: HistoryKind
+    at: datetime
+    operator: str | None = None
+    """Login of who did it; ``None`` for the system (timers, automation)."""
+    process: str | None = None
+    queue: str | None = None
+    transition: str | None = None
+    changes: tuple[Change, ...] = ()
+    comment: str = ""
