@@ -1,0 +1,209 @@
+"""Hypothesis strategies for every crmcms model class, for your tests as for ours.
+
+Definitions come out valid (they pass their own construction checks); :func:`catalogs`
+gives small catalogs whose cross-references resolve; :func:`values_for` gives valid
+values of one attribute. :func:`strategy_for` finds the strategy for a model class.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
+
+from crmcms import model
+from crmcms.model.attributes import AttributeDef
+from crmcms.model.dictionaries import Dictionary
+from crmcms.model.values import AttributeFlags, AttributeValue
+from crmcms.testing._basics import (
+    attribute_values,
+    codes,
+    conditions,
+    dates,
+    decimals,
+    durations,
+    flags,
+    masked_texts,
+    masks,
+    names,
+    optional_flags,
+    regexes,
+    scalars,
+    timestamps,
+)
+from crmcms.testing._catalogs import catalogs
+from crmcms.testing._definitions import (
+    attribute_defs,
+    attribute_groups,
+    attribute_overrides,
+    channels,
+    client_categories,
+    contact_place_kinds,
+    contact_places,
+    contact_templates,
+    deadlines,
+    dictionaries,
+    dictionary_items,
+    handlers,
+    mailing_lists,
+    operators,
+    priorities,
+    processes,
+    queue_members,
+    queues,
+    roles,
+    routes,
+    rules,
+    topic_groups,
+    topics,
+    transitions,
+)
+from crmcms.testing._records import (
+    appeal_values,
+    appeals,
+    attachments,
+    changes,
+    clients,
+    contact_persons,
+    contacts,
+    history_events,
+    notes,
+    prospects,
+    subscribers,
+    system_problems,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "appeal_values",
+    "appeals",
+    "attachments",
+    "attribute_defs",
+    "attribute_groups",
+    "attribute_overrides",
+    "attribute_values",
+    "catalogs",
+    "changes",
+    "channels",
+    "client_categories",
+    "clients",
+    "codes",
+    "conditions",
+    "contact_persons",
+    "contact_place_kinds",
+    "contact_places",
+    "contact_templates",
+    "contacts",
+    "dates",
+    "deadlines",
+    "decimals",
+    "dictionaries",
+    "dictionary_items",
+    "durations",
+    "flags",
+    "handlers",
+    "history_events",
+    "mailing_lists",
+    "masked_texts",
+    "masks",
+    "model_objects",
+    "names",
+    "notes",
+    "operators",
+    "optional_flags",
+    "priorities",
+    "processes",
+    "prospects",
+    "queue_members",
+    "queues",
+    "regexes",
+    "roles",
+    "routes",
+    "rules",
+    "scalars",
+    "strategy_for",
+    "subscribers",
+    "system_problems",
+    "timestamps",
+    "topic_groups",
+    "topics",
+    "transitions",
+    "values_for",
+]
+
+T = TypeVar("T")
+
+
+def values_for(
+    attribute: AttributeDef, dictionary: Dictionary | None = None
+) -> st.SearchStrategy[AttributeValue]:
+    """Values that ``attribute.validate(value, dictionary=dictionary)`` accepts."""
+    one = scalars(
+        attribute.value_type, mask=attribute.mask, regex=attribute.regex, dictionary=dictionary
+    )
+    if attribute.multiple:
+        return st.lists(one, min_size=1, max_size=3).map(tuple)
+    return one
+
+
+def _effective_attributes() -> st.SearchStrategy[model.EffectiveAttribute]:
+    return st.builds(model.EffectiveAttribute, attribute_defs(), codes(), inherited=st.booleans())
+
+
+STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
+    model.Appeal: appeals(),
+    model.Attachment: attachments(),
+    model.AttributeDef: attribute_defs(),
+    model.AttributeFlags: st.builds(AttributeFlags, flags(), flags(), flags()),
+    model.AttributeGroup: attribute_groups(),
+    model.AttributeOverride: attribute_overrides(),
+    model.Catalog: catalogs(),
+    model.Change: changes(),
+    model.Channel: channels(),
+    model.Client: clients(),
+    model.ClientCategory: client_categories(),
+    model.Contact: contacts(),
+    model.ContactPerson: contact_persons(),
+    model.ContactPlace: contact_places(),
+    model.ContactPlaceKind: contact_place_kinds(),
+    model.ContactTemplate: contact_templates(),
+    model.Deadline: deadlines(),
+    model.Dictionary: dictionaries(),
+    model.DictionaryItem: dictionary_items(),
+    model.EffectiveAttribute: _effective_attributes(),
+    model.Flag: flags(),
+    model.Handler: handlers(),
+    model.HistoryEvent: history_events(),
+    model.InputMask: masks().map(model.InputMask),
+    model.MailingList: mailing_lists(),
+    model.Note: notes(),
+    model.Operator: operators(),
+    model.Priority: priorities(),
+    model.Process: processes(),
+    model.Prospect: prospects(),
+    model.Queue: queues(),
+    model.QueueMember: queue_members(),
+    model.Role: roles(),
+    model.Route: routes(),
+    model.Rule: rules(),
+    model.Subscriber: subscribers(),
+    model.SystemProblem: system_problems(),
+    model.Topic: topics(),
+    model.TopicGroup: topic_groups(),
+    model.Transition: transitions(),
+}
+"""The strategy for each model class."""
+
+
+def strategy_for(cls: type[T]) -> st.SearchStrategy[T]:
+    """The strategy that builds valid instances of the model class ``cls``."""
+    try:
+        strategy: st.SearchStrategy[T] = STRATEGIES[cls]
+    except KeyError:
+        raise TypeError(f"{cls.__qualname__} is not a crmcms model class") from None
+    return strategy
+
+
+def model_objects() -> st.SearchStrategy[Any]:
+    """Any model object at all."""
+    return st.one_of(*STRATEGIES.values())
