@@ -1,0 +1,1 @@
+"""Definitions from the seed: the telecom operator the product description shows."""

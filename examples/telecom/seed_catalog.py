@@ -1,0 +1,358 @@
+"""The seed's console screens written as crmcms definitions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from crmcms.model import (
+    AttributeDef,
+    AttributeGroup,
+    AttributeOverride,
+    Catalog,
+    Channel,
+    ClientCategory,
+    ContactPlace,
+    ContactPlaceKind,
+    ContactTemplate,
+    Deadline,
+    Dictionary,
+    DictionaryItem,
+    DictionaryKind,
+    Flag,
+    GroupDisplay,
+    Handler,
+    HandlerEvent,
+    MailingList,
+    Operator,
+    Priority,
+    Process,
+    Queue,
+    QueueMember,
+    Role,
+    Route,
+    Rule,
+    Topic,
+    TopicGroup,
+    Transition,
+    ValueType,
+)
+
+__all__ = ["build_catalog"]
+
+YES = Flag(True)
+NO = Flag(False)
+
+DATE = ValueType.DATE
+DECIMAL = ValueType.DECIMAL
+BOOLEAN = ValueType.BOOLEAN
+STRING = ValueType.STRING
+REFERENCE = ValueType.REFERENCE
+
+# --- Dictionaries -----------------------------------------------------------------------------
+
+DICTIONARIES = (
+    Dictionary(
+        "CITY",
+        "Город",
+        DictionaryKind.ANALYTIC,
+        items=(
+            DictionaryItem("PSKOV", "Псков"),
+            DictionaryItem("MOSCOW", "Москва"),
+            DictionaryItem("SPB", "Санкт-Петербург"),
+        ),
+    ),
+    Dictionary(
+        "CLIENT_CATEGORY",
+        "Категория клиента",
+        DictionaryKind.INTERNAL,
+        items=(
+            DictionaryItem("BIS", "BIS"),
+            DictionaryItem("CMS CUSTOMER", "CMS CUSTOMER"),
+            DictionaryItem("VIP", "VIP"),
+        ),
+    ),
+    Dictionary(
+        "SEGMENT",
+        "Сегмент",
+        DictionaryKind.ANALYTIC,
+        items=(DictionaryItem("MASS", "Массовый"), DictionaryItem("CORP", "Корпоративный")),
+    ),
+    Dictionary(
+        "SMS_INSTRUCTIONS",
+        "SMS инструкции",
+        DictionaryKind.INTERNAL,
+        items=(
+            DictionaryItem("BALANCE", "Проверка баланса: *100#"),
+            DictionaryItem("ROAMING", "Подключение роуминга: *111*2#"),
+        ),
+    ),
+    Dictionary("TARIFF", "Тарифы", DictionaryKind.EXTERNAL, source="BIS"),
+    Dictionary(
+        "REGION_CITIES",
+        "Города региона",
+        DictionaryKind.QUERY,
+        query="select code, name from cities where region = :region",
+    ),
+)
+
+# --- Topics ------------------------------------------------------------------------------------
+
+TOPIC_GROUPS = (
+    TopicGroup(
+        "SSOL_GT_ALL",
+        "Группа тем для типовых БП",
+        attributes=(AttributeDef("203", "Логический на группу Тест", BOOLEAN),),
+    ),
+    TopicGroup(
+        "1",
+        "Тест",
+        parent="SSOL_GT_ALL",
+        attributes=(
+            AttributeDef(
+                "186", "Атрибут на группу", REFERENCE, dictionary="SEGMENT", read_only=YES
+            ),
+        ),
+    ),
+)
+
+TERMINATION = Topic(
+    "TERMINATION",
+    "Расторжение договора",
+    group="SSOL_GT_ALL",
+    attributes=(
+        AttributeDef("166", "Причина расторжения", STRING, required=YES),
+        AttributeDef("167", "Особые причины расторжения", STRING, multiple=True),
+        AttributeDef("168", "Дата расторжения договора", DATE, required=YES),
+        AttributeDef("169", "Категория клиента", REFERENCE, dictionary="CLIENT_CATEGORY"),
+        AttributeDef("170", "Город расторжения", REFERENCE, dictionary="CITY"),
+        AttributeDef("171", "Фин.карта", STRING),
+    ),
+)
+
+TOPICS = (
+    Topic("CONSULTATION", "Консультации", group="SSOL_GT_ALL"),
+    Topic("REQUEST", "Заявка", group="SSOL_GT_ALL"),
+    Topic("CLAIM", "Претензия", group="SSOL_GT_ALL"),
+    Topic("COMPLAINTS", "Жалобы абонентов"),
+    Topic("IBS_ACTIONS", "Действия в ИБС"),
+    Topic("COFFEE_BREAK", "Coffee Break"),
+    Topic(
+        "SMS_INSTRUCTION_FOR_MSISDN",
+        "SMS инструкция для абонента",
+        description="Вставляется выбранный текст SMS инструкции для абонента",
+        attributes=(
+            AttributeDef("SMS_RULE", "Нужно отправить SMS инструкцию", BOOLEAN, required=YES),
+            AttributeDef("SMS_INSTR", "SMS инструкция", REFERENCE, dictionary="SMS_INSTRUCTIONS"),
+        ),
+    ),
+    TERMINATION,
+    Topic(
+        "Vers_32",
+        "Тема с большим набором атрибутов",
+        description="Тема создана с большим набором атрибутов для демонстрации возможных "
+        "вариантов использования",
+        group="1",
+        attributes=(
+            AttributeDef("190", "Логический", BOOLEAN),
+            AttributeDef("184", "Строка", STRING, read_only=YES),
+            AttributeDef("185", "Число", DECIMAL),
+        ),
+        attribute_groups=(
+            AttributeGroup(
+                "4",
+                "Развернута по умолчанию",
+                attributes=("184", "185", "190", "186"),
+                display=GroupDisplay.EXPANDED,
+                required=YES,
+            ),
+        ),
+    ),
+)
+
+# --- Rules and routes --------------------------------------------------------------------------
+
+RULES = (
+    Rule("ONLY_BIS", "Только для клиентов BIS", 'Клиент.Категория = "BIS"'),
+    Rule("NOT_PSKOV", "Выбор очереди для клиентов не из Пскова", 'Client.Region != "Pskov"'),
+    Rule("PSKOV", "Выбор очереди для клиентов из Пскова", 'Client.Region = "Pskov"'),
+)
+
+HAND_OVER = Handler(
+    HandlerEvent.HAND_OVER, "notify", {"to": '"SD_TEAM"'}, name="Передача на обработку"
+)
+REJECTION = Handler(HandlerEvent.REJECTION, "notify", {"to": "Appeal.Operator"}, name="Отклонение")
+
+TRANSFER_SD_OVERRIDES = (
+    AttributeOverride("170"),
+    AttributeOverride("168", hidden=NO, read_only=NO, required=YES),
+    AttributeOverride("169", hidden=YES),
+    AttributeOverride("167"),
+    AttributeOverride("166", hidden=NO, read_only=NO, required=YES),
+    AttributeOverride("171", hidden=YES),
+)
+
+
+def _termination_route(version: int) -> Route:
+    transfer = Process(
+        "transfer_sd",
+        "Передать в SD",
+        deadline=Deadline(
+            timedelta(days=2),
+            warn_before=timedelta(hours=4),
+            notify=("SD_TEAM",),
+            escalate_to=("MANAGERS",),
+        ),
+        overrides=TRANSFER_SD_OVERRIDES if version >= 2 else (),
+    )
+    return Route(
+        "TERMINATION",
+        "Маршрут расторжения договора",
+        version=version,
+        topics=("TERMINATION",),
+        initial="registration",
+        processes=(
+            Process("registration", "Регистрация"),
+            transfer,
+            Process("closed", "Закрыто", final=True),
+        ),
+        transitions=(
+            Transition(
+                "to_sd",
+                "Только для клиентов BIS",
+                "registration",
+                "transfer_sd",
+                rule="ONLY_BIS" if version >= 2 else None,
+                handlers=(HAND_OVER, REJECTION),
+            ),
+            Transition("close", "Закрыть", "transfer_sd", "closed"),
+        ),
+        deadline=Deadline(timedelta(days=5)),
+        handlers=(Handler(HandlerEvent.DEADLINE_BROKEN, "escalate", {"to": '"MANAGERS"'}),),
+    )
+
+
+ROUTES = (_termination_route(1), _termination_route(2))
+
+QUEUES = (
+    Queue(
+        "REGISTRATION",
+        "Регистрация",
+        "Регистрация, системная очередь",
+        processes=("registration",),
+        system=True,
+    ),
+    Queue(
+        "67",
+        "CP",
+        "CP",
+        members=(
+            QueueMember.operator("bis"),
+            QueueMember.role("HAS_OPERATOR"),
+            QueueMember.operator("Администратор"),
+        ),
+        administrators=("Администратор",),
+        processes=("transfer_sd",),
+        rule="NOT_PSKOV",
+    ),
+    Queue(
+        "79",
+        "Псковский регион",
+        members=(QueueMember.role("HAS_OPERATOR"),),
+        administrators=("Администратор",),
+        processes=("transfer_sd",),
+        rule="PSKOV",
+    ),
+    Queue("14", "Сотрудник Абон. отдела"),
+)
+
+# --- Places, channels, templates, people -------------------------------------------------------
+
+PLACE_KINDS = (
+    ContactPlaceKind("CALL_CENTRE", "Call-centr"),
+    ContactPlaceKind("OFFICE", "Офис обслуживания"),
+)
+
+PLACES = (
+    ContactPlace("HEAD", "Головной офис", kind="OFFICE"),
+    ContactPlace(
+        "CORPORATE", "Отдел обслуживания корпоративных клиентов", parent="HEAD", kind="OFFICE"
+    ),
+    ContactPlace("VIP", "VIP отдел", parent="CORPORATE", kind="OFFICE"),
+    ContactPlace("CC", "Контакт-центр", kind="CALL_CENTRE"),
+)
+
+CHANNELS = (
+    Channel("PHONE", "Телефон"),
+    Channel("VISIT", "Визит"),
+    Channel("EMAIL", "E-mail"),
+    Channel("SMS", "SMS"),
+    Channel("WEB", "Web"),
+)
+
+CLIENT_CATEGORIES = (
+    ClientCategory("BIS", "BIS"),
+    ClientCategory("CMS CUSTOMER", "CMS CUSTOMER"),
+    ClientCategory("VIP", "VIP"),
+)
+
+TEMPLATES = (
+    ContactTemplate("28", "Для ЛОФ", "чтоб могли мы работать"),
+    ContactTemplate("29", "ЛОФ 1", "проба пера", place_kind="CALL_CENTRE"),
+    ContactTemplate(
+        "30",
+        "пробный",
+        places=("VIP",),
+        default_place="VIP",
+        direction=None,
+        channel="VISIT",
+        topics=("IBS_ACTIONS", "COMPLAINTS", "CONSULTATION", "COFFEE_BREAK"),
+        default_topic="COFFEE_BREAK",
+        client_categories=("CMS CUSTOMER",),
+        default_client_category="CMS CUSTOMER",
+    ),
+)
+
+ROLES = (
+    Role("HAS_OPERATOR", "Оператор"),
+    Role("SYSTEM_PROBLEM_MANAGER", "Менеджер системных проблем"),
+    Role("SECURITY_ADMIN", "Администратор безопасности"),
+)
+
+OPERATORS = (
+    Operator("Администратор", "Administrator", roles=("SECURITY_ADMIN",)),
+    Operator("bis", "Оператор BIS", roles=("HAS_OPERATOR",), template="30"),
+    Operator("olga", "Ольга", roles=("HAS_OPERATOR", "SYSTEM_PROBLEM_MANAGER"), template="29"),
+)
+
+PRIORITIES = (
+    Priority("CRITICAL", "Критический", rank=0),
+    Priority("HIGH", "Высокий", rank=1),
+    Priority("NORMAL", "Обычный", rank=2),
+    Priority("LOW", "Низкий", rank=3),
+)
+
+MAILING_LISTS = (
+    MailingList("SD_TEAM", "Служба SD", operators=("olga",), addresses=("sd@example.com",)),
+    MailingList("MANAGERS", "Менеджеры", addresses=("managers@example.com",)),
+)
+
+
+def build_catalog() -> Catalog:
+    """Every definition the seed's screenshots show, as one catalog."""
+    return Catalog(
+        dictionaries=DICTIONARIES,
+        place_kinds=PLACE_KINDS,
+        places=PLACES,
+        channels=CHANNELS,
+        client_categories=CLIENT_CATEGORIES,
+        topic_groups=TOPIC_GROUPS,
+        topics=TOPICS,
+        rules=RULES,
+        priorities=PRIORITIES,
+        mailing_lists=MAILING_LISTS,
+        routes=ROUTES,
+        queues=QUEUES,
+        roles=ROLES,
+        operators=OPERATORS,
+        templates=TEMPLATES,
+    )
