@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from crmcms.errors import ConfigurationError
+from crmcms.errors import ConfigurationError, StorageError
 
 __all__ = ["DEFAULT_URL", "create_engine", "sqlite_url"]
 
@@ -49,7 +49,10 @@ def create_engine(url: str | None = None, **kwargs: Any) -> sa.Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = os.path.dirname(os.path.abspath(database))
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the folder of {database!r}: {exc}") from exc
     elif parsed.get_backend_name() != "postgresql":
         raise ConfigurationError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:// or postgresql://"
