@@ -26,9 +26,11 @@ demo: $(VENV)/.installed
 	@mkdir -p var
 	$(BIN)/crmcms demo --db $(DEMO_DB)
 
+LINTED := $(wildcard src tests benchmarks examples)
+
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
