@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Every hook crmcms calls; plugins implement them with :data:`crmcms.plugins.hookimpl`.
 
 Hooks are always called with keyword arguments. Built-in behaviour is itself a plugin
