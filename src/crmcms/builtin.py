@@ -13,3 +13,10 @@ def crmcms_rule_functions() -> Sequence[Any]:
     from crmcms.dsl.functions import BUILTIN_FUNCTIONS
 
     return BUILTIN_FUNCTIONS
+
+
+@hookimpl
+def crmcms_rule_schema(schema: Any) -> None:
+    from crmcms.dsl.schema import add_builtin_objects
+
+    add_builtin_objects(schema)

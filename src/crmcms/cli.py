@@ -33,10 +33,21 @@ def demo(db_path: str) -> None:
     run_demo(db_path)
 
 
+def _register_subcommands() -> None:
+    from crmcms.dsl.cli import rule
+
+    cli.add_command(rule)
+
+
+_register_subcommands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: our errors print as messages, not tracebacks, and exit with status 1."""
     try:
-        cli.main(args=argv, prog_name="crmcms", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="crmcms", standalone_mode=False)
+        if isinstance(code, int) and code:  # without standalone mode click returns ctx.exit codes
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -16,7 +16,9 @@ __all__ = [
     "PermissionDeniedError",
     "PluginError",
     "Problem",
+    "RuleEvaluationError",
     "SourceSpan",
+    "SqlTranslationError",
     "StorageError",
     "ValidationError",
     "WorkflowError",
@@ -98,6 +100,18 @@ class DefinitionError(CrmcmsError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} found"
         super().__init__(head + "\n" + "\n".join(p.render() for p in self.problems))
+
+
+class SqlTranslationError(DslError):
+    """A rule cannot run inside the database (a Python-only function, an unbound path, ...)."""
+
+
+class RuleEvaluationError(CrmcmsError):
+    """A rule failed on one data record: a value of a type only known at run time was wrong."""
+
+    def __init__(self, message: str, *, rule: str = "") -> None:
+        self.rule = rule
+        super().__init__(f"rule {rule!r}: {message}" if rule else message)
 
 
 # --- Data validation ----------------------------------------------------------------------

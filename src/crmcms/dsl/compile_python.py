@@ -1,0 +1,469 @@
+"""Typed tree to a plain Python function, by generating its source once and compiling it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from crmcms.dsl import ast
+from crmcms.dsl.schema import (
+    ANY,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    DURATION,
+    EMPTY,
+    INTEGER,
+    STRING,
+    RuleType,
+    parse_duration,
+)
+from crmcms.errors import RuleEvaluationError
+
+__all__ = ["Generated", "compile_function", "generate", "like_to_regex"]
+
+RuleCallable = Callable[[Mapping[str, Any]], Any]
+
+_COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_MISSING = (LookupError, TypeError)
+# Nodes whose compiled form is already a real bool; anything else used as a condition is
+# tested with `is True`, so an empty (None) value counts as false.
+_BOOLEAN_NODES = (ast.Compare, ast.Membership, ast.Pattern, ast.Emptiness, ast.Not, ast.Logical)
+
+
+def like_to_regex(pattern: str) -> str:
+    """A SQL ``like`` pattern (``%`` any run, ``_`` one character, ``\\`` escapes) as a regex."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+# --- Run-time helpers the generated code calls ---------------------------------------------
+
+
+def _get(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        try:
+            data = data[key]
+        except _MISSING:
+            return None
+    return data
+
+
+def _get_all(data: Any, paths: tuple[tuple[str, ...], ...], stamps: tuple[bool, ...]) -> list[Any]:
+    """Every path's value, empty where missing; ``stamps`` marks date-times to make aware."""
+    return [
+        _aware(_get(data, p)) if stamp else _get(data, p)
+        for p, stamp in zip(paths, stamps, strict=True)
+    ]
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _wrong(value: Any, what: str, label: str) -> RuleEvaluationError:
+    return RuleEvaluationError(f"{label} holds {value!r}, which is not {what}")
+
+
+def _as_string(value: Any, label: str) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    raise _wrong(value, "a string", label)
+
+
+def _as_number(value: Any, label: str) -> Any:
+    if value is None or (isinstance(value, int | Decimal) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str | float):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            pass
+    raise _wrong(value, "a number", label)
+
+
+def _as_date(value: Any, label: str) -> Any:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _wrong(value, "a date", label)
+
+
+def _as_datetime(value: Any, label: str) -> Any:
+    if isinstance(value, datetime):
+        return _aware(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return _aware(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    raise _wrong(value, "a date-time", label)
+
+
+def _as_duration(value: Any, label: str) -> Any:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass
+    raise _wrong(value, "a duration", label)
+
+
+def _as_boolean(value: Any, label: str) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    raise _wrong(value, "true or false", label)
+
+
+_COERCE = {
+    STRING: "_as_string",
+    INTEGER: "_as_number",
+    DECIMAL: "_as_number",
+    DATE: "_as_date",
+    DATETIME: "_as_datetime",
+    DURATION: "_as_duration",
+    BOOLEAN: "_as_boolean",
+}
+
+
+def _div(a: Any, b: Any) -> Any:
+    if a is None or b is None or not b:
+        return None  # division by zero is empty, as NULLIF makes it in SQL
+    if isinstance(a, timedelta):
+        return a / b
+    return Decimal(a) / Decimal(b)
+
+
+def _failure(text: str) -> Callable[[Exception], RuleEvaluationError]:
+    def fail(exc: Exception) -> RuleEvaluationError:
+        if isinstance(exc, RuleEvaluationError):
+            return RuleEvaluationError(str(exc), rule=text)
+        return RuleEvaluationError(f"{type(exc).__name__}: {exc}", rule=text)
+
+    return fail
+
+
+_HELPERS: dict[str, Any] = {
+    "_ERRORS": (TypeError, ValueError, ArithmeticError, RuleEvaluationError),
+    "_get": _get,
+    "_get_all": _get_all,
+    "_aware": _aware,
+    "_div": _div,
+    "_MISSING": _MISSING,
+    "_as_string": _as_string,
+    "_as_number": _as_number,
+    "_as_date": _as_date,
+    "_as_datetime": _as_datetime,
+    "_as_duration": _as_duration,
+    "_as_boolean": _as_boolean,
+}
+
+
+# --- Code generation -----------------------------------------------------------------------
+
+
+def may_be_empty(node: ast.Node) -> bool:
+    """Whether ``node`` can evaluate to empty (``None``); literals and conditions cannot."""
+    match node:
+        case ast.Literal(value=value):
+            return value is None
+        case ast.Call(function=fn, args=args):
+            if fn is None:
+                return True
+            if fn.never_empty:
+                return False
+            return not fn.propagates_empty or any(may_be_empty(a) for a in args)
+        case ast.Negate(operand=o):
+            return may_be_empty(o)
+        case ast.Arith(op=op, left=a, right=b):
+            return op == "/" or may_be_empty(a) or may_be_empty(b)
+        case ast.ListExpr():
+            return False
+    return not isinstance(node, _BOOLEAN_NODES)
+
+
+class Generated:
+    """Python source for one typed tree, with the constants it refers to."""
+
+    def __init__(self, root: ast.Node, *, text: str = "", record: bool = False) -> None:
+        self.text = text
+        self.record = record
+        self.namespace: dict[str, Any] = dict(_HELPERS)
+        self.recorded: list[ast.Node] = []
+        self._paths: dict[tuple[str, ...], str] = {}
+        self._path_types: dict[str, RuleType] = {}
+        self._consts: dict[Any, str] = {}
+        self._temps = 0
+        # Values of unknown type, arithmetic and calls can fail at run time; such failures
+        # become RuleEvaluationError naming the rule. Typed comparisons need no wrapper.
+        self._may_raise = any(
+            n.type is ANY or isinstance(n, ast.Arith | ast.Call | ast.Negate)
+            for n in ast.walk(root)
+        )
+        body = self.condition(root) if root.type in (BOOLEAN, ANY) else self.expr(root)
+        self.source = self._function(body)
+
+    # names
+
+    def const(self, value: Any) -> str:
+        key = (type(value), value) if _hashable(value) else id(value)
+        name = self._consts.get(key)
+        if name is None:
+            name = self._consts[key] = f"_c{len(self._consts)}"
+            self.namespace[name] = value
+        return name
+
+    def temp(self) -> str:
+        self._temps += 1
+        return f"_t{self._temps}"
+
+    def path_var(self, node: ast.Path) -> str:
+        key = node.resolved
+        name = self._paths.get(key)
+        if name is None:
+            name = self._paths[key] = f"_p{len(self._paths)}"
+            self._path_types[name] = node.type
+        return name
+
+    # function assembly
+
+    def _function(self, body: str) -> str:
+        params = "d, _r" if self.record else "d"
+        lines = [f"def _rule({params}):"]
+        if self._paths:
+            lines.append("    try:")
+            lines.extend(f"        {line}" for line in self._fast_reads())
+            lines.append("    except _MISSING:")
+            names = ", ".join(self._paths.values())
+            keys = self.const(tuple(self._paths))
+            stamps = self.const(
+                tuple(self._path_types[v] is DATETIME for v in self._paths.values())
+            )
+            lines.append(f"        {names}, = _get_all(d, {keys}, {stamps})")
+        if not self._may_raise:
+            lines.append(f"    return {body}")
+            return "\n".join(lines) + "\n"
+        lines.append("    try:")
+        lines.append(f"        return {body}")
+        lines.append("    except _ERRORS as exc:")
+        lines.append("        raise _fail(exc) from None")
+        self.namespace["_fail"] = _failure(self.text)
+        return "\n".join(lines) + "\n"
+
+    def _fast_reads(self) -> list[str]:
+        # Plain subscripts, one shared read per object prefix: the common case pays no more
+        # than a hand-written lambda; a missing key or None object falls back to _get.
+        lines: list[str] = []
+        prefixes: dict[tuple[str, ...], str] = {(): "d"}
+        for key, var in self._paths.items():
+            for depth in range(1, len(key)):
+                prefix = key[:depth]
+                if prefix not in prefixes:
+                    name = f"_o{len(prefixes)}"
+                    lines.append(f"{name} = {prefixes[key[: depth - 1]]}[{key[depth - 1]!r}]")
+                    prefixes[prefix] = name
+            read = f"{prefixes[key[:-1]]}[{key[-1]!r}]"
+            if self._path_types[var] is DATETIME:
+                read = f"_aware({read})"
+            lines.append(f"{var} = {read}")
+        return lines
+
+    # expressions
+
+    def _rec(self, node: ast.Node, code: str) -> str:
+        if not self.record:
+            return code
+        self.recorded.append(node)
+        return f"_r({len(self.recorded) - 1}, {code})"
+
+    def condition(self, node: ast.Node) -> str:
+        """Code that is exactly True or False."""
+        code = self.expr(node)
+        if isinstance(node, _BOOLEAN_NODES):
+            return code
+        if isinstance(node, ast.Literal) and isinstance(node.value, bool):
+            return code
+        return f"({code} is True)"
+
+    def coerced(self, node: ast.Node, want: RuleType) -> str:
+        """Code for ``node``, checked at run time against ``want`` if its type is unknown."""
+        code = self.expr(node)
+        if node.type is ANY and want.item is None and want in _COERCE:
+            label = node.canonical if isinstance(node, ast.Path) else "a value"
+            return f"{_COERCE[want]}({code}, {label!r})"
+        return code
+
+    def expr(self, node: ast.Node) -> str:
+        method = getattr(self, f"_{type(node).__name__.lower()}")
+        return self._rec(node, method(node))
+
+    def _literal(self, node: ast.Literal) -> str:
+        value = node.value
+        if value is None or isinstance(value, bool | int | str):
+            return repr(value)
+        return self.const(value)
+
+    def _path(self, node: ast.Path) -> str:
+        return self.path_var(node)
+
+    def _call(self, node: ast.Call) -> str:
+        fn = node.function
+        assert fn is not None, "calls are resolved by the checker"
+        name = self.const(fn.func)
+        args: list[str] = []
+        for i, arg in enumerate(node.args):
+            param = fn.params[min(i, len(fn.params) - 1)] if fn.params else ANY
+            args.append(self.coerced(arg, param) if isinstance(param, RuleType) else self.expr(arg))
+        if not fn.propagates_empty:
+            return f"{name}({', '.join(args)})"
+        return self._guarded(
+            list(zip(node.args, args, strict=True)), lambda v: f"{name}({', '.join(v)})", "None"
+        )
+
+    def _listexpr(self, node: ast.ListExpr) -> str:
+        item = node.type.item or ANY
+        codes = [self.coerced(i, item) for i in node.items]
+        if all(isinstance(i, ast.Literal) for i in node.items) and not self.record:
+            return self.const(tuple(i.value for i in node.items))  # type: ignore[attr-defined]
+        return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
+
+    def _binary_operands(self, left: ast.Node, right: ast.Node) -> tuple[str, str]:
+        lt, rt = left.type, right.type
+        lcode = self.coerced(left, rt) if rt not in (ANY, EMPTY) else self.expr(left)
+        rcode = self.coerced(right, lt) if lt not in (ANY, EMPTY) else self.expr(right)
+        return lcode, rcode
+
+    def _guarded(
+        self, parts: list[tuple[ast.Node, str]], build: Callable[[list[str]], str], empty: str
+    ) -> str:
+        """``build(values)``, or ``empty`` when one of the possibly-empty parts is empty."""
+        empty_tests, present_tests, names = [], [], []
+        for node, code in parts:
+            if may_be_empty(node):
+                name = code if code.isidentifier() else self.temp()
+                value = name if name == code else f"({name} := {code})"
+                empty_tests.append(f"{value} is None")
+                present_tests.append(f"{value} is not None")
+                names.append(name)
+            else:
+                names.append(code)
+        if not empty_tests:
+            return build(names)
+        if empty == "False":
+            return f"({' and '.join(present_tests)} and {build(names)})"
+        return f"({empty} if {' or '.join(empty_tests)} else {build(names)})"
+
+    def _negate(self, node: ast.Negate) -> str:
+        code = self.coerced(node.operand, DECIMAL) if node.operand.type is ANY else None
+        code = code or self.expr(node.operand)
+        return self._guarded([(node.operand, code)], lambda v: f"(-{v[0]})", "None")
+
+    def _arith(self, node: ast.Arith) -> str:
+        lcode, rcode = self._binary_operands(node.left, node.right)
+        if node.op == "/":
+            return f"_div({lcode}, {rcode})"
+        return self._guarded(
+            [(node.left, lcode), (node.right, rcode)],
+            lambda v: f"({v[0]} {node.op} {v[1]})",
+            "None",
+        )
+
+    def _compare(self, node: ast.Compare) -> str:
+        op = _COMPARE[node.op]
+        lcode, rcode = self._binary_operands(node.left, node.right)
+        parts = [(node.left, lcode), (node.right, rcode)]
+        if node.op == "=" and not (may_be_empty(node.left) and may_be_empty(node.right)):
+            # None == value is already False: no guard needed
+            return f"({lcode} == {rcode})"
+        return self._guarded(parts, lambda v: f"({v[0]} {op} {v[1]})", "False")
+
+    def _membership(self, node: ast.Membership) -> str:
+        container = node.container
+        want = container.type.item or ANY
+        item = self.coerced(node.item, want) if want is not ANY else self.expr(node.item)
+        if isinstance(container, ast.ListExpr) and all(
+            isinstance(i, ast.Literal) for i in container.items
+        ):
+            values = [i.value for i in container.items]  # type: ignore[attr-defined]
+            if all(type(v) in (str, int) for v in values):
+                # written out, so Python folds it into a constant frozenset itself
+                literal = "(" + "".join(f"{v!r}, " for v in values) + ")"
+                ccode = self._rec(container, literal)
+            else:
+                ccode = self._rec(container, self.const(frozenset(values)))
+            if not node.negated:
+                return f"({item} in {ccode})"  # a literal list never holds None
+        else:
+            ccode = self.expr(container)
+        word = "not in" if node.negated else "in"
+        return self._guarded(
+            [(node.item, item), (container, ccode)],
+            lambda v: f"({v[0]} {word} {v[1]})",
+            "False",
+        )
+
+    def _pattern(self, node: ast.Pattern) -> str:
+        if node.kind == "like":
+            regex, method = re.compile(like_to_regex(node.pattern), re.DOTALL), "fullmatch"
+        else:
+            regex, method = re.compile(node.pattern), "search"
+        code = self.coerced(node.operand, STRING)
+        rx = self.const(regex)
+        test = "is None" if node.negated else "is not None"
+        return self._guarded(
+            [(node.operand, code)], lambda v: f"({rx}.{method}({v[0]}) {test})", "False"
+        )
+
+    def _emptiness(self, node: ast.Emptiness) -> str:
+        code = self.expr(node.operand)
+        return f"({code} is {'not ' if node.negated else ''}None)"
+
+    def _not(self, node: ast.Not) -> str:
+        return f"(not {self.condition(node.operand)})"
+
+    def _logical(self, node: ast.Logical) -> str:
+        return "(" + f" {node.op} ".join(self.condition(o) for o in node.operands) + ")"
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def generate(root: ast.Node, *, text: str = "", record: bool = False) -> Generated:
+    """The Python source (and its namespace) for a typed tree."""
+    return Generated(root, text=text, record=record)
+
+
+def compile_function(generated: Generated) -> Callable[..., Any]:
+    """Compile generated source into its function (``_rule(d)``, or ``_rule(d, _r)``)."""
+    code = compile(generated.source, f"<rule {generated.text[:60]!r}>", "exec")
+    namespace = dict(generated.namespace)
+    exec(code, namespace)  # our own generated source, built from a checked tree
+    fn: Callable[..., Any] = namespace["_rule"]
+    return fn

@@ -1,0 +1,161 @@
+"""Functions rules may call: the :class:`RuleFunction` contract and the built-in set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import attrs
+
+from crmcms.dsl.schema import (
+    ANY,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    EMPTY,
+    INTEGER,
+    STRING,
+    RuleType,
+    list_of,
+)
+
+__all__ = ["BUILTIN_FUNCTIONS", "ParamType", "RuleFunction"]
+
+ParamType = RuleType | tuple[RuleType, ...]
+"""What one parameter accepts: a type, or any of several (``ANY`` accepts everything)."""
+
+
+@attrs.frozen
+class RuleFunction:
+    """A function rules may call, with its signature for the checker.
+
+    ``returns`` is a type or a callable from the argument types to the result type (for
+    functions such as ``abs`` whose result has the type of their argument). With
+    ``propagates_empty`` the function is not called when an argument is empty: the result is
+    empty. ``sql`` builds the SQLAlchemy expression from the arguments' expressions; a
+    function without it runs only in Python, and a rule calling it cannot become SQL.
+    ``never_empty`` lets compiled code skip empty checks on the result (``now()``).
+    """
+
+    name: str
+    func: Callable[..., Any]
+    params: tuple[ParamType, ...] = ()
+    returns: RuleType | Callable[[Sequence[RuleType]], RuleType] = ANY
+    aliases: tuple[str, ...] = ()
+    variadic: bool = False
+    propagates_empty: bool = True
+    never_empty: bool = False
+    sql: Callable[..., Any] | None = attrs.field(default=None, eq=False)
+    doc: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def result_type(self, args: Sequence[RuleType]) -> RuleType:
+        if isinstance(self.returns, RuleType):
+            return self.returns
+        return self.returns(args)
+
+    def signature(self) -> str:
+        """``name(string | list, ...)`` for messages."""
+        shown = [" | ".join(map(str, p)) if isinstance(p, tuple) else str(p) for p in self.params]
+        if self.variadic and shown:
+            shown[-1] += ", ..."
+        return f"{self.name}({', '.join(shown)})"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _first_known(args: Sequence[RuleType]) -> RuleType:
+    return next((a for a in args if a is not EMPTY), ANY)
+
+
+def _coalesce(*args: Any) -> Any:
+    return next((a for a in args if a is not None), None)
+
+
+def _to_date(value: datetime) -> date:
+    return value.date()
+
+
+# SQL builders import SQLAlchemy on use: evaluating rules in Python never needs it.
+
+
+def _sql_now() -> Any:
+    import sqlalchemy as sa
+
+    return sa.literal(_now(), sa.DateTime(timezone=True))
+
+
+def _sql_today() -> Any:
+    import sqlalchemy as sa
+
+    return sa.literal(_today(), sa.Date())
+
+
+def _sql_func(name: str) -> Callable[..., Any]:
+    def build(*args: Any) -> Any:
+        import sqlalchemy as sa
+
+        return getattr(sa.func, name)(*args)
+
+    build.__name__ = f"sql_{name}"
+    return build
+
+
+def _sql_date(value: Any) -> Any:
+    from crmcms.dsl.compile_sql import date_of
+
+    return date_of(value)
+
+
+_TEXT_OR_LIST = (STRING, list_of(ANY))
+_NUMBER = (INTEGER, DECIMAL)
+
+BUILTIN_FUNCTIONS: tuple[RuleFunction, ...] = (
+    RuleFunction(
+        "now", _now, (), DATETIME, ("сейчас",), never_empty=True, sql=_sql_now,
+        doc="the current date and time (UTC)",
+    ),
+    RuleFunction(
+        "today", _today, (), DATE, ("сегодня",), never_empty=True, sql=_sql_today,
+        doc="today's date (UTC)",
+    ),
+    RuleFunction(
+        "len", len, (_TEXT_OR_LIST,), INTEGER, ("длина",), sql=_sql_func("length"),
+        doc="characters in a string, items in a list",
+    ),
+    RuleFunction(
+        "lower", str.lower, (STRING,), STRING, ("строчные",), sql=_sql_func("lower"),
+        doc="the string in lower case",
+    ),
+    RuleFunction(
+        "upper", str.upper, (STRING,), STRING, ("прописные",), sql=_sql_func("upper"),
+        doc="the string in upper case",
+    ),
+    RuleFunction(
+        "trim", str.strip, (STRING,), STRING, ("обрезать",), sql=_sql_func("trim"),
+        doc="the string without leading and trailing spaces",
+    ),
+    RuleFunction(
+        "abs", abs, (_NUMBER,), _first_known, ("модуль",), sql=_sql_func("abs"),
+        doc="the absolute value of a number",
+    ),
+    RuleFunction(
+        "date", _to_date, (DATETIME,), DATE, ("дата",), sql=_sql_date,
+        doc="the date part of a date-time",
+    ),
+    RuleFunction(
+        "coalesce", _coalesce, (ANY,), _first_known, ("первое_непустое",), variadic=True,
+        propagates_empty=False, sql=_sql_func("coalesce"),
+        doc="the first argument that is not empty",
+    ),
+)  # fmt: skip
