@@ -268,8 +268,17 @@ class Catalog:
 
     def place_by_path(self, path: str) -> ContactPlace:
         """The place whose :meth:`place_path` is ``path``."""
-        paths = {self.place_path(p.code): p for p in self.places}
-        return find("contact place", paths, path)
+        paths: dict[str, list[ContactPlace]] = {}
+        for place in self.places:
+            paths.setdefault(self.place_path(place.code), []).append(place)
+        found = find("contact place", paths, path)
+        if len(found) > 1:
+            codes = ", ".join(p.code for p in found)
+            raise ValidationError(
+                [Problem("places", f"path {path!r} names more than one place: {codes}")],
+                subject="catalog",
+            )
+        return found[0]
 
     def queues_for_process(self, process: str) -> tuple[Queue, ...]:
         """Active queues that name ``process`` among their allowed processes."""

@@ -75,6 +75,24 @@ def _subset(values: Sequence[str], max_size: int = 4) -> st.SearchStrategy[tuple
     return st.lists(st.sampled_from(values), max_size=max_size, unique=True).map(tuple)
 
 
+Pool = Sequence[str] | None
+"""Codes a definition may mention: ``None`` draws free codes, an empty pool mentions none."""
+
+
+def _many(pool: Pool, max_size: int = 4) -> st.SearchStrategy[tuple[str, ...]]:
+    if pool is None:
+        return _unique_codes(0, max_size).map(tuple)
+    return _subset(pool, max_size)
+
+
+def _one(pool: Pool) -> st.SearchStrategy[str | None]:
+    if pool is None:
+        return st.none() | codes()
+    if not pool:
+        return st.none()
+    return st.none() | st.sampled_from(pool)
+
+
 def _metadata() -> st.SearchStrategy[dict[str, str]]:
     return st.dictionaries(codes(), names(), max_size=2)
 
@@ -125,10 +143,17 @@ def attribute_defs(
     *,
     code: str | None = None,
     value_types: Sequence[ValueType] | None = None,
-    dictionaries: Sequence[Dictionary] = (),
+    dictionaries: Sequence[Dictionary] | None = None,
 ) -> AttributeDef:
-    """A valid attribute; reference attributes point at one of ``dictionaries`` if given."""
-    value_type = draw(st.sampled_from(list(value_types or ValueType)))
+    """A valid attribute; reference attributes point at one of ``dictionaries``.
+
+    With ``dictionaries=None`` a reference names a drawn dictionary code; with an empty
+    sequence no reference attribute is drawn.
+    """
+    types = list(value_types or ValueType)
+    if dictionaries is not None and not dictionaries:
+        types = [t for t in types if t is not ValueType.REFERENCE]
+    value_type = draw(st.sampled_from(types))
     dictionary = None
     if value_type is ValueType.REFERENCE:
         dictionary = draw(st.sampled_from(dictionaries)) if dictionaries else None
@@ -168,7 +193,7 @@ def attribute_defs(
 
 @st.composite
 def _attribute_sets(
-    draw: st.DrawFn, dictionaries: Sequence[Dictionary], max_size: int = 4
+    draw: st.DrawFn, dictionaries: Sequence[Dictionary] | None, max_size: int = 4
 ) -> tuple[AttributeDef, ...]:
     attr_codes = draw(_unique_codes(0, max_size))
     return tuple(draw(attribute_defs(code=c, dictionaries=dictionaries)) for c in attr_codes)
@@ -196,7 +221,7 @@ def topic_groups(
     *,
     code: str | None = None,
     parents: Sequence[str] = (),
-    dictionaries: Sequence[Dictionary] = (),
+    dictionaries: Sequence[Dictionary] | None = None,
 ) -> TopicGroup:
     own = code if code is not None else draw(codes())
     candidates = [p for p in parents if p != own]
@@ -216,7 +241,7 @@ def topics(
     *,
     code: str | None = None,
     groups: Sequence[str] = (),
-    dictionaries: Sequence[Dictionary] = (),
+    dictionaries: Sequence[Dictionary] | None = None,
 ) -> Topic:
     """A topic with its own attributes split into disjoint attribute groups."""
     attributes = draw(_attribute_sets(dictionaries))
@@ -249,7 +274,7 @@ def contact_places(
     *,
     code: str | None = None,
     parents: Sequence[str] = (),
-    kinds: Sequence[str] = (),
+    kinds: Pool = None,
 ) -> ContactPlace:
     own = code if code is not None else draw(codes())
     candidates = [p for p in parents if p != own]
@@ -257,7 +282,7 @@ def contact_places(
         code=own,
         name=draw(names().filter(lambda n: "\\" not in n)),
         parent=draw(st.none() | st.sampled_from(candidates)) if candidates else None,
-        kind=draw(st.none() | st.sampled_from(kinds)) if kinds else draw(st.none() | codes()),
+        kind=draw(_one(kinds)),
         description=draw(names()),
         active=draw(st.booleans()),
     )
@@ -287,12 +312,12 @@ def priorities() -> st.SearchStrategy[Priority]:
     )
 
 
-def mailing_lists(*, logins: Sequence[str] = ()) -> st.SearchStrategy[MailingList]:
+def mailing_lists(*, logins: Pool = None) -> st.SearchStrategy[MailingList]:
     return st.builds(
         MailingList,
         code=codes(),
         name=names(),
-        operators=_subset(logins) if logins else st.lists(codes(), unique=True).map(tuple),
+        operators=_many(logins),
         addresses=st.lists(st.emails(), max_size=2).map(tuple),
         description=names(),
         active=st.booleans(),
@@ -314,14 +339,14 @@ def operators(
     draw: st.DrawFn,
     *,
     login: str | None = None,
-    roles: Sequence[str] = (),
-    templates: Sequence[str] = (),
+    roles: Pool = None,
+    templates: Pool = None,
 ) -> Operator:
     return Operator(
         login=login if login is not None else draw(codes()),
         name=draw(names()),
-        roles=draw(_subset(roles)) if roles else draw(_unique_codes(0, 3).map(tuple)),
-        template=draw(st.none() | st.sampled_from(templates)) if templates else None,
+        roles=draw(_many(roles, 3)),
+        template=draw(_one(templates)),
         active=draw(st.booleans()),
         email=draw(st.none() | st.emails()),
     )
@@ -332,14 +357,14 @@ def contact_templates(
     draw: st.DrawFn,
     *,
     code: str | None = None,
-    places: Sequence[str] = (),
-    topics: Sequence[str] = (),
-    channels: Sequence[str] = (),
-    categories: Sequence[str] = (),
-    place_kinds: Sequence[str] = (),
+    places: Pool = None,
+    topics: Pool = None,
+    channels: Pool = None,
+    categories: Pool = None,
+    place_kinds: Pool = None,
 ) -> ContactTemplate:
-    def pick(pool: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
-        allowed = draw(_subset(pool)) if pool else draw(_unique_codes(0, 3).map(tuple))
+    def pick(pool: Pool) -> tuple[tuple[str, ...], str | None]:
+        allowed = draw(_many(pool, 3))
         default = draw(st.none() | st.sampled_from(allowed)) if allowed else None
         return allowed, default
 
@@ -350,11 +375,11 @@ def contact_templates(
         code=code if code is not None else draw(codes()),
         name=draw(names()),
         description=draw(names()),
-        place_kind=draw(st.none() | st.sampled_from(place_kinds)) if place_kinds else None,
+        place_kind=draw(_one(place_kinds)),
         places=allowed_places,
         default_place=default_place,
         direction=draw(st.none() | st.sampled_from(Direction)),
-        channel=draw(st.none() | (st.sampled_from(channels) if channels else codes())),
+        channel=draw(_one(channels)),
         topics=allowed_topics,
         default_topic=default_topic,
         client_categories=allowed_categories,
@@ -400,9 +425,9 @@ def processes(
     *,
     code: str | None = None,
     final: bool | None = None,
-    attributes: Sequence[str] = (),
+    attributes: Pool = None,
 ) -> Process:
-    overridden = draw(_subset(attributes)) if attributes else draw(_unique_codes(0, 3))
+    overridden = draw(_many(attributes, 3))
     return Process(
         code=code if code is not None else draw(codes()),
         name=draw(names()),
@@ -414,9 +439,7 @@ def processes(
     )
 
 
-def transitions(
-    *, processes: Sequence[str] = (), rules: Sequence[str] = ()
-) -> st.SearchStrategy[Transition]:
+def transitions(*, processes: Pool = None, rules: Pool = None) -> st.SearchStrategy[Transition]:
     process_codes = st.sampled_from(processes) if processes else codes()
     return st.builds(
         Transition,
@@ -424,7 +447,7 @@ def transitions(
         name=names(),
         source=process_codes,
         target=process_codes,
-        rule=st.none() | (st.sampled_from(rules) if rules else codes()),
+        rule=_one(rules),
         handlers=st.lists(handlers(), max_size=2).map(tuple),
         description=names(),
     )
@@ -436,9 +459,9 @@ def routes(
     *,
     code: str | None = None,
     version: int | None = None,
-    topics: Sequence[str] = (),
-    attributes: Sequence[str] = (),
-    rules: Sequence[str] = (),
+    topics: Pool = None,
+    attributes: Pool = None,
+    rules: Pool = None,
 ) -> Route:
     """A valid route: an initial process, at least one final one, transitions between them."""
     process_codes = draw(_unique_codes(1, 5))
@@ -473,15 +496,16 @@ def routes(
     )
 
 
-def queue_members(
-    *, logins: Sequence[str] = (), roles: Sequence[str] = ()
-) -> st.SearchStrategy[QueueMember]:
-    login_codes = st.sampled_from(logins) if logins else codes()
-    role_codes = st.sampled_from(roles) if roles else codes()
-    return st.one_of(
-        login_codes.map(QueueMember.operator),
-        role_codes.map(QueueMember.role),
-    )
+def queue_members(*, logins: Pool = None, roles: Pool = None) -> st.SearchStrategy[QueueMember]:
+    """Operators from ``logins`` and roles from ``roles``; nothing if both pools are empty."""
+    options = []
+    if logins is None or logins:
+        pool = st.sampled_from(logins) if logins else codes()
+        options.append(pool.map(QueueMember.operator))
+    if roles is None or roles:
+        pool = st.sampled_from(roles) if roles else codes()
+        options.append(pool.map(QueueMember.role))
+    return st.one_of(*options) if options else st.nothing()
 
 
 @st.composite
@@ -489,20 +513,21 @@ def queues(
     draw: st.DrawFn,
     *,
     code: str | None = None,
-    logins: Sequence[str] = (),
-    roles: Sequence[str] = (),
-    processes: Sequence[str] = (),
-    rules: Sequence[str] = (),
+    logins: Pool = None,
+    roles: Pool = None,
+    processes: Pool = None,
+    rules: Pool = None,
 ) -> Queue:
-    members = draw(st.lists(queue_members(logins=logins, roles=roles), max_size=4, unique_by=str))
+    member = queue_members(logins=logins, roles=roles)
+    members = draw(st.lists(member, max_size=0 if member.is_empty else 4, unique_by=str))
     return Queue(
         code=code if code is not None else draw(codes()),
         name=draw(names()),
         description=draw(names()),
         members=tuple(members),
-        administrators=draw(_subset(logins)) if logins else draw(_unique_codes(0, 2).map(tuple)),
-        processes=draw(_subset(processes)) if processes else draw(_unique_codes(0, 2).map(tuple)),
-        rule=draw(st.none() | (st.sampled_from(rules) if rules else codes())),
+        administrators=draw(_many(logins, 2)),
+        processes=draw(_many(processes, 2)),
+        rule=draw(_one(rules)),
         system=draw(st.booleans()),
         active=draw(st.booleans()),
     )
