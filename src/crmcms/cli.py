@@ -42,6 +42,15 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _register_subcommands() -> None:
+    from crmcms.storage.cli import db
+
+    cli.add_command(db)
+
+
+_register_subcommands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: our errors print as messages, not tracebacks, and exit with status 1."""
     try:

@@ -1,1 +1,15 @@
 """Storage adapters: in-memory and SQLAlchemy (SQLite by default, PostgreSQL for scale)."""
+
+from crmcms.storage.database import DEFAULT_URL, create_engine, sqlite_url
+from crmcms.storage.definitions import DefinitionStore
+from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
+
+__all__ = [
+    "DEFAULT_URL",
+    "DefinitionStore",
+    "create_engine",
+    "current_revision",
+    "head_revision",
+    "sqlite_url",
+    "upgrade_schema",
+]

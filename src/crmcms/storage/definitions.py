@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crmcms.errors import Problem, ValidationError
 from crmcms.model import Catalog, Route
 from crmcms.serialization import dump, load
-from crmcms.storage.schema import definition, metadata
+from crmcms.storage.schema import definition
 
 __all__ = ["DefinitionStore"]
 
@@ -37,8 +37,10 @@ class DefinitionStore:
         self.engine = engine
 
     def create_schema(self) -> None:
-        """Create the tables if they do not exist yet."""
-        metadata.create_all(self.engine, tables=[definition])
+        """Bring the database schema up to date (see :func:`crmcms.storage.upgrade_schema`)."""
+        from crmcms.storage.migrate import upgrade_schema
+
+        upgrade_schema(self.engine)
 
     def save(self, catalog: Catalog) -> None:
         now = datetime.now(UTC)

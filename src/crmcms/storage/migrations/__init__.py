@@ -1,0 +1,1 @@
+"""Alembic migrations of the crmcms schema, shipped inside the package."""
