@@ -160,14 +160,15 @@ def test_generated_catalogs_are_consistent(catalog: Catalog) -> None:
         for login in queue.administrators:
             catalog.operator(login)
         for member in queue.members:
-            catalog.operator(member.code) if member.kind is MemberKind.OPERATOR else catalog.role(
-                member.code
-            )
+            if member.kind is MemberKind.OPERATOR:
+                catalog.operator(member.code)
+            else:
+                catalog.role(member.code)
         if queue.rule is not None:
             catalog.rule(queue.rule)
     for template in catalog.templates:
-        for place in template.places:
-            catalog.place(place)
+        for place_code in template.places:
+            catalog.place(place_code)
         for topic_code in template.topics:
             catalog.topic(topic_code)
         if template.channel is not None:
