@@ -15,7 +15,7 @@ def crmcms_rule_functions() -> Sequence[Any]:
     return BUILTIN_FUNCTIONS
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # the built-in objects must exist before plugins extend them
 def crmcms_rule_schema(schema: Any) -> None:
     from crmcms.dsl.schema import add_builtin_objects
 

@@ -381,7 +381,11 @@ class Generated:
         return self._guarded([(node.operand, code)], lambda v: f"(-{v[0]})", "None")
 
     def _arith(self, node: ast.Arith) -> str:
-        lcode, rcode = self._binary_operands(node.left, node.right)
+        # An operand of unknown type is checked only against a number: beside a date or a
+        # duration it may be either, and Python's own arithmetic decides.
+        lt, rt = node.left.type, node.right.type
+        lcode = self.coerced(node.left, rt) if rt.is_numeric else self.expr(node.left)
+        rcode = self.coerced(node.right, lt) if lt.is_numeric else self.expr(node.right)
         if node.op == "/":
             return f"_div({lcode}, {rcode})"
         return self._guarded(
@@ -437,6 +441,8 @@ class Generated:
         )
 
     def _emptiness(self, node: ast.Emptiness) -> str:
+        if not may_be_empty(node.operand) and not self.record:
+            return "True" if node.negated else "False"
         code = self.expr(node.operand)
         return f"({code} is {'not ' if node.negated else ''}None)"
 

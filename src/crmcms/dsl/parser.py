@@ -170,7 +170,7 @@ class AstBuilder(Transformer[Token, ast.Node]):
     def and_expr(self, items: list[ast.Node]) -> ast.Node:
         return self._logical("and", items)
 
-    def expr(self, items: list[ast.Node]) -> ast.Node:
+    def or_expr(self, items: list[ast.Node]) -> ast.Node:
         return self._logical("or", items)
 
 

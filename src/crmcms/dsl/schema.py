@@ -198,8 +198,8 @@ class Field:
     type: RuleType | None = None
     aliases: tuple[str, ...] = ()
     doc: str = ""
-    fields: Mapping[str, Field] = attrs.field(factory=dict, converter=_frozen)
-    attributes: AttributeSet | None = None
+    fields: Mapping[str, Field] = attrs.field(factory=dict, converter=_frozen, repr=False)
+    attributes: AttributeSet | None = attrs.field(default=None, repr=False)
     _by_name: Mapping[str, Field] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -236,7 +236,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 class Schema:
     """Everything a rule may name: root objects (with their fields) and functions."""
 
-    root: Field
+    root: Field = attrs.field(repr=lambda root: f"<{len(root.fields)} objects>")
     functions: Mapping[str, RuleFunction] = attrs.field(factory=dict, converter=_frozen, repr=False)
 
     def function(self, name: str) -> RuleFunction | None:
