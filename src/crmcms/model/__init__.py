@@ -27,6 +27,7 @@ from crmcms.model.routes import (
     Handler,
     HandlerEvent,
     Process,
+    QueuePolicy,
     Route,
     Transition,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "Prospect",
     "Queue",
     "QueueMember",
+    "QueuePolicy",
     "Role",
     "Route",
     "Rule",

@@ -19,6 +19,7 @@ __all__ = [
     "Handler",
     "HandlerEvent",
     "Process",
+    "QueuePolicy",
     "Route",
     "Transition",
 ]
@@ -71,6 +72,8 @@ class Deadline:
     warn_before: timedelta | None = None
     notify: tuple[str, ...] = ()
     escalate_to: tuple[str, ...] = ()
+    business_time: bool = False
+    """Count only working hours of the operator's calendar, not every hour of the clock."""
 
     def __attrs_post_init__(self) -> None:
         problems = []
@@ -101,6 +104,17 @@ class AttributeOverride:
         return self.hidden is None and self.read_only is None and self.required is None
 
 
+class QueuePolicy(enum.Enum):
+    """How an appeal entering a process finds its queue."""
+
+    RULES = "rules"
+    """The first of the candidate queues whose selection rule holds (a queue without one
+    always does); candidates are the process's ``queues``, or else every active queue
+    that allows the process."""
+    KEEP = "keep"
+    """The appeal stays in the queue it was in."""
+
+
 @attrs.frozen
 class Process:
     """One step of a route; ``final`` processes close the appeal and have no way out."""
@@ -112,12 +126,20 @@ class Process:
     deadline: Deadline | None = None
     overrides: tuple[AttributeOverride, ...] = ()
     handlers: tuple[Handler, ...] = ()
+    queue_policy: QueuePolicy = QueuePolicy.RULES
+    queues: tuple[str, ...] = ()
+    """Codes of the queues this process chooses among, in order; empty means any allowing it."""
 
     def __attrs_post_init__(self) -> None:
         require_code("process", self.code)
         problems = unique_codes(
             f"process {self.code}", "overrides", (o.attribute for o in self.overrides)
         )
+        problems += unique_codes(f"process {self.code}", "queues", self.queues)
+        if self.queue_policy is QueuePolicy.KEEP and self.queues:
+            problems.append(
+                Problem("queues", f"process {self.code} keeps the queue, so it lists none")
+            )
         if problems:
             raise ValidationError(problems, subject=f"process {self.code}")
 
@@ -138,6 +160,8 @@ class Transition:
     """Code of the :class:`~crmcms.model.common.Rule` guarding it; ``None`` means always."""
     handlers: tuple[Handler, ...] = ()
     description: str = ""
+    automatic: bool = False
+    """Taken without an operator as soon as the appeal is in ``source`` and the rule holds."""
 
     def __attrs_post_init__(self) -> None:
         require_code("transition", self.code)
@@ -163,6 +187,11 @@ class Route:
     """Global workflow event handlers: run on every event of this route."""
     description: str = ""
     active: bool = True
+    moved_processes: Mapping[str, str] = attrs.field(
+        factory=dict, converter=freeze_mapping, hash=False
+    )
+    """Processes of the previous version that this one drops: old code -> the process of
+    this version where appeals waiting in it continue."""
 
     def __attrs_post_init__(self) -> None:
         require_code("route", self.code)
@@ -198,6 +227,14 @@ class Route:
                         f"{subject}: transition {t.code} leaves final process {t.source!r}",
                     )
                 )
+        problems += [
+            Problem(
+                "moved_processes",
+                f"{subject}: appeals from dropped process {old!r} move to undefined {new!r}",
+            )
+            for old, new in self.moved_processes.items()
+            if new not in codes
+        ]
         if problems:
             raise ValidationError(problems, subject=subject)
 
