@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from crmcms.dsl import CompiledRule, check_rule, compile_rule
 from crmcms.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -14,7 +15,9 @@ from crmcms.errors import (
     PermissionDeniedError,
     PluginError,
     Problem,
+    RuleEvaluationError,
     SourceSpan,
+    SqlTranslationError,
     StorageError,
     ValidationError,
     WorkflowError,
@@ -96,6 +99,7 @@ __all__ = [
     "Channel",
     "Client",
     "ClientCategory",
+    "CompiledRule",
     "ConcurrencyError",
     "ConfigurationError",
     "Contact",
@@ -137,8 +141,10 @@ __all__ = [
     "Role",
     "Route",
     "Rule",
+    "RuleEvaluationError",
     "Scalar",
     "SourceSpan",
+    "SqlTranslationError",
     "StorageError",
     "Subscriber",
     "SystemProblem",
@@ -149,6 +155,8 @@ __all__ = [
     "ValueType",
     "WorkflowError",
     "__version__",
+    "check_rule",
+    "compile_rule",
     "format_value",
     "hookimpl",
     "make_plugin_manager",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,7 +24,7 @@ from crmcms.dsl.schema import (
 )
 from crmcms.errors import RuleEvaluationError
 
-__all__ = ["Generated", "compile_function", "generate", "like_to_regex"]
+__all__ = ["Generated", "compile_function", "evaluator", "fill", "generate", "like_to_regex"]
 
 RuleCallable = Callable[[Mapping[str, Any]], Any]
 
@@ -59,14 +59,6 @@ def _get(data: Any, keys: tuple[str, ...]) -> Any:
         except _MISSING:
             return None
     return data
-
-
-def _get_all(data: Any, paths: tuple[tuple[str, ...], ...], stamps: tuple[bool, ...]) -> list[Any]:
-    """Every path's value, empty where missing; ``stamps`` marks date-times to make aware."""
-    return [
-        _aware(_get(data, p)) if stamp else _get(data, p)
-        for p, stamp in zip(paths, stamps, strict=True)
-    ]
 
 
 def _aware(value: Any) -> Any:
@@ -165,13 +157,11 @@ def _failure(text: str) -> Callable[[Exception], RuleEvaluationError]:
     return fail
 
 
+_ERRORS = (TypeError, ValueError, ArithmeticError, RuleEvaluationError)
+
 _HELPERS: dict[str, Any] = {
-    "_ERRORS": (TypeError, ValueError, ArithmeticError, RuleEvaluationError),
-    "_get": _get,
-    "_get_all": _get_all,
     "_aware": _aware,
     "_div": _div,
-    "_MISSING": _MISSING,
     "_as_string": _as_string,
     "_as_number": _as_number,
     "_as_date": _as_date,
@@ -212,16 +202,9 @@ class Generated:
         self.record = record
         self.namespace: dict[str, Any] = dict(_HELPERS)
         self.recorded: list[ast.Node] = []
-        self._paths: dict[tuple[str, ...], str] = {}
-        self._path_types: dict[str, RuleType] = {}
+        self.paths: dict[tuple[str, ...], None] = {}
         self._consts: dict[Any, str] = {}
         self._temps = 0
-        # Values of unknown type, arithmetic and calls can fail at run time; such failures
-        # become RuleEvaluationError naming the rule. Typed comparisons need no wrapper.
-        self._may_raise = any(
-            n.type is ANY or isinstance(n, ast.Arith | ast.Call | ast.Negate)
-            for n in ast.walk(root)
-        )
         body = self.condition(root) if root.type in (BOOLEAN, ANY) else self.expr(root)
         self.source = self._function(body)
 
@@ -239,56 +222,20 @@ class Generated:
         self._temps += 1
         return f"_t{self._temps}"
 
-    def path_var(self, node: ast.Path) -> str:
-        key = node.resolved
-        name = self._paths.get(key)
-        if name is None:
-            name = self._paths[key] = f"_p{len(self._paths)}"
-            self._path_types[name] = node.type
-        return name
+    def path_read(self, node: ast.Path) -> str:
+        """Plain subscripts, as a hand-written lambda reads; see :func:`evaluator` for
+        what happens when a key is missing."""
+        self.paths[node.resolved] = None
+        read = "d" + "".join(f"[{key!r}]" for key in node.resolved)
+        return f"_aware({read})" if node.type is DATETIME else read
 
     # function assembly
 
     def _function(self, body: str) -> str:
+        # The function is only its expression: no try blocks, which would double the cost
+        # of compiling it. Missing keys and run-time errors are handled by evaluator().
         params = "d, _r" if self.record else "d"
-        lines = [f"def _rule({params}):"]
-        if self._paths:
-            lines.append("    try:")
-            lines.extend(f"        {line}" for line in self._fast_reads())
-            lines.append("    except _MISSING:")
-            names = ", ".join(self._paths.values())
-            keys = self.const(tuple(self._paths))
-            stamps = self.const(
-                tuple(self._path_types[v] is DATETIME for v in self._paths.values())
-            )
-            lines.append(f"        {names}, = _get_all(d, {keys}, {stamps})")
-        if not self._may_raise:
-            lines.append(f"    return {body}")
-            return "\n".join(lines) + "\n"
-        lines.append("    try:")
-        lines.append(f"        return {body}")
-        lines.append("    except _ERRORS as exc:")
-        lines.append("        raise _fail(exc) from None")
-        self.namespace["_fail"] = _failure(self.text)
-        return "\n".join(lines) + "\n"
-
-    def _fast_reads(self) -> list[str]:
-        # Plain subscripts, one shared read per object prefix: the common case pays no more
-        # than a hand-written lambda; a missing key or None object falls back to _get.
-        lines: list[str] = []
-        prefixes: dict[tuple[str, ...], str] = {(): "d"}
-        for key, var in self._paths.items():
-            for depth in range(1, len(key)):
-                prefix = key[:depth]
-                if prefix not in prefixes:
-                    name = f"_o{len(prefixes)}"
-                    lines.append(f"{name} = {prefixes[key[: depth - 1]]}[{key[depth - 1]!r}]")
-                    prefixes[prefix] = name
-            read = f"{prefixes[key[:-1]]}[{key[-1]!r}]"
-            if self._path_types[var] is DATETIME:
-                read = f"_aware({read})"
-            lines.append(f"{var} = {read}")
-        return lines
+        return f"def _rule({params}):\n    return {body}\n"
 
     # expressions
 
@@ -326,7 +273,7 @@ class Generated:
         return self.const(value)
 
     def _path(self, node: ast.Path) -> str:
-        return self.path_var(node)
+        return self.path_read(node)
 
     def _call(self, node: ast.Call) -> str:
         fn = node.function
@@ -451,6 +398,48 @@ class Generated:
 
     def _logical(self, node: ast.Logical) -> str:
         return "(" + f" {node.op} ".join(self.condition(o) for o in node.operands) + ")"
+
+
+def fill(data: Any, paths: Iterable[tuple[str, ...]]) -> dict[str, Any]:
+    """A nested dict holding every path (``None`` where ``data`` lacks it), and nothing else."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = _get(data, path)
+    return out
+
+
+def evaluator(
+    function: Callable[[Any], Any], paths: Iterable[tuple[str, ...]], text: str
+) -> Callable[[Mapping[str, Any]], bool]:
+    """The rule as callers see it: a missing key or empty object reads as empty.
+
+    The generated function reads with plain subscripts; when one fails the record is
+    rebuilt with every path the rule reads present (``None`` where missing) and the function
+    runs again. An error that survives that is the data's, reported with the rule's text.
+    """
+    keys = tuple(paths)
+    fail = _failure(text)
+
+    def evaluate(data: Mapping[str, Any]) -> bool:
+        try:
+            result: bool = function(data)
+            return result
+        except _MISSING:
+            pass
+        except _ERRORS as exc:
+            raise fail(exc) from None
+        try:
+            result = function(fill(data, keys))
+            return result
+        except _ERRORS as exc:
+            raise fail(exc) from None
+
+    evaluate.__name__ = evaluate.__qualname__ = "evaluate_rule"
+    evaluate.__wrapped__ = function  # type: ignore[attr-defined]
+    return evaluate
 
 
 def _hashable(value: Any) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from crmcms.dsl import ast
-from crmcms.dsl.compile_python import compile_function, generate
+from crmcms.dsl.compile_python import _ERRORS, _failure, compile_function, fill, generate
 from crmcms.errors import SourceSpan
 
 __all__ = ["Explanation", "explain", "format_value"]
@@ -106,7 +106,10 @@ def explain(root: ast.Node, data: Mapping[str, Any], *, source: str) -> Explanat
         values[index] = value
         return value
 
-    result = fn(data, record)
+    try:
+        result = fn(fill(data, generated.paths), record)
+    except _ERRORS as exc:
+        raise _failure(source)(exc) from None
     index = {id(node): i for i, node in enumerate(generated.recorded)}
 
     def build(node: ast.Node) -> Explanation:

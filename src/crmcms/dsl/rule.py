@@ -9,7 +9,7 @@ import attrs
 
 from crmcms.dsl import ast
 from crmcms.dsl.checker import Checker
-from crmcms.dsl.compile_python import compile_function, generate
+from crmcms.dsl.compile_python import compile_function, evaluator, generate
 from crmcms.dsl.explain import Explanation, explain
 from crmcms.dsl.parser import parse_rule
 from crmcms.dsl.schema import Schema, default_schema
@@ -49,7 +49,8 @@ class CompiledRule:
     evaluate: Callable[[Mapping[str, Any]], bool] = attrs.field(repr=False, eq=False)
     """True or false for one record; a missing value reads as empty.
 
-    The generated function itself, stored on the instance: calling it costs no extra frame.
+    Stored on the instance (no method binding): the generated function behind a guard that
+    turns missing keys into empty values.
     """
 
     def __call__(self, data: Mapping[str, Any]) -> bool:
@@ -88,4 +89,5 @@ def compile_rule(text: str, *, schema: Schema | None = None, file: str = "<rule>
     schema = schema if schema is not None else default_schema()
     typed = check_rule(text, schema=schema, file=file)
     generated = generate(typed, text=text)
-    return CompiledRule(text, typed, schema, generated.source, compile_function(generated))
+    function = evaluator(compile_function(generated), generated.paths, text)
+    return CompiledRule(text, typed, schema, generated.source, function)
