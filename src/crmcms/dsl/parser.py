@@ -173,6 +173,10 @@ class AstBuilder(Transformer[Token, ast.Node]):
     def or_expr(self, items: list[ast.Node]) -> ast.Node:
         return self._logical("or", items)
 
+    def expr(self, items: list[ast.Node]) -> ast.Node:
+        """``expr`` only forwards and is inlined; kept for importers that name it."""
+        return items[0] if len(items) == 1 else self._logical("or", items)
+
 
 class _RuleBuilder(Transformer[Token, ast.Node]):
     def start(self, items: list[ast.Node]) -> ast.Node:
