@@ -1,0 +1,147 @@
+"""Storage ports: the repositories and unit of work the engine needs, whatever the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import attrs
+
+from crmcms.model import Appeal, Contact, HistoryEvent
+
+__all__ = [
+    "AppealRepository",
+    "ContactRepository",
+    "HistoryRepository",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """The outcome of one external call, kept so that a retry with the same key repeats nothing.
+
+    ``fingerprint`` identifies the request (operation and parameters): a key reused for a
+    different request is an error, not a replay. ``result`` is plain JSON-shaped data.
+    """
+
+    key: str
+    operation: str
+    fingerprint: str
+    result: Mapping[str, Any]
+    at: datetime
+
+
+class ContactRepository(Protocol):
+    """Contacts by id. Records handed out are copies: changing one changes nothing stored."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids are never reused, even when the unit of work rolls back."""
+
+    def add(self, contact: Contact) -> None:
+        """Store a new contact; an id already stored raises :class:`~crmcms.errors.StorageError`."""
+
+    def get(self, contact_id: int) -> Contact:
+        """The contact; :class:`~crmcms.errors.NotFoundError` if there is none."""
+
+
+class AppealRepository(Protocol):
+    """Appeals by id, with the queries the engine runs. Records handed out are copies."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids are never reused, even when the unit of work rolls back."""
+
+    def add(self, appeal: Appeal) -> None:
+        """Store a new appeal as given (its ``version`` is normally 1).
+
+        An id already stored raises :class:`~crmcms.errors.StorageError`.
+        """
+
+    def get(self, appeal_id: int) -> Appeal:
+        """The appeal; :class:`~crmcms.errors.NotFoundError` if there is none."""
+
+    def update(self, appeal: Appeal) -> None:
+        """Save ``appeal`` if the stored version still equals ``appeal.version``.
+
+        On success the stored version and ``appeal.version`` both go up by one. A stale
+        version (or a missing appeal) raises :class:`~crmcms.errors.ConcurrencyError` and
+        stores nothing. The check is repeated at commit, so two units of work that read the
+        same version cannot both commit an update.
+        """
+
+    def in_queue(self, queue: str, *, open_only: bool = True) -> list[Appeal]:
+        """Appeals waiting in ``queue``: earliest ``deadline`` first, no deadline last, then id."""
+
+    def children(self, parent_id: int) -> list[Appeal]:
+        """Child appeals of ``parent_id`` in id order."""
+
+    def of_contact(self, contact_id: int) -> list[Appeal]:
+        """Appeals registered within the contact, in id order."""
+
+    def of_client(self, client_id: int) -> list[Appeal]:
+        """Appeals of every contact of the client, by ``registered_at`` then id."""
+
+    def due_before(self, moment: datetime) -> list[Appeal]:
+        """Open appeals whose ``deadline`` or ``process_deadline`` is at or before ``moment``,
+        in id order: what a deadline scan looks at."""
+
+
+class HistoryRepository(Protocol):
+    """The append-only history of appeals."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids grow, so they order events recorded at the same moment."""
+
+    def add(self, event: HistoryEvent) -> None:
+        """Append one event."""
+
+    def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
+        """The appeal's events by ``at``, then id (the order they happened in)."""
+
+
+class IdempotencyRepository(Protocol):
+    """Outcomes of external calls by idempotency key."""
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        """The record stored under ``key``, or ``None``."""
+
+    def add(self, record: IdempotencyRecord) -> None:
+        """Store a record; a key already stored (or committed meanwhile by another unit of
+        work) raises :class:`~crmcms.errors.ConcurrencyError`."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository; it rolls back unless :meth:`commit` is called.
+
+    Use it as a context manager. Writes are invisible to other units of work until commit;
+    an exception inside the block, or leaving it without committing, discards them.
+    """
+
+    contacts: ContactRepository
+    appeals: AppealRepository
+    history: HistoryRepository
+    idempotency: IdempotencyRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make every write of this unit of work durable and visible, or raise and keep none."""
+
+    def rollback(self) -> None:
+        """Discard every write not yet committed."""
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""Makes a fresh unit of work; the engine opens one per action."""

@@ -1,0 +1,221 @@
+"""In-memory storage adapter: the engine's ports over dictionaries, for tests, demos and benches."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from crmcms.engine.ports import IdempotencyRecord
+from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
+from crmcms.model import Appeal, Contact, HistoryEvent
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+
+def _copy_appeal(appeal: Appeal) -> Appeal:
+    # Values are the only mutable part; a shallow evolve would share the dict.
+    return attrs.evolve(appeal, values=dict(appeal.values))
+
+
+def _deadline_key(appeal: Appeal) -> tuple[bool, datetime | None, int]:
+    return (appeal.deadline is None, appeal.deadline, appeal.id)
+
+
+class MemoryStore:
+    """The committed state, shared by the units of work it makes. Thread-safe at commit."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[int, Contact] = {}
+        self.appeals: dict[int, Appeal] = {}
+        self.history: dict[int, list[HistoryEvent]] = {}
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.lock = threading.RLock()
+        # Ids come from counters outside transactions, like database sequences.
+        self.contact_ids = itertools.count(1)
+        self.appeal_ids = itertools.count(1)
+        self.event_ids = itertools.count(1)
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A fresh unit of work; pass ``store.unit_of_work`` as the engine's factory."""
+        return MemoryUnitOfWork(self)
+
+
+class _Contacts:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.new: dict[int, Contact] = {}
+
+    def next_id(self) -> int:
+        return next(self._store.contact_ids)
+
+    def add(self, contact: Contact) -> None:
+        if contact.id in self.new or contact.id in self._store.contacts:
+            raise StorageError(f"contact {contact.id} is already stored")
+        self.new[contact.id] = attrs.evolve(contact)
+
+    def get(self, contact_id: int) -> Contact:
+        found = self.new.get(contact_id) or self._store.contacts.get(contact_id)
+        if found is None:
+            raise NotFoundError("contact", contact_id)
+        return attrs.evolve(found)
+
+
+class _Appeals:
+    def __init__(self, store: MemoryStore, contacts: _Contacts) -> None:
+        self._store = store
+        self._contacts = contacts
+        self.new: dict[int, Appeal] = {}
+        self.changed: dict[int, Appeal] = {}
+        self.base_versions: dict[int, int] = {}
+        """Committed version each updated appeal was read at, re-checked on commit."""
+
+    def next_id(self) -> int:
+        return next(self._store.appeal_ids)
+
+    def _current(self, appeal_id: int) -> Appeal | None:
+        return (
+            self.new.get(appeal_id)
+            or self.changed.get(appeal_id)
+            or self._store.appeals.get(appeal_id)
+        )
+
+    def add(self, appeal: Appeal) -> None:
+        if appeal.id in self.new or appeal.id in self._store.appeals:
+            raise StorageError(f"appeal {appeal.id} is already stored")
+        self.new[appeal.id] = _copy_appeal(appeal)
+
+    def get(self, appeal_id: int) -> Appeal:
+        found = self._current(appeal_id)
+        if found is None:
+            raise NotFoundError("appeal", appeal_id)
+        return _copy_appeal(found)
+
+    def update(self, appeal: Appeal) -> None:
+        found = self._current(appeal.id)
+        if found is None or found.version != appeal.version:
+            raise ConcurrencyError(
+                "appeal", appeal.id, appeal.version, None if found is None else found.version
+            )
+        appeal.version += 1
+        if appeal.id in self.new:
+            self.new[appeal.id] = _copy_appeal(appeal)
+            return
+        self.base_versions.setdefault(appeal.id, appeal.version - 1)
+        self.changed[appeal.id] = _copy_appeal(appeal)
+
+    def _all(self) -> list[Appeal]:
+        merged = {**self._store.appeals, **self.changed, **self.new}
+        return list(merged.values())
+
+    def in_queue(self, queue: str, *, open_only: bool = True) -> list[Appeal]:
+        found = [a for a in self._all() if a.queue == queue and (a.is_open or not open_only)]
+        return [_copy_appeal(a) for a in sorted(found, key=_deadline_key)]
+
+    def children(self, parent_id: int) -> list[Appeal]:
+        found = [a for a in self._all() if a.parent_id == parent_id]
+        return [_copy_appeal(a) for a in sorted(found, key=lambda a: a.id)]
+
+    def of_contact(self, contact_id: int) -> list[Appeal]:
+        found = [a for a in self._all() if a.contact_id == contact_id]
+        return [_copy_appeal(a) for a in sorted(found, key=lambda a: a.id)]
+
+    def of_client(self, client_id: int) -> list[Appeal]:
+        contacts = {**self._store.contacts, **self._contacts.new}
+        mine = {c.id for c in contacts.values() if c.client_id == client_id}
+        found = [a for a in self._all() if a.contact_id in mine]
+        return [_copy_appeal(a) for a in sorted(found, key=lambda a: (a.registered_at, a.id))]
+
+    def due_before(self, moment: datetime) -> list[Appeal]:
+        found = [
+            a
+            for a in self._all()
+            if a.is_open
+            and any(d is not None and d <= moment for d in (a.deadline, a.process_deadline))
+        ]
+        return [_copy_appeal(a) for a in sorted(found, key=lambda a: a.id)]
+
+
+class _History:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.new: list[HistoryEvent] = []
+
+    def next_id(self) -> int:
+        return next(self._store.event_ids)
+
+    def add(self, event: HistoryEvent) -> None:
+        self.new.append(event)
+
+    def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
+        events = [*self._store.history.get(appeal_id, ()), *self.new]
+        return sorted((e for e in events if e.appeal_id == appeal_id), key=lambda e: (e.at, e.id))
+
+
+class _Idempotency:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.new: dict[str, IdempotencyRecord] = {}
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        return self.new.get(key) or self._store.idempotency.get(key)
+
+    def add(self, record: IdempotencyRecord) -> None:
+        if self.get(record.key) is not None:
+            raise ConcurrencyError("idempotency key", record.key, 0, 1)
+        self.new[record.key] = record
+
+
+class MemoryUnitOfWork:
+    """A transaction over a :class:`MemoryStore`: writes are staged here until commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._begin()
+
+    def _begin(self) -> None:
+        self.contacts = _Contacts(self._store)
+        self.appeals = _Appeals(self._store, self.contacts)
+        self.history = _History(self._store)
+        self.idempotency = _Idempotency(self._store)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        store = self._store
+        with store.lock:
+            # Check everything before writing anything, so a conflict leaves the store as it was.
+            for appeal_id, base in self.appeals.base_versions.items():
+                stored = store.appeals.get(appeal_id)
+                if stored is None or stored.version != base:
+                    self.rollback()
+                    raise ConcurrencyError(
+                        "appeal", appeal_id, base, None if stored is None else stored.version
+                    )
+            for key in self.idempotency.new:
+                if key in store.idempotency:
+                    self.rollback()
+                    raise ConcurrencyError("idempotency key", key, 0, 1)
+            store.contacts.update(self.contacts.new)
+            store.appeals.update(self.appeals.changed)
+            store.appeals.update(self.appeals.new)
+            for event in self.history.new:
+                store.history.setdefault(event.appeal_id, []).append(event)
+            store.idempotency.update(self.idempotency.new)
+        self._begin()
+
+    def rollback(self) -> None:
+        self._begin()
