@@ -161,6 +161,13 @@ def test_explain_shows_every_sub_expression_and_what_was_not_evaluated() -> None
     ]
 
 
+def test_explain_shows_parenthesised_expressions_whole() -> None:
+    rule = compile_rule('not (Client.Region in ("Pskov", "Moscow"))')
+    lines = rule.explain({"Client": {"Region": "Pskov"}}).render().splitlines()
+    assert lines[0] == 'not (Client.Region in ("Pskov", "Moscow"))  =>  false'
+    assert lines[1] == '  (Client.Region in ("Pskov", "Moscow"))  =>  true'
+
+
 # --- SQL specifics ----------------------------------------------------------------------------
 
 

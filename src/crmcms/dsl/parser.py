@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 from lark.visitors import merge_transformers
@@ -155,6 +156,11 @@ class AstBuilder(Transformer[Token, ast.Node]):
         operand, *rest = items
         negated = any(t.type.endswith("NOT") for t in rest)
         return ast.Emptiness(operand, negated, span=_join(operand.span, _tok_span(rest[-1])))
+
+    def group(self, items: list[Any]) -> ast.Node:
+        # The parentheses belong to the expression's text, so explain and carets show them.
+        opener, inner, close = items
+        return attrs.evolve(inner, span=_join(_tok_span(opener), _tok_span(close)))
 
     def not_(self, items: list[Any]) -> ast.Node:
         tok, operand = items
