@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -33,19 +34,17 @@ def demo(db_path: str) -> None:
     run_demo(db_path)
 
 
-def _register_subcommands() -> None:
-    from crmcms.dsl.cli import rule
-
-    cli.add_command(rule)
-
-
-_register_subcommands()
+# Each subsystem keeps its commands beside its code; the group only gathers them.
+_SUBCOMMANDS = (
+    ("crmcms.storage.cli", "db"),
+    ("crmcms.dsl.cli", "rule"),
+)
 
 
 def _register_subcommands() -> None:
-    from crmcms.storage.cli import db
-
-    cli.add_command(db)
+    for module_name, attribute in _SUBCOMMANDS:
+        command = getattr(importlib.import_module(module_name), attribute)
+        cli.add_command(command)
 
 
 _register_subcommands()

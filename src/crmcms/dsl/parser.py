@@ -160,7 +160,8 @@ class AstBuilder(Transformer[Token, ast.Node]):
     def group(self, items: list[Any]) -> ast.Node:
         # The parentheses belong to the expression's text, so explain and carets show them.
         opener, inner, close = items
-        return attrs.evolve(inner, span=_join(_tok_span(opener), _tok_span(close)))
+        widened: ast.Node = attrs.evolve(inner, span=_join(_tok_span(opener), _tok_span(close)))
+        return widened
 
     def not_(self, items: list[Any]) -> ast.Node:
         tok, operand = items
