@@ -3,10 +3,13 @@
 from crmcms.storage.database import DEFAULT_URL, create_engine, sqlite_url
 from crmcms.storage.definitions import DefinitionStore
 from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
+from crmcms.storage.sql import SqlStore, SqlUnitOfWork
 
 __all__ = [
     "DEFAULT_URL",
     "DefinitionStore",
+    "SqlStore",
+    "SqlUnitOfWork",
     "create_engine",
     "current_revision",
     "head_revision",

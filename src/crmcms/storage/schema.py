@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["definition", "metadata"]
+__all__ = [
+    "OPEN",
+    "appeal",
+    "appeal_archive",
+    "attachment",
+    "client",
+    "contact",
+    "contact_person",
+    "definition",
+    "history",
+    "history_archive",
+    "id_counter",
+    "idempotency",
+    "metadata",
+    "note",
+    "prospect",
+    "saved_filter",
+    "subscriber",
+    "system_problem",
+]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -31,4 +52,274 @@ definition = sa.Table(
     sa.Column("schema_version", sa.Integer, nullable=False),
     sa.Column("document", Json, nullable=False),
     sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# --- Runtime records -----------------------------------------------------------------------
+
+# SQLite only makes an INTEGER PRIMARY KEY the rowid (auto-assigned); PostgreSQL wants bigint.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Time = sa.DateTime(timezone=True)
+
+client = sa.Table(
+    "crm_client",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("category", sa.String(100)),
+    sa.Column("region", sa.String(100)),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Index(None, "category"),
+)
+
+subscriber = sa.Table(
+    "crm_subscriber",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("client_id", Id, sa.ForeignKey("crm_client.id"), nullable=False),
+    sa.Column("msisdn", sa.String(40), nullable=False),
+    sa.Column("region", sa.String(100)),
+    sa.Column("tariff", sa.String(100)),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Index(None, "client_id"),
+    sa.Index(None, "msisdn"),
+)
+
+contact_person = sa.Table(
+    "crm_contact_person",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("email", sa.String(200)),
+    sa.Column("client_id", Id, sa.ForeignKey("crm_client.id")),
+    sa.Index(None, "client_id"),
+)
+
+prospect = sa.Table(
+    "crm_prospect",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("email", sa.String(200)),
+    sa.Column("region", sa.String(100)),
+    sa.Column("category", sa.String(100)),
+    sa.Column("registered_at", Time),
+    sa.Column("exported_at", Time),
+    sa.Column("client_id", Id, sa.ForeignKey("crm_client.id")),
+)
+
+contact = sa.Table(
+    "crm_contact",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("place", sa.String(200), nullable=False),
+    sa.Column("direction", sa.String(20), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("operator", sa.String(200), nullable=False),
+    sa.Column("registered_at", Time, nullable=False),
+    sa.Column("template", sa.String(200)),
+    # Clients and subscribers may live in the billing system (the seed's BIS, same database
+    # or over a link), so these ids are references without foreign keys.
+    sa.Column("client_id", Id),
+    sa.Column("subscriber_id", Id),
+    sa.Column("contact_person_id", Id),
+    sa.Column("prospect_id", Id),
+    sa.Column("comment", sa.Text, nullable=False),
+    # Client history: a client's contacts, newest first.
+    sa.Index(None, "client_id", "registered_at"),
+    # Reports by period (contacts per channel, per operator, ...).
+    sa.Index(None, "registered_at"),
+)
+
+system_problem = sa.Table(
+    "crm_system_problem",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("title", sa.String(400), nullable=False),
+    sa.Column("registered_by", sa.String(200), nullable=False),
+    sa.Column("opened_at", Time, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("resolved_at", Time),
+    sa.Column("resolution", sa.Text, nullable=False),
+    sa.Column("attribute_values", Json, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+OPEN = "open"
+
+
+def _appeal_columns() -> list[sa.Column[Any]]:
+    """The columns an appeal has, alike in the working and the archive table."""
+    return [
+        sa.Column("id", Id, primary_key=True),
+        sa.Column("contact_id", Id, nullable=False),
+        # Copied from the contact: client history and Client.* filters need no join.
+        sa.Column("client_id", Id),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("route", sa.String(200), nullable=False),
+        sa.Column("route_version", sa.Integer, nullable=False),
+        sa.Column("process", sa.String(200), nullable=False),
+        sa.Column("operator", sa.String(200), nullable=False),
+        sa.Column("registered_at", Time, nullable=False),
+        sa.Column("queue", sa.String(200)),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("priority", sa.String(100)),
+        sa.Column("responsible", sa.String(200)),
+        sa.Column("parent_id", Id),
+        sa.Column("system_problem_id", Id),
+        sa.Column("process_entered_at", Time),
+        sa.Column("deadline", Time),
+        sa.Column("process_deadline", Time),
+        sa.Column("closed_at", Time),
+        sa.Column("description", sa.Text, nullable=False),
+        # Topic attribute values, filtered through expression indexes (see docs/storage.md).
+        sa.Column("attribute_values", Json, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    ]
+
+
+_open = sa.text("state = 'open'")
+_closed = sa.text("state = 'closed'")
+
+appeal = sa.Table(
+    "crm_appeal",
+    metadata,
+    *_appeal_columns(),
+    sa.ForeignKeyConstraint(["contact_id"], ["crm_contact.id"]),
+    # Queue view: a queue's open appeals by deadline; the id makes the keyset unique.
+    sa.Index(
+        "ix_crm_appeal_queue_view",
+        "queue",
+        "deadline",
+        "id",
+        sqlite_where=_open,
+        postgresql_where=_open,
+    ),
+    # Overdue scan: (state, deadline) cannot serve "open, ordered by deadline" without a
+    # state range; a partial index over open appeals alone can, and stays small.
+    sa.Index("ix_crm_appeal_overdue", "deadline", sqlite_where=_open, postgresql_where=_open),
+    # An operator's own work list.
+    sa.Index(
+        "ix_crm_appeal_responsible",
+        "responsible",
+        "deadline",
+        sqlite_where=_open,
+        postgresql_where=_open,
+    ),
+    # Archiving picks closed appeals by closing time.
+    sa.Index("ix_crm_appeal_closed", "closed_at", sqlite_where=_closed, postgresql_where=_closed),
+    sa.Index(None, "client_id", "registered_at"),
+    sa.Index(None, "registered_at"),
+    sa.Index(None, "contact_id"),
+    sa.Index(None, "parent_id"),
+    sa.Index(None, "system_problem_id"),
+)
+
+
+def _history_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", Id, primary_key=True),
+        sa.Column("appeal_id", Id, nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("at", Time, nullable=False),
+        sa.Column("operator", sa.String(200)),
+        sa.Column("process", sa.String(200)),
+        sa.Column("queue", sa.String(200)),
+        sa.Column("transition", sa.String(200)),
+        sa.Column("changes", Json, nullable=False),
+        sa.Column("comment", sa.Text, nullable=False),
+    ]
+
+
+history = sa.Table(
+    "crm_history",
+    metadata,
+    *_history_columns(),
+    sa.ForeignKeyConstraint(["appeal_id"], ["crm_appeal.id"]),
+    sa.Index(None, "appeal_id", "id"),
+    # Reports by period over events (closed per day, reopened, ...).
+    sa.Index(None, "at"),
+)
+
+attachment = sa.Table(
+    "crm_attachment",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("appeal_id", Id, nullable=False),
+    sa.Column("file_name", sa.String(400), nullable=False),
+    sa.Column("media_type", sa.String(200), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    sa.Column("added_at", Time, nullable=False),
+    sa.Index(None, "appeal_id"),
+)
+
+note = sa.Table(
+    "crm_note",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("subject", sa.String(40), nullable=False),
+    sa.Column("subject_id", Id, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "subject", "subject_id"),
+)
+
+# --- Archive: closed appeals moved out of the working set, readable and reportable ----------
+
+appeal_archive = sa.Table(
+    "crm_appeal_archive",
+    metadata,
+    *_appeal_columns(),
+    sa.Column("archived_at", Time, nullable=False),
+    sa.Index(None, "client_id", "registered_at"),
+    sa.Index(None, "registered_at"),
+    sa.Index(None, "closed_at"),
+)
+
+history_archive = sa.Table(
+    "crm_history_archive",
+    metadata,
+    *_history_columns(),
+    sa.Index(None, "appeal_id", "id"),
+    sa.Index(None, "at"),
+)
+
+# --- Saved filters -------------------------------------------------------------------------
+
+saved_filter = sa.Table(
+    "crm_saved_filter",
+    metadata,
+    sa.Column("code", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("owner", sa.String(200)),
+    # {"rule": "...", "tabs": [{"code": ..., "name": ..., "rule": ...}], "order": ...}
+    sa.Column("document", Json, nullable=False),
+    sa.Column("saved_at", Time, nullable=False),
+)
+
+# --- Engine bookkeeping ----------------------------------------------------------------------
+
+id_counter = sa.Table(
+    "crm_id_counter",
+    metadata,
+    # Ids are handed out in blocks from here, outside the unit of work's transaction, so that
+    # a rolled-back unit never gives its ids to another one (like a database sequence).
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+idempotency = sa.Table(
+    "crm_idempotency",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("operation", sa.String(200), nullable=False),
+    sa.Column("fingerprint", sa.String(200), nullable=False),
+    sa.Column("result", Json, nullable=False),
+    sa.Column("at", Time, nullable=False),
 )

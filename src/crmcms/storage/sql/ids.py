@@ -1,0 +1,85 @@
+"""Record ids handed out in blocks from a counter table, like a cached database sequence."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from crmcms.errors import StorageError
+from crmcms.storage.schema import appeal, contact, history, id_counter
+
+__all__ = ["COUNTERS", "IdAllocator", "bump_counters"]
+
+COUNTERS: dict[str, sa.Table] = {"contact": contact, "appeal": appeal, "event": history}
+"""Counter name -> the table whose ids it hands out."""
+
+
+def _reserve(conn: sa.Connection, name: str, count: int) -> int:
+    """Reserve ``count`` ids; returns the last one. A missing counter starts past max(id)."""
+    bumped = conn.execute(
+        sa.update(id_counter)
+        .where(id_counter.c.name == name)
+        .values(value=id_counter.c.value + count)
+        .returning(id_counter.c.value)
+    ).scalar()
+    if bumped is not None:
+        return int(bumped)
+    table = COUNTERS[name]
+    start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+    conn.execute(sa.insert(id_counter).values(name=name, value=int(start) + count))
+    return int(start) + count
+
+
+def bump_counters(conn: sa.Connection) -> None:
+    """Move every counter past the ids stored, after rows were written with their own ids."""
+    for name, table in COUNTERS.items():
+        top = int(
+            conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+        )
+        stored = conn.execute(
+            sa.select(id_counter.c.value).where(id_counter.c.name == name)
+        ).scalar()
+        if stored is None:
+            conn.execute(sa.insert(id_counter).values(name=name, value=top))
+        elif stored < top:
+            conn.execute(sa.update(id_counter).where(id_counter.c.name == name).values(value=top))
+
+
+class IdAllocator:
+    """Hands out ids of one store; thread-safe.
+
+    Each reservation is its own short transaction, outside any unit of work, so ids are never
+    reused after a rollback and two processes never get the same id. Ids a process reserved
+    but did not use are skipped, as a sequence's cache is.
+    """
+
+    def __init__(self, engine: sa.Engine, block: int = 100) -> None:
+        self.engine = engine
+        self.block = block
+        self._lock = threading.Lock()
+        self._next: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+
+    def next_id(self, name: str) -> int:
+        with self._lock:
+            current = self._next.get(name, 1)
+            if current > self._last.get(name, 0):
+                last = self._reserve(name, self.block)
+                current = last - self.block + 1
+                self._last[name] = last
+            self._next[name] = current + 1
+            return current
+
+    def _reserve(self, name: str, count: int) -> int:
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    return _reserve(conn, name, count)
+            except sa.exc.IntegrityError:
+                # Two processes created the counter row at once; the loser bumps it instead.
+                if attempt == 2:
+                    raise
+            except sa.exc.SQLAlchemyError as exc:
+                raise StorageError(f"cannot reserve {name} ids: {exc}") from exc
+        raise AssertionError("unreachable")

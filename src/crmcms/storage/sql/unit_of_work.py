@@ -1,0 +1,373 @@
+"""The engine's storage ports over SQLAlchemy: one unit of work is one short write transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+import sqlalchemy as sa
+
+from crmcms.engine.ports import IdempotencyRecord
+from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
+from crmcms.model import Appeal, Contact, HistoryEvent
+from crmcms.storage.database import create_engine
+from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency
+from crmcms.storage.sql.codec import (
+    appeal_from_row,
+    appeal_row,
+    contact_from_row,
+    contact_row,
+    event_from_row,
+    event_row,
+    to_utc,
+)
+from crmcms.storage.sql.ids import IdAllocator
+
+__all__ = ["SqlStore", "SqlUnitOfWork"]
+
+
+def _copy(a: Appeal) -> Appeal:
+    return attrs.evolve(a, values=dict(a.values))
+
+
+def _deadline_key(a: Appeal) -> tuple[bool, datetime | None, int]:
+    deadline = to_utc(a.deadline)
+    return (deadline is None, deadline, a.id)
+
+
+class SqlStore:
+    """Appeals, contacts and history in SQL: SQLite (a file, WAL) or PostgreSQL.
+
+    ``SqlStore("sqlite:///var/crm.sqlite")`` or ``SqlStore(engine)``; the schema is brought
+    up to date unless ``upgrade=False``. Pass :meth:`unit_of_work` to the engine as its
+    factory. Ids are reserved ``id_block`` at a time.
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | sa.Engine | None = None,
+        *,
+        upgrade: bool = True,
+        id_block: int = 100,
+    ) -> None:
+        if isinstance(url_or_engine, sa.Engine):
+            self.engine = url_or_engine
+        else:
+            self.engine = create_engine(url_or_engine)
+        if upgrade:
+            from crmcms.storage.migrate import upgrade_schema
+
+            upgrade_schema(self.engine)
+        self.ids = IdAllocator(self.engine, id_block)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work; it holds no connection until it first reads or commits."""
+        return SqlUnitOfWork(self)
+
+    def dispose(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
+
+
+class _Part:
+    """What every repository shares: the unit's connection and its fresh ids."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def _rows(self, query: sa.Executable) -> list[Any]:
+        return list(self._uow.connection().execute(query))
+
+
+class _Contacts(_Part):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow)
+        self.new: dict[int, Contact] = {}
+        self.fresh: set[int] = set()
+
+    def next_id(self) -> int:
+        new_id = self._uow.store.ids.next_id("contact")
+        self.fresh.add(new_id)
+        return new_id
+
+    def add(self, item: Contact) -> None:
+        if item.id in self.new or (item.id not in self.fresh and self._stored(item.id)):
+            raise StorageError(f"contact {item.id} is already stored")
+        self.new[item.id] = attrs.evolve(item)
+
+    def _stored(self, contact_id: int) -> bool:
+        return bool(self._rows(sa.select(contact.c.id).where(contact.c.id == contact_id)))
+
+    def get(self, contact_id: int) -> Contact:
+        if contact_id in self.new:
+            return attrs.evolve(self.new[contact_id])
+        rows = self._rows(sa.select(contact).where(contact.c.id == contact_id))
+        if not rows:
+            raise NotFoundError("contact", contact_id)
+        return contact_from_row(rows[0])
+
+    def client_of(self, contact_id: int) -> int | None:
+        if contact_id in self.new:
+            return self.new[contact_id].client_id
+        rows = self._rows(sa.select(contact.c.client_id).where(contact.c.id == contact_id))
+        return rows[0][0] if rows else None
+
+
+class _Appeals(_Part):
+    def __init__(self, uow: SqlUnitOfWork, contacts: _Contacts) -> None:
+        super().__init__(uow)
+        self._contacts = contacts
+        self.new: dict[int, Appeal] = {}
+        self.changed: dict[int, Appeal] = {}
+        self.base_versions: dict[int, int] = {}
+        """The stored version each changed appeal was read at; the commit checks it again."""
+        self.fresh: set[int] = set()
+
+    def next_id(self) -> int:
+        new_id = self._uow.store.ids.next_id("appeal")
+        self.fresh.add(new_id)
+        return new_id
+
+    def _stored_version(self, appeal_id: int) -> int | None:
+        rows = self._rows(sa.select(appeal.c.version).where(appeal.c.id == appeal_id))
+        return int(rows[0][0]) if rows else None
+
+    def add(self, item: Appeal) -> None:
+        if item.id in self.new or (
+            item.id not in self.fresh and self._stored_version(item.id) is not None
+        ):
+            raise StorageError(f"appeal {item.id} is already stored")
+        self.new[item.id] = _copy(item)
+
+    def get(self, appeal_id: int) -> Appeal:
+        staged = self.new.get(appeal_id) or self.changed.get(appeal_id)
+        if staged is not None:
+            return _copy(staged)
+        rows = self._rows(sa.select(appeal).where(appeal.c.id == appeal_id))
+        if not rows:
+            raise NotFoundError("appeal", appeal_id)
+        return appeal_from_row(rows[0])
+
+    def update(self, item: Appeal) -> None:
+        staged = self.new.get(item.id) or self.changed.get(item.id)
+        current = staged.version if staged is not None else self._stored_version(item.id)
+        if current is None or current != item.version:
+            raise ConcurrencyError("appeal", item.id, item.version, current)
+        item.version += 1
+        if item.id in self.new:
+            self.new[item.id] = _copy(item)
+            return
+        self.base_versions.setdefault(item.id, current)
+        self.changed[item.id] = _copy(item)
+
+    def _query(self, where: sa.ColumnElement[bool], keep: Callable[[Appeal], bool]) -> list[Appeal]:
+        """Stored appeals matching ``where``, overlaid with this unit's staged ones."""
+        found = {a.id: a for a in map(appeal_from_row, self._rows(sa.select(appeal).where(where)))}
+        for staged in (*self.changed.values(), *self.new.values()):
+            if keep(staged):
+                found[staged.id] = _copy(staged)
+            else:
+                found.pop(staged.id, None)
+        return list(found.values())
+
+    def in_queue(self, queue: str, *, open_only: bool = True) -> list[Appeal]:
+        where = appeal.c.queue == queue
+        if open_only:
+            where = sa.and_(where, appeal.c.state == OPEN)
+        found = self._query(where, lambda a: a.queue == queue and (a.is_open or not open_only))
+        return sorted(found, key=_deadline_key)
+
+    def children(self, parent_id: int) -> list[Appeal]:
+        found = self._query(appeal.c.parent_id == parent_id, lambda a: a.parent_id == parent_id)
+        return sorted(found, key=lambda a: a.id)
+
+    def of_contact(self, contact_id: int) -> list[Appeal]:
+        found = self._query(appeal.c.contact_id == contact_id, lambda a: a.contact_id == contact_id)
+        return sorted(found, key=lambda a: a.id)
+
+    def of_client(self, client_id: int) -> list[Appeal]:
+        def mine(a: Appeal) -> bool:
+            return self._contacts.client_of(a.contact_id) == client_id
+
+        found = self._query(appeal.c.client_id == client_id, mine)
+        return sorted(found, key=lambda a: (to_utc(a.registered_at), a.id))
+
+    def due_before(self, moment: datetime) -> list[Appeal]:
+        at = to_utc(moment)
+        assert at is not None
+
+        def due(a: Appeal) -> bool:
+            return a.is_open and any(
+                d is not None and to_utc(d) <= at  # type: ignore[operator]
+                for d in (a.deadline, a.process_deadline)
+            )
+
+        # Two range conditions OR-ed: each side can use its own index (the partial index on
+        # the deadline of open appeals serves the first).
+        where = sa.and_(
+            appeal.c.state == OPEN,
+            sa.or_(appeal.c.deadline <= at, appeal.c.process_deadline <= at),
+        )
+        return sorted(self._query(where, due), key=lambda a: a.id)
+
+    def rows_to_write(self) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+        inserts = [appeal_row(a, self._contacts.client_of(a.contact_id)) for a in self.new.values()]
+        updates = []
+        for appeal_id, changed in self.changed.items():
+            row = appeal_row(changed, None)
+            del row["client_id"]  # fixed by the contact, written at registration
+            updates.append((self.base_versions[appeal_id], row))
+        return inserts, updates
+
+
+class _History(_Part):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow)
+        self.new: list[HistoryEvent] = []
+
+    def next_id(self) -> int:
+        return self._uow.store.ids.next_id("event")
+
+    def add(self, event: HistoryEvent) -> None:
+        self.new.append(event)
+
+    def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
+        stored = map(
+            event_from_row,
+            self._rows(
+                sa.select(history).where(history.c.appeal_id == appeal_id).order_by(history.c.id)
+            ),
+        )
+        events = [*stored, *(e for e in self.new if e.appeal_id == appeal_id)]
+        return sorted(events, key=lambda e: (to_utc(e.at), e.id))
+
+
+class _Idempotency(_Part):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow)
+        self.new: dict[str, IdempotencyRecord] = {}
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        if key in self.new:
+            return self.new[key]
+        rows = self._rows(sa.select(idempotency).where(idempotency.c.key == key))
+        if not rows:
+            return None
+        m = rows[0]._mapping
+        return IdempotencyRecord(
+            m["key"],
+            m["operation"],
+            m["fingerprint"],
+            m["result"],
+            to_utc(m["at"]),  # type: ignore[arg-type]
+        )
+
+    def add(self, record: IdempotencyRecord) -> None:
+        if self.get(record.key) is not None:
+            raise ConcurrencyError("idempotency key", record.key, 0, 1)
+        self.new[record.key] = record
+
+
+def _insert(conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
+    batch = list(rows)
+    if batch:
+        conn.execute(sa.insert(table), batch)
+
+
+class SqlUnitOfWork:
+    """One unit of work: reads go to the database, writes wait for :meth:`commit`.
+
+    Commit writes everything in one short transaction and checks, per changed appeal,
+    that the stored version is still the one read (``UPDATE ... WHERE version = ...``); a
+    conflict raises :class:`~crmcms.errors.ConcurrencyError` and writes nothing. Keeping
+    writes until commit holds SQLite's single write lock for milliseconds only.
+    """
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self._conn: sa.Connection | None = None
+        self._begin()
+
+    def _begin(self) -> None:
+        self.contacts = _Contacts(self)
+        self.appeals = _Appeals(self, self.contacts)
+        self.history = _History(self)
+        self.idempotency = _Idempotency(self)
+
+    def connection(self) -> sa.Connection:
+        if self._conn is None:
+            self._conn = self.store.engine.connect()
+        return self._conn
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        inserts, updates = self.appeals.rows_to_write()
+        keys = list(self.idempotency.new)
+        conn = self.connection()
+        if conn.in_transaction():
+            conn.rollback()  # end the reads' transaction: the writes start from fresh data
+        try:
+            _insert(conn, contact, map(contact_row, self.contacts.new.values()))
+            _insert(conn, appeal, inserts)
+            for base, row in updates:
+                done = conn.execute(
+                    sa.update(appeal)
+                    .where(appeal.c.id == row["id"], appeal.c.version == base)
+                    .values(row)
+                )
+                if done.rowcount != 1:
+                    raise ConcurrencyError(
+                        "appeal", row["id"], base, self.appeals._stored_version(row["id"])
+                    )
+            _insert(conn, history, map(event_row, self.history.new))
+            _insert(
+                conn,
+                idempotency,
+                (
+                    {
+                        "key": r.key,
+                        "operation": r.operation,
+                        "fingerprint": r.fingerprint,
+                        "result": dict(r.result),
+                        "at": to_utc(r.at),
+                    }
+                    for r in self.idempotency.new.values()
+                ),
+            )
+            conn.commit()
+        except ConcurrencyError:
+            conn.rollback()
+            self._begin()
+            raise
+        except sa.exc.IntegrityError as exc:
+            conn.rollback()
+            self._begin()
+            if keys and "idempotency" in str(exc.orig):
+                raise ConcurrencyError("idempotency key", ", ".join(keys), 0, 1) from exc
+            raise StorageError(f"commit refused by the database: {exc.orig}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            conn.rollback()
+            self._begin()
+            raise StorageError(f"commit failed: {exc}") from exc
+        self._begin()
+
+    def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            self._conn.rollback()
+        self._begin()
