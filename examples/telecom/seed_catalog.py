@@ -180,7 +180,9 @@ RULES = (
 HAND_OVER = Handler(
     HandlerEvent.HAND_OVER, "notify", {"to": '"SD_TEAM"'}, name="Передача на обработку"
 )
-REJECTION = Handler(HandlerEvent.REJECTION, "notify", {"to": "Appeal.Operator"}, name="Отклонение")
+REJECTION = Handler(
+    HandlerEvent.REJECTION, "notify", {"to": "Appeal.Responsible"}, name="Отклонение"
+)
 
 TRANSFER_SD_OVERRIDES = (
     AttributeOverride("170"),

@@ -1,0 +1,228 @@
+"""Routes in definition files: processes, transitions, deadlines, handlers, moved processes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from crmcms.dsl._loader_base import BuilderBase
+from crmcms.dsl.definition_checks import Condition
+from crmcms.dsl.definitions_ast import Decl, Ref
+from crmcms.dsl.unparse import unparse
+from crmcms.model import (
+    AttributeOverride,
+    Deadline,
+    Handler,
+    HandlerEvent,
+    Process,
+    QueuePolicy,
+    Route,
+    Transition,
+)
+from crmcms.model._lookup import did_you_mean
+
+__all__ = ["EVENT_NAMES", "RouteBuilder"]
+
+EVENT_NAMES: Mapping[str, HandlerEvent] = {
+    **{e.value: e for e in HandlerEvent},
+    "handover": HandlerEvent.HAND_OVER,
+    "reject": HandlerEvent.REJECTION,
+}
+"""Event words a handler may name: the event values plus the short ``handover``/``reject``."""
+
+
+class RouteBuilder(BuilderBase):
+    """Builds routes; the declarations of everything else are in :mod:`crmcms.dsl.loader`."""
+
+    def handlers(self, decl: Decl, scope: tuple[str, ...], what: str) -> tuple[Handler, ...]:
+        built = []
+        for item in decl.items("on"):
+            event_ref, name, (action, arguments) = item.values
+            event = EVENT_NAMES.get(event_ref.code)
+            if event is None:
+                self.error(
+                    f"unknown workflow event {event_ref.code!r}",
+                    event_ref.span,
+                    did_you_mean(event_ref.code, EVENT_NAMES),
+                )
+                continue
+            args = {}
+            for key, node in arguments:
+                self.index.conditions.append(Condition(node, scope, what, boolean=False))
+                args[key.code] = unparse(node)
+            made = self.make(
+                item.span, functools.partial(Handler, event, action, args, name=name or "")
+            )
+            if made is not None:
+                built.append(made)
+        return tuple(built)
+
+    def deadline(self, decl: Decl, what: str) -> Deadline | None:
+        item = self.single(decl, "deadline")
+        if item is None:
+            return None
+        limit, options = item.values
+        opts: dict[str, Any] = {}
+        for o in options:
+            if o.key in opts:
+                self.error(f"{o.key!r} is given twice in the deadline", o.span)
+            elif o.key == "business":
+                opts["business_time"] = True
+            elif o.key == "warn":
+                opts["warn_before"] = o.values[0]
+            else:
+                key = "notify" if o.key == "notify" else "escalate_to"
+                opts[key] = tuple(self.ref("recipient", r, what) for r in o.values)
+        return self.make(item.span, lambda: Deadline(limit, **opts))
+
+    def route(self, decl: Decl) -> None:
+        code = decl.code.code
+        version_item = self.single(decl, "version")
+        version = 1 if version_item is None else int(version_item.values[0])
+        scope = ("route", code, str(version))
+        what = f"route {code} v{version}"
+        if not self.claim(
+            "routes", (code, version), decl.code.span, f"route {code} version {version}"
+        ):
+            return
+        self.index.spans[("routes", code, str(version))] = decl.code.span
+        processes = [self.process(p, scope, what) for p in decl.decls("process")]
+        known = {p.code for p in processes if p is not None}
+        finals = {p.code for p in processes if p is not None and p.final}
+        initial = [p for p in decl.decls("process") if p.option("initial") is not None]
+        if not initial:
+            self.error(
+                f"{what} has no initial process", decl.code.span, 'mark one: process a "A" initial'
+            )
+        for extra in initial[1:]:
+            self.error(f"{what} has a second initial process {extra.code.code!r}", extra.code.span)
+        transitions = []
+        for t in decl.decls("transition"):
+            built = self.transition(t, scope, what, known, finals)
+            if built is not None:
+                transitions.append(built)
+        moved = {}
+        for item in decl.items("moved"):
+            old, new = item.values
+            moved[old.code] = new.code
+            self.index.spans[("moved", code, str(version), old.code)] = old.span
+            if new.code not in known:
+                self.unknown_process(new, known, what)
+        topics = self.single(decl, "topics")
+        if topics is None:
+            self.error(f"{what} serves no topic", decl.code.span, "add topics: CODE, ...")
+            return
+        if not initial or any(p is None for p in processes):
+            return
+        made = self.make(
+            decl.code.span,
+            lambda: Route(
+                code,
+                decl.name or "",
+                initial[0].code.code,
+                tuple(p for p in processes if p is not None),
+                tuple(transitions),
+                version=version,
+                topics=self.refs("topic", topics, what),
+                merge_common_attributes=self.single(decl, "merge") is not None,
+                deadline=self.deadline(decl, what),
+                handlers=self.handlers(decl, scope, what),
+                description=self.description(decl),
+                active=self.active(decl),
+                moved_processes={k: v for k, v in moved.items() if v in known},
+            ),
+        )
+        if made is not None:
+            self.fields["routes"].append(made)
+
+    def unknown_process(self, ref: Ref, known: set[str], what: str) -> None:
+        self.error(
+            f"unknown process {ref.code!r} of {what}", ref.span, did_you_mean(ref.code, known)
+        )
+
+    def process(self, decl: Decl, scope: tuple[str, ...], what: str) -> Process | None:
+        code = decl.code.code
+        if not self.claim(f"process {scope}", code, decl.code.span, f"process {code!r} of {what}"):
+            return None
+        self.index.spans[("process", *scope[1:], code)] = decl.code.span
+        overrides = []
+        for item in decl.items("attribute"):
+            ref, options = item.values
+            self.index.spans[("override", *scope[1:], code, ref.code)] = ref.span
+            if any(o.key == "inherit" for o in options):
+                if len(options) > 1:
+                    self.error(
+                        "'inherit' stands alone: it leaves every flag to the topic", ref.span
+                    )
+                overrides.append(AttributeOverride(ref.code))
+                continue
+            flags = self.flags(options, scope, f"attribute {ref.code} in process {code}")
+            overrides.append(AttributeOverride(ref.code, **flags))
+        queue = self.single(decl, "queue")
+        policy, queues = QueuePolicy.RULES, tuple[str, ...]()
+        if queue is not None and queue.values == ("keep",):
+            policy = QueuePolicy.KEEP
+        elif queue is not None:
+            queues = tuple(self.ref("queue", r, f"process {code}") for r in queue.values)
+        return self.make(
+            decl.code.span,
+            lambda: Process(
+                code,
+                decl.name or "",
+                description=self.description(decl),
+                final=decl.option("final") is not None,
+                deadline=self.deadline(decl, f"process {code}"),
+                overrides=tuple(overrides),
+                handlers=self.handlers(decl, scope, f"process {code} of {what}"),
+                queue_policy=policy,
+                queues=queues,
+            ),
+        )
+
+    def transition(
+        self, decl: Decl, scope: tuple[str, ...], what: str, known: set[str], finals: set[str]
+    ) -> Transition | None:
+        path = decl.option("path")
+        assert path is not None
+        source, target = path.values
+        code = decl.code.code
+        if not self.claim(
+            f"transition {scope}", code, decl.code.span, f"transition {code!r} of {what}"
+        ):
+            return None
+        self.index.spans[("transition", *scope[1:], code)] = decl.code.span
+        ok = True
+        for end in (source, target):
+            if end.code not in known:
+                self.unknown_process(end, known, what)
+                ok = False
+        if source.code in finals:
+            self.error(
+                f"transition {code} leaves final process {source.code!r}",
+                source.span,
+                "a final process closes the appeal; remove 'final' or the transition",
+            )
+            ok = False
+        rule = self.when(
+            decl,
+            f"@transition.{scope[1]}.v{scope[2]}.{code}",
+            scope,
+            f"transition {code} of {what}",
+        )
+        handlers = self.handlers(decl, scope, f"transition {code} of {what}")
+        if not ok:
+            return None
+        return self.make(
+            decl.code.span,
+            lambda: Transition(
+                code,
+                decl.name or "",
+                source.code,
+                target.code,
+                rule=rule,
+                handlers=handlers,
+                description=self.description(decl),
+                automatic=decl.option("automatic") is not None,
+            ),
+        )

@@ -1,0 +1,476 @@
+"""Static checks of a loaded catalog: references, rule types, routes, queues and availability."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from crmcms.dsl import ast
+from crmcms.dsl.checker import Checker
+from crmcms.dsl.definitions_ast import Ref
+from crmcms.dsl.rule import compile_rule
+from crmcms.dsl.schema import (
+    ANY,
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    STRING,
+    AttributeInfo,
+    AttributeSet,
+    RuleType,
+    Schema,
+    default_schema,
+    list_of,
+)
+from crmcms.dsl.unparse import unparse
+from crmcms.errors import DefinitionError, DslError, SourceSpan
+from crmcms.model import AttributeDef, Catalog, Process, Queue, Route, ValueType
+from crmcms.model._lookup import did_you_mean
+
+__all__ = ["Condition", "LoadIndex", "attribute_schema", "run_checks"]
+
+# Combinations of sample values tried when looking for an appeal no queue takes.
+_MAX_SAMPLES = 4096
+
+
+@attrs.frozen
+class Condition:
+    """A rule expression met while loading and where it applies.
+
+    ``scope`` says which attributes it may read: ``("topic", code)``, ``("group", code)``,
+    ``("route", code, version)`` or ``("catalog",)`` for every attribute defined anywhere.
+    """
+
+    node: ast.Node
+    scope: tuple[str, ...]
+    owner: str
+    boolean: bool = True
+
+
+@attrs.define
+class LoadIndex:
+    """What a load noted for the checks: file texts, positions, references and conditions."""
+
+    sources: dict[str, str]
+    spans: dict[tuple[str, ...], SourceSpan] = attrs.field(factory=dict)
+    refs: list[tuple[str, Ref, str]] = attrs.field(factory=list)
+    conditions: list[Condition] = attrs.field(factory=list)
+    problems: list[DslError] = attrs.field(factory=list)
+
+    def error(self, message: str, span: SourceSpan, hint: str | None = None) -> None:
+        self.problems.append(DslError(message, span, source=self.sources.get(span.file), hint=hint))
+
+    def span(self, *key: str) -> SourceSpan:
+        return self.spans.get(key) or SourceSpan(next(iter(self.sources), "<definitions>"), 1, 1)
+
+
+def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = False) -> None:
+    """Add every problem of ``catalog`` to ``index.problems``."""
+    _check_references(catalog, index)
+    if only_references:
+        return
+    checker = _Scopes(catalog)
+    _check_conditions(catalog, index, checker)
+    for route in catalog.routes:
+        _check_route_graph(route, index)
+        _check_overrides(catalog, route, index, checker)
+        _check_required_hidden(catalog, route, index)
+        _check_queues(catalog, route, index, checker)
+    _check_versions(catalog, index)
+
+
+# --- References ------------------------------------------------------------------------------
+
+
+def _known(catalog: Catalog) -> dict[str, set[str]]:
+    processes = {p.code for r in catalog.routes for p in r.processes}
+    logins = {o.login for o in catalog.operators}
+    return {
+        "dictionary": {d.code for d in catalog.dictionaries},
+        "place": {p.code for p in catalog.places},
+        "place kind": {k.code for k in catalog.place_kinds},
+        "channel": {c.code for c in catalog.channels},
+        "client category": {c.code for c in catalog.client_categories},
+        "topic group": {g.code for g in catalog.topic_groups},
+        "topic": {t.code for t in catalog.topics},
+        "rule": {r.code for r in catalog.rules if not r.code.startswith("@")},
+        "queue": {q.code for q in catalog.queues},
+        "role": {r.code for r in catalog.roles},
+        "operator": logins,
+        "template": {t.code for t in catalog.templates},
+        "process": processes,
+        "recipient": logins | {m.code for m in catalog.mailing_lists},
+    }
+
+
+def _check_references(catalog: Catalog, index: LoadIndex) -> None:
+    known = _known(catalog)
+    for kind, ref, context in index.refs:
+        if kind.startswith("attribute of "):
+            topic = kind.removeprefix("attribute of ")
+            pool = {e.code for e in catalog.effective_attributes(topic)}
+            shown = f"topic {topic} has no attribute {ref.code!r}"
+        else:
+            pool = known[kind]
+            what = "mailing list or operator" if kind == "recipient" else kind
+            shown = f"unknown {what} {ref.code!r}" + (f" in {context}" if context else "")
+        if ref.code not in pool:
+            index.error(shown, ref.span, did_you_mean(ref.code, pool))
+
+
+# --- Rule expressions ------------------------------------------------------------------------
+
+
+def _rule_type(a: AttributeDef) -> RuleType:
+    base = {
+        ValueType.DATE: DATE,
+        ValueType.DECIMAL: DECIMAL,
+        ValueType.BOOLEAN: BOOLEAN,
+        ValueType.STRING: STRING,
+        ValueType.REFERENCE: STRING,
+    }[a.value_type]
+    return list_of(base) if a.multiple else base
+
+
+def attribute_schema(attributes: Mapping[str, AttributeDef], base: Schema | None = None) -> Schema:
+    """``base`` (the default schema) with ``Appeal.Attribute`` closed over ``attributes``."""
+    infos = {c: AttributeInfo(c, _rule_type(a), a.name) for c, a in attributes.items()}
+    return _closed_schema(base or default_schema(), infos)
+
+
+def _closed_schema(base: Schema, infos: Mapping[str, AttributeInfo]) -> Schema:
+    root = base.root
+    for obj in root.fields.values():
+        for f in obj.fields.values():
+            if f.attributes is not None:
+                keyed = attrs.evolve(f, attributes=AttributeSet(infos, closed=True))
+                holder = attrs.evolve(obj, fields={**obj.fields, f.name: keyed})
+                return attrs.evolve(
+                    base, root=attrs.evolve(root, fields={**root.fields, obj.name: holder})
+                )
+    return base
+
+
+class _Scopes:
+    """Attribute sets and schemas per scope, built once each."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.base = default_schema()
+
+    @functools.cache  # noqa: B019 - one instance per check run
+    def attributes(self, scope: tuple[str, ...]) -> Mapping[str, AttributeDef]:
+        c = self.catalog
+        if scope[0] == "topic":
+            return {e.code: e.definition for e in c.effective_attributes(scope[1])}
+        if scope[0] == "group":
+            found: dict[str, AttributeDef] = {}
+            current: str | None = scope[1]
+            chain: list[str] = []
+            while current is not None and current not in chain:
+                chain.append(current)
+                current = c.topic_group(current).parent
+            for g in reversed(chain):
+                found.update({a.code: a for a in c.topic_group(g).attributes})
+            return found
+        if scope[0] == "route":
+            route = c.route(scope[1], int(scope[2]))
+            merged: dict[str, AttributeDef] = {}
+            for topic in route.topics:
+                merged.update(self.attributes(("topic", topic)))
+            return merged
+        everything: dict[str, AttributeDef] = {}
+        for t in c.topics:
+            everything.update(self.attributes(("topic", t.code)))
+        for group in c.topic_groups:
+            everything.update({a.code: a for a in group.attributes})
+        return everything
+
+    @functools.cache  # noqa: B019 - one instance per check run
+    def schema(self, scope: tuple[str, ...]) -> Schema:
+        return attribute_schema(self.attributes(scope), self.base)
+
+
+def _check_conditions(catalog: Catalog, index: LoadIndex, scopes: _Scopes) -> None:
+    for cond in index.conditions:
+        checker = Checker(scopes.schema(cond.scope), source=index.sources.get(cond.node.span.file))
+        typed = checker.check_rule(cond.node) if cond.boolean else checker.check(cond.node)
+        index.problems.extend(checker.problems)
+        attributes = scopes.attributes(cond.scope)
+        for node in ast.walk(typed):
+            if isinstance(node, ast.Path) and len(node.resolved) == 3 and node.parts[-1].key:
+                definition = attributes.get(node.resolved[-1])
+                if definition is not None and not definition.active:
+                    index.error(
+                        f"{cond.owner} reads attribute {definition.code}, which is inactive",
+                        node.span,
+                        "inactive attributes are never filled in; activate it or drop the test",
+                    )
+
+
+# --- Routes ----------------------------------------------------------------------------------
+
+
+def _reach(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen = set(start)
+    todo = list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _check_route_graph(route: Route, index: LoadIndex) -> None:
+    key = (route.code, str(route.version))
+    forward: dict[str, set[str]] = {}
+    backward: dict[str, set[str]] = {}
+    for t in route.transitions:
+        forward.setdefault(t.source, set()).add(t.target)
+        backward.setdefault(t.target, set()).add(t.source)
+    reachable = _reach({route.initial}, forward)
+    closing = _reach({p.code for p in route.processes if p.final}, backward)
+    for p in route.processes:
+        span = index.span("process", *key, p.code)
+        if p.code not in reachable:
+            index.error(
+                f"process {p.code} of route {route.code} v{route.version} cannot be reached "
+                f"from the initial process {route.initial}",
+                span,
+            )
+        elif p.code not in closing:
+            index.error(
+                f"no final process can be reached from process {p.code} of route "
+                f"{route.code} v{route.version}: its appeals could never close",
+                span,
+            )
+
+
+def _check_overrides(catalog: Catalog, route: Route, index: LoadIndex, scopes: _Scopes) -> None:
+    have = scopes.attributes(("route", route.code, str(route.version)))
+    for p in route.processes:
+        for o in p.overrides:
+            if o.attribute not in have:
+                topics = ", ".join(route.topics)
+                index.error(
+                    f"process {p.code} overrides attribute {o.attribute}, which topic(s) "
+                    f"{topics} of route {route.code} do not have",
+                    index.span("override", route.code, str(route.version), p.code, o.attribute),
+                    did_you_mean(o.attribute, have),
+                )
+
+
+def _check_required_hidden(catalog: Catalog, route: Route, index: LoadIndex) -> None:
+    reported: set[tuple[str, str]] = set()
+    for topic in route.topics:
+        for effective in catalog.effective_attributes(topic):
+            a = effective.definition
+            if a.default is not None or a.computed_default is not None or not a.active:
+                continue
+            for p in route.processes:
+                if p.final:
+                    continue
+                flags = catalog.attribute_flags(topic, a.code, route=route, process=p.code)
+                blocked = [
+                    n
+                    for n, f in (("hidden", flags.hidden), ("read-only", flags.read_only))
+                    if f.value
+                ]
+                if not flags.required.value or not blocked:
+                    continue
+                override = p.override(a.code)
+                own = override is not None and not override.inherits_all
+                where = (p.code, a.code) if own else ("", a.code)
+                if where in reported:
+                    continue
+                reported.add(where)
+                span = (
+                    index.span("override", route.code, str(route.version), p.code, a.code)
+                    if own
+                    else index.span(
+                        "attribute",
+                        "topic" if not effective.inherited else "group",
+                        effective.owner,
+                        a.code,
+                    )
+                )
+                conditional = flags.required.conditional or any(
+                    f.conditional for f in (flags.hidden, flags.read_only) if f.value
+                )
+                index.error(
+                    f"attribute {a.code} is required but {' and '.join(blocked)} in process "
+                    f"{p.code} of route {route.code} v{route.version}, and has no default"
+                    + (" (when their conditions hold together)" if conditional else ""),
+                    span,
+                    "give it a default, or make it visible and editable there",
+                )
+
+
+def _check_versions(catalog: Catalog, index: LoadIndex) -> None:
+    for code in dict.fromkeys(r.code for r in catalog.routes):
+        versions = [catalog.route(code, v) for v in catalog.route_versions(code)]
+        for old, new in itertools.pairwise(versions):
+            span = index.span("routes", code, str(new.version))
+            kept = {p.code for p in new.processes}
+            for p in old.processes:
+                if p.code not in kept and p.code not in new.moved_processes:
+                    index.error(
+                        f"route {code} v{new.version} drops process {p.code} of v{old.version} "
+                        "without saying where appeals waiting in it go",
+                        span,
+                        f"add: moved {p.code} -> <process of v{new.version}>",
+                    )
+            for gone in new.moved_processes:
+                where = index.span("moved", code, str(new.version), gone)
+                if gone in kept:
+                    index.error(f"process {gone} still exists in v{new.version}", where)
+                elif gone not in {p.code for p in old.processes}:
+                    index.error(f"v{old.version} of route {code} has no process {gone}", where)
+
+
+# --- Queues ----------------------------------------------------------------------------------
+
+
+def _candidates(catalog: Catalog, process: Process) -> list[Queue]:
+    if process.queues:
+        return [catalog.queue(c) for c in process.queues]
+    return [q for q in catalog.queues if q.active and q.allows_process(process.code)]
+
+
+def _check_queues(catalog: Catalog, route: Route, index: LoadIndex, scopes: _Scopes) -> None:
+    key = (route.code, str(route.version))
+    what = f"route {route.code} v{route.version}"
+    for p in route.processes:
+        if p.final or p.queue_policy.value == "keep":
+            continue
+        span = index.span("process", *key, p.code)
+        for code in p.queues:
+            if not catalog.queue(code).allows_process(p.code):
+                index.error(f"queue {code} does not allow process {p.code} of {what}", span)
+        queues = [q for q in _candidates(catalog, p) if q.allows_process(p.code) and q.active]
+        if not queues:
+            index.error(
+                f"no queue can take appeals in process {p.code} of {what}",
+                span,
+                f"list {p.code} in the processes of a queue",
+            )
+            continue
+        if any(q.rule is None for q in queues):
+            continue
+        rules = [catalog.rule(q.rule) for q in queues if q.rule is not None]
+        gap = _uncovered(rules, scopes.schema(("catalog",)))
+        if gap is not None:
+            shown = ", ".join(q.code for q in queues)
+            index.error(
+                f"no queue takes appeals in process {p.code} of {what} when {gap}: the rules "
+                f"of queues {shown} are all false then",
+                span,
+                "add a queue without a rule, or widen a rule",
+            )
+
+
+def _samples(node: ast.Node) -> dict[tuple[str, ...], tuple[RuleType, list[Any]]]:
+    """For each path a rule reads, values worth trying: each literal it meets and neighbours."""
+    found: dict[tuple[str, ...], tuple[RuleType, list[Any]]] = {}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Path) and n.resolved:
+            found.setdefault(n.resolved, (n.type, [None]))
+    for n in ast.walk(node):
+        pairs: list[tuple[ast.Node, ast.Node]] = []
+        if isinstance(n, ast.Compare):
+            pairs = [(n.left, n.right), (n.right, n.left)]
+        elif isinstance(n, ast.Membership) and isinstance(n.container, ast.ListExpr):
+            pairs = [(n.item, i) for i in n.container.items]
+        for path, lit in pairs:
+            if isinstance(path, ast.Path) and isinstance(lit, ast.Literal) and path.resolved:
+                values = found[path.resolved][1]
+                for v in _around(lit.value):
+                    if v not in values:
+                        values.append(v)
+    for type_, values in found.values():
+        if len(values) == 1:
+            values.extend(_plain(type_))
+    return found
+
+
+def _around(value: Any) -> list[Any]:
+    if isinstance(value, bool) or value is None:
+        return [True, False]
+    if isinstance(value, int | Decimal):
+        return [value, value - 1, value + 1]
+    if isinstance(value, date):
+        return [value, value - timedelta(days=1), value + timedelta(days=1)]
+    if isinstance(value, str):
+        return [value, value + "~other"]
+    return [value]
+
+
+def _plain(type_: RuleType) -> list[Any]:
+    if type_ == BOOLEAN:
+        return [True, False]
+    if type_ == DATE:
+        return [date(2000, 1, 1)]
+    if type_ == DECIMAL:
+        return [Decimal(0)]
+    if type_ is ANY or type_ == STRING:
+        return ["x"]
+    return []
+
+
+def _nest(assignment: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for path, value in assignment.items():
+        target = data
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return data
+
+
+def _describe(path: tuple[str, ...], value: Any) -> str:
+    if path[:2] == ("Appeal", "Attribute") and len(path) == 3:
+        shown = f"Appeal.Attribute[{path[2]}]"
+    else:
+        shown = ".".join(path)
+    if value is None:
+        return f"{shown} is empty"
+    return f"{shown} = {unparse(ast.Literal(value, span=SourceSpan('', 1, 1)))}"
+
+
+def _uncovered(rules: list[Any], schema: Schema) -> str | None:
+    """A description of values for which every rule is false, or ``None`` if none is found."""
+    compiled = []
+    samples: dict[tuple[str, ...], tuple[RuleType, list[Any]]] = {}
+    for rule in rules:
+        try:
+            c = compile_rule(rule.expression, schema=schema, file=f"rule {rule.code}")
+        except DefinitionError:
+            return None  # reported as a rule problem already
+        compiled.append(c)
+        for path, (type_, values) in _samples(c.tree).items():
+            have = samples.setdefault(path, (type_, []))[1]
+            have.extend(v for v in values if v not in have)
+    paths = list(samples)
+    for combo in _combinations([samples[p][1] for p in paths]):
+        assignment = dict(zip(paths, combo, strict=True))
+        data = _nest(assignment)
+        try:
+            if not any(c(data) for c in compiled):
+                return " and ".join(_describe(p, v) for p, v in assignment.items())
+        except Exception:
+            continue
+    return None
+
+
+def _combinations(options: list[list[Any]]) -> Iterator[tuple[Any, ...]]:
+    for count, combo in enumerate(itertools.product(*options)):
+        if count >= _MAX_SAMPLES:
+            return
+        yield combo

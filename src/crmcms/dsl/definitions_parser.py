@@ -1,0 +1,512 @@
+"""Definition text to syntax tree: the LALR parser over definitions.lark, friendly errors."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.visitors import merge_transformers
+
+from crmcms.dsl import ast
+from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.parser import AstBuilder, open_grammar, unquote
+from crmcms.dsl.parser import _file as _rule_file  # expression nodes take their file from it
+from crmcms.dsl.schema import parse_duration
+from crmcms.errors import DslError, SourceSpan
+
+__all__ = ["definitions_parser", "parse_definitions"]
+
+_comments: contextvars.ContextVar[list[tuple[int, int, str]]] = contextvars.ContextVar(
+    "definition_comments"
+)
+
+
+def _span(tok: Token) -> SourceSpan:
+    return SourceSpan(
+        _rule_file.get(), tok.line or 1, tok.column or 1, tok.end_line, tok.end_column
+    )
+
+
+class _Body:
+    """A braced block while the tree is built: its statements and the closing brace's line."""
+
+    __slots__ = ("end_line", "items")
+
+    def __init__(self, items: list[Any], end_line: int) -> None:
+        self.items = items
+        self.end_line = end_line
+
+
+def _body(items: list[Any]) -> _Body:
+    close = items[-1]
+    return _Body([i for i in items[1:-1] if isinstance(i, Decl | Item)], close.line or 1)
+
+
+def _decl(kind: str, items: list[Any]) -> Decl:
+    code: Ref = items[0]
+    rest = items[1:]
+    name = None
+    if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+        name = unquote(str(rest[0]))
+        rest = rest[1:]
+    body = next((i for i in rest if isinstance(i, _Body)), None)
+    return Decl(
+        kind,
+        code,
+        name,
+        code.span,
+        tuple(i for i in rest if isinstance(i, Item)),
+        None if body is None else tuple(body.items),
+        None if body is None else body.end_line,
+    )
+
+
+def _refs_item(key: str) -> Any:
+    def build(self: Any, items: list[Any]) -> Item:
+        refs: tuple[Ref, ...] = items[-1]
+        return Item(key, refs[0].span, refs)
+
+    return build
+
+
+def _ref_item(key: str) -> Any:
+    def build(self: Any, items: list[Any]) -> Item:
+        return Item(key, items[0].span, (items[0],))
+
+    return build
+
+
+def _flag_item(key: str) -> Any:
+    def build(self: Any, items: list[Token]) -> Item:
+        return Item(key, _span(items[0]))
+
+    return build
+
+
+def _string_item(key: str) -> Any:
+    def build(self: Any, items: list[Token]) -> Item:
+        return Item(key, _span(items[-1]), (unquote(str(items[-1])),))
+
+    return build
+
+
+def _decl_of(kind: str) -> Any:
+    def build(self: Any, items: list[Any]) -> Decl:
+        return _decl(kind, items)
+
+    return build
+
+
+def _pass(self: Any, items: list[Any]) -> Any:
+    return items[0]
+
+
+class _DefinitionBuilder(Transformer[Token, Any]):
+    """Builds :mod:`crmcms.dsl.definitions_ast` nodes; conditions become rule syntax trees."""
+
+    def start(self, items: list[Decl]) -> list[Decl]:
+        return items
+
+    def expr(self, items: list[ast.Node]) -> ast.Node:
+        # The imported top rule keeps its own name, so the merged builder misses it.
+        return AstBuilder().expr(items)
+
+    def code(self, items: list[Token]) -> Ref:
+        (tok,) = items
+        quoted = tok.type == "STRING"
+        return Ref(unquote(str(tok)) if quoted else str(tok), _span(tok), quoted)
+
+    def codes(self, items: list[Ref]) -> tuple[Ref, ...]:
+        return tuple(items)
+
+    description = _string_item("description")
+    inactive = _flag_item("inactive")
+
+    def cond_expr(self, items: list[ast.Node]) -> Item:
+        node = items[0]
+        if isinstance(node, ast.Path) and len(node.parts) == 1 and not node.parts[0].key:
+            # A bare name is a named rule: no rule can be a root object on its own.
+            part = node.parts[0]
+            return Item("when rule", part.span, (Ref(part.name, part.span),))
+        return Item("when", node.span, (node,))
+
+    def cond_rule(self, items: list[Ref]) -> Item:
+        return Item("when rule", items[0].span, (items[0],))
+
+    # --- simple declarations ---------------------------------------------------------
+
+    dictionary = _decl_of("dictionary")
+    dict_item = _decl_of("item")
+    place_kind = _decl_of("place kind")
+    channel = _decl_of("channel")
+    client_category = _decl_of("client category")
+    priority = _decl_of("priority")
+    place = _decl_of("place")
+    mailing_list = _decl_of("mailing list")
+    role = _decl_of("role")
+    operator = _decl_of("operator")
+    template = _decl_of("template")
+    group = _decl_of("group")
+    topic = _decl_of("topic")
+    attr_group = _decl_of("attributes")
+    queue = _decl_of("queue")
+    route = _decl_of("route")
+    process = _decl_of("process")
+
+    analytic = _flag_item("analytic")
+    internal = _flag_item("internal")
+    external = _string_item("external")
+    query = _string_item("query")
+    parent = _ref_item("parent")
+    place_kind_ref = _ref_item("kind")
+    dict_opt = item_opt = place_opt = topic_opt = queue_opt = route_opt = _pass
+    attr_opt = trans_opt = deadline_opt = _pass
+
+    dict_body = desc_body = place_body = ml_body = role_body = op_body = tpl_body = staticmethod(
+        _body
+    )
+    group_body = topic_body = ag_body = queue_body = route_body = proc_body = trans_body = (
+        staticmethod(_body)
+    )
+
+    def rank(self, items: list[Token]) -> Item:
+        value = int(items[-1]) * (-1 if len(items) == 2 else 1)
+        return Item("rank", _span(items[0]), (value,))
+
+    ml_operators = _refs_item("operators")
+
+    def ml_addresses(self, items: list[Token]) -> Item:
+        return Item("addresses", _span(items[0]), tuple(unquote(str(t)) for t in items))
+
+    permissions = _refs_item("permissions")
+    op_roles = _refs_item("roles")
+    op_template = _ref_item("template")
+    op_email = _string_item("email")
+    op_password = _string_item("password")
+
+    tpl_place_kind = _ref_item("place kind")
+    tpl_places = _refs_item("places")
+    tpl_default_place = _ref_item("default place")
+    tpl_channel = _ref_item("channel")
+    tpl_topics = _refs_item("topics")
+    tpl_default_topic = _ref_item("default topic")
+    tpl_categories = _refs_item("client categories")
+    tpl_default_category = _ref_item("default client category")
+
+    def tpl_direction(self, items: list[Token]) -> Item:
+        return Item("direction", _span(items[0]), (str(items[0]),))
+
+    # --- attributes ------------------------------------------------------------------
+
+    def attribute(self, items: list[Any]) -> Decl:
+        decl = _decl("attribute", items)
+        return decl
+
+    def value_type(self, items: list[Any]) -> Item:
+        (value,) = items
+        if isinstance(value, Token):
+            return Item("type", _span(value), (str(value),))
+        return Item("type", value.span, (value,))
+
+    def ag_opt(self, items: list[Any]) -> Item:
+        (value,) = items
+        if isinstance(value, Token):
+            return Item("display", _span(value), (str(value),))
+        item: Item = value
+        return item
+
+    multiple = _flag_item("multiple")
+    column = _flag_item("column")
+    fixed_default = _string_item("default")
+    mask = _string_item("mask")
+    regex = _string_item("regex")
+    attr_description = _string_item("description")
+
+    def computed_default(self, items: list[ast.Node]) -> Item:
+        return Item("computed", items[0].span, (items[0],))
+
+    def meta(self, items: list[Any]) -> Item:
+        key, value = items
+        return Item("meta", key.span, (key, unquote(str(value))))
+
+    def flag(self, items: list[Any]) -> Item:
+        word = items[0]
+        condition = items[1] if len(items) > 1 else None
+        return Item("flag", _span(word), (str(word), condition))
+
+    # --- rules and queues ------------------------------------------------------------
+
+    def rule(self, items: list[Any]) -> Decl:
+        code, name, *rest = items
+        node: ast.Node = rest[-1]
+        options = [Item("expr", node.span, (node,))]
+        if len(rest) == 2:
+            options.insert(0, Item("description", _span(rest[0]), (unquote(str(rest[0])),)))
+        return Decl("rule", code, unquote(str(name)), code.span, tuple(options))
+
+    system = _flag_item("system")
+
+    def members(self, items: list[tuple[str, Ref]]) -> Item:
+        return Item("members", items[0][1].span, tuple(items))
+
+    def operator_member(self, items: list[Ref]) -> tuple[str, Ref]:
+        return ("operator", items[0])
+
+    def role_member(self, items: list[Ref]) -> tuple[str, Ref]:
+        return ("role", items[0])
+
+    admins = _refs_item("admins")
+    processes = _refs_item("processes")
+
+    # --- routes ----------------------------------------------------------------------
+
+    def version(self, items: list[Token]) -> Item:
+        return Item("version", _span(items[0]), (int(items[0]),))
+
+    route_topics = _refs_item("topics")
+    merge = _flag_item("merge")
+
+    def moved(self, items: list[Ref]) -> Item:
+        return Item("moved", items[0].span, tuple(items))
+
+    def proc_opt(self, items: list[Token]) -> Item:
+        return Item(str(items[0]), _span(items[0]))
+
+    def queue_keep(self, items: list[Token]) -> Item:
+        return Item("queue", _span(items[0]), ("keep",))
+
+    queue_list = _refs_item("queue")
+
+    def override(self, items: list[Any]) -> Item:
+        ref, *opts = items
+        return Item("attribute", ref.span, (ref, tuple(opts)))
+
+    def override_opt(self, items: list[Any]) -> Item:
+        (value,) = items
+        if isinstance(value, Token):
+            return Item("inherit", _span(value))
+        item: Item = value
+        return item
+
+    def transition(self, items: list[Any]) -> Decl:
+        refs = [i for i in items if isinstance(i, Ref)]
+        rest = items[len(refs) :]
+        source, target = refs[-2], refs[-1]
+        options = [Item("path", source.span, (source, target))]
+        if len(refs) == 3:
+            code = refs[0]
+        else:
+            code = Ref(f"{source.code}->{target.code}", source.span)
+            options.append(Item("anonymous", source.span))
+        decl = _decl("transition", [code, *rest])
+        return Decl(
+            decl.kind,
+            decl.code,
+            decl.name,
+            decl.span,
+            (*options, *decl.options),
+            decl.body,
+            decl.end_line,
+        )
+
+    automatic = _flag_item("automatic")
+
+    def deadline(self, items: list[Any]) -> Item:
+        limit, *opts = items
+        return Item("deadline", _span(limit), (_duration(limit), tuple(opts)))
+
+    business = _flag_item("business")
+
+    def warn(self, items: list[Token]) -> Item:
+        return Item("warn", _span(items[0]), (_duration(items[0]),))
+
+    notify = _refs_item("notify")
+    escalate = _refs_item("escalate")
+
+    def handler(self, items: list[Any]) -> Item:
+        event: Ref = items[0]
+        name = unquote(str(items[1])) if len(items) == 3 else None
+        return Item("on", event.span, (event, name, items[-1]))
+
+    def action(self, items: list[Any]) -> tuple[str, tuple[tuple[Ref, ast.Node], ...]]:
+        names = [str(t) for t in items if isinstance(t, Token) and t.type == "NAME"]
+        args = tuple(a for a in items if isinstance(a, tuple))
+        return ".".join(names), args
+
+    def argument(self, items: list[Any]) -> tuple[Ref, ast.Node]:
+        return items[0], items[1]
+
+
+def _duration(tok: Token) -> timedelta:
+    try:
+        return parse_duration(str(tok))
+    except ValueError as exc:
+        raise DslError(str(exc), _span(tok)) from None
+
+
+def _on_comment(tok: Token) -> Token:
+    found = _comments.get(None)
+    if found is not None:
+        found.append((tok.line or 1, tok.column or 1, str(tok)))
+    return tok
+
+
+@functools.cache
+def definitions_parser() -> Lark:
+    """The definition-file parser, built once; it returns declarations directly."""
+    builder = merge_transformers(_DefinitionBuilder(), expressions=AstBuilder())  # type: ignore[no-untyped-call]
+    return open_grammar(
+        "definitions.lark",
+        builder,
+        propagate_positions=False,
+        lexer_callbacks={"COMMENT": _on_comment},
+    )
+
+
+def parse_definitions(text: str, *, file: str = "<definitions>") -> SourceFile:
+    """Parse one definition file; raises :class:`DslError` at the first syntax error."""
+    reset_file = _rule_file.set(file)
+    comments: list[tuple[int, int, str]] = []
+    reset_comments = _comments.set(comments)
+    try:
+        decls: list[Decl] = definitions_parser().parse(text)  # type: ignore[assignment]
+        return SourceFile(file, text, tuple(decls), tuple(comments))
+    except UnexpectedInput as err:
+        raise _syntax_error(text, err, file) from None
+    except VisitError as err:
+        if isinstance(err.orig_exc, DslError):
+            raise _with_source(err.orig_exc, text) from None
+        raise
+    except DslError as err:
+        raise _with_source(err, text) from None
+    finally:
+        _comments.reset(reset_comments)
+        _rule_file.reset(reset_file)
+
+
+def _with_source(err: DslError, text: str) -> DslError:
+    return DslError(err.message, err.span, source=text, hint=err.hint)
+
+
+# --- Friendly syntax errors ----------------------------------------------------------------
+
+# Each message comes with snippets that provoke it; an error is matched to them by parser
+# state and the token met. Every snippet is also a row of the test table.
+SYNTAX_EXAMPLES: dict[str, Sequence[str]] = {
+    "expected a declaration (dictionary, group, topic, rule, queue, route, template, ...)": [
+        'topik T "t"',
+        "T",
+        '"T"',
+    ],
+    "a declaration needs a name in double quotes after its code": [
+        "topic T {}",
+        "queue Q system",
+        "route R version 1 {}",
+        "rule R: a = 1",
+    ],
+    "an attribute needs ':' and a type after its name": [
+        'topic T "t" { attribute 1 "a" string }',
+        'group G "g" { attribute 1 "a" }',
+    ],
+    "a block is not closed: '}' is missing": [
+        'topic T "t" {',
+        'route R "r" { process a "A" {',
+        'queue Q "q" { processes: a',
+    ],
+    "items of a list are separated by commas": [
+        'route R "r" { topics: A B }',
+        'queue Q "q" { admins: a b }',
+    ],
+    "'when' must be followed by a condition": [
+        'queue Q "q" { when }',
+        'route R "r" { transition a -> b "x" when }',
+    ],
+    "a rule needs ':' and a condition after its name": ['rule R "r" a = 1', 'rule R "r"'],
+    "a deadline is a duration such as 4h, 2d or 1d12h": [
+        'route R "r" { deadline: 4 }',
+        'route R "r" { deadline: 4 hours }',
+        'route R "r" { deadline: }',
+    ],
+    "a transition goes from one process to another: a -> b": [
+        'route R "r" { transition a b }',
+        'route R "r" { transition a "x" }',
+    ],
+}
+
+_TERMINALS = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "INT": "a number",
+    "DURATION": "a duration",
+    "$END": "the end of the file",
+    "LBRACE": "{",
+    "RBRACE": "}",
+}
+
+
+def _describe(name: str) -> str:
+    if name in _TERMINALS:
+        return _TERMINALS[name]
+    try:
+        pattern = definitions_parser().get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    value = str(pattern.value)
+    if pattern.type == "str":
+        return repr(value)
+    # keyword alternatives such as (?:hidden|visible|...)(?!\w)
+    inner = value.removeprefix("(?:").split(")", 1)[0]
+    return " or ".join(repr(w) for w in inner.split("|"))
+
+
+def _error_key(err: UnexpectedInput) -> tuple[Any, str]:
+    state = getattr(err, "state", None)
+    position = getattr(state, "position", None)
+    if isinstance(err, UnexpectedCharacters):
+        return position, f"<char {err.char}>"
+    token = getattr(err, "token", None)
+    return position, getattr(token, "type", "$END")
+
+
+@functools.cache
+def _example_index() -> dict[tuple[Any, str], str]:
+    index: dict[tuple[Any, str], str] = {}
+    for label, snippets in SYNTAX_EXAMPLES.items():
+        for snippet in snippets:
+            try:
+                definitions_parser().parse(snippet)
+            except UnexpectedInput as err:
+                index.setdefault(_error_key(err), label)
+                # the same state met with another token still means the same mistake
+                index.setdefault((_error_key(err)[0], "*"), label)
+            except (DslError, VisitError):
+                pass
+    return index
+
+
+def _syntax_error(text: str, err: UnexpectedInput, file: str) -> DslError:
+    line, column = err.line, err.column
+    token = getattr(err, "token", None)
+    at_end = isinstance(err, UnexpectedEOF) or (token is not None and token.type == "$END")
+    if at_end or line is None or line < 1:
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    if isinstance(err, UnexpectedCharacters):
+        found = f"character {err.char!r}"
+    elif token is not None and not at_end:
+        found = repr(str(token))
+    else:
+        found = "the end of the file"
+    key = _error_key(err)
+    index = _example_index()
+    friendly = index.get(key) or index.get((key[0], "*"))
+    expected = getattr(err, "expected", None) or getattr(err, "allowed", None) or set()
+    shown = sorted({_describe(n) for n in expected if not n.startswith("expressions__")})
+    message = f"{friendly} (found {found})" if friendly else f"unexpected {found}"
+    hint = f"expected {', '.join(shown)}" if shown and len(shown) <= 12 else None
+    return DslError(message, SourceSpan(file, line, column), source=text, hint=hint)
