@@ -38,6 +38,9 @@ def demo(db_path: str) -> None:
 _SUBCOMMANDS = (
     ("crmcms.storage.cli", "db"),
     ("crmcms.dsl.cli", "rule"),
+    ("crmcms.dsl.definitions_cli", "check"),
+    ("crmcms.dsl.definitions_cli", "fmt"),
+    ("crmcms.dsl.definitions_cli", "graph"),
 )
 
 
