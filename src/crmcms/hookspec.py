@@ -55,7 +55,21 @@ def crmcms_find_client(client_id: str) -> Mapping[str, Any] | None:
 
 @hookspec
 def crmcms_business_functions() -> Mapping[str, Any]:
-    """Return ``{name: callable}`` business functions that route handlers may ``call``."""
+    """Return ``{name: callable}`` business functions that route handlers may ``call``.
+
+    Each is called with one ``crmcms.engine.HandlerCall`` (the event, a copy of the appeal,
+    the evaluated handler arguments, ``notify``). Raising aborts and rolls back the action.
+    """
+
+
+@hookspec
+def crmcms_handler_actions() -> Mapping[str, Any]:
+    """Return ``{name: callable}`` handler actions beyond the built-in ``notify``,
+    ``escalate`` and ``call``; a handler names one as its ``action``.
+
+    Each is called like a business function, with one ``crmcms.engine.HandlerCall``;
+    raising aborts and rolls back the workflow action that ran the handler.
+    """
 
 
 # --- Notifications and events ---------------------------------------------------------------

@@ -1,1 +1,64 @@
 """Workflow engine: registers contacts and appeals and moves them along routes."""
+
+from __future__ import annotations
+
+from crmcms.engine.admin import UNCHANGED
+from crmcms.engine.appeals import AppealDraft
+from crmcms.engine.bulk import BulkItem, BulkResult
+from crmcms.engine.deadlines import add_business_time, due_at, is_business_day
+from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
+from crmcms.engine.history import QueueExplanation
+from crmcms.engine.integration import Integration, parse_attributes
+from crmcms.engine.notifications import Notification, NotificationKind
+from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
+from crmcms.engine.ports import (
+    AppealRepository,
+    ContactRepository,
+    HistoryRepository,
+    IdempotencyRecord,
+    IdempotencyRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from crmcms.engine.queues import QueueChoice, candidate_queues
+from crmcms.engine.routing import MAX_AUTOMATIC_STEPS, TransitionOption
+from crmcms.engine.rules import RuleBook, engine_schema
+from crmcms.engine.service import ContactRegistration, Engine
+from crmcms.engine.sla import SlaFinding, SlaLevel
+
+__all__ = [
+    "BUILTIN_ACTIONS",
+    "MAX_AUTOMATIC_STEPS",
+    "UNCHANGED",
+    "AppealDraft",
+    "AppealRepository",
+    "AttributePolicy",
+    "AttributeState",
+    "BulkItem",
+    "BulkResult",
+    "ContactRegistration",
+    "ContactRepository",
+    "Engine",
+    "HandlerCall",
+    "HistoryRepository",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
+    "Integration",
+    "Notification",
+    "NotificationKind",
+    "QueueChoice",
+    "QueueExplanation",
+    "RuleBook",
+    "SlaFinding",
+    "SlaLevel",
+    "TransitionOption",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "add_business_time",
+    "candidate_queues",
+    "due_at",
+    "engine_schema",
+    "is_business_day",
+    "is_empty",
+    "parse_attributes",
+]

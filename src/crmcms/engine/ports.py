@@ -122,10 +122,17 @@ class UnitOfWork(Protocol):
     an exception inside the block, or leaving it without committing, discards them.
     """
 
-    contacts: ContactRepository
-    appeals: AppealRepository
-    history: HistoryRepository
-    idempotency: IdempotencyRepository
+    @property
+    def contacts(self) -> ContactRepository: ...
+
+    @property
+    def appeals(self) -> AppealRepository: ...
+
+    @property
+    def history(self) -> HistoryRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     def __enter__(self) -> Self: ...
 

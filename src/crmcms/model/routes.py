@@ -187,6 +187,8 @@ class Route:
     """Global workflow event handlers: run on every event of this route."""
     description: str = ""
     active: bool = True
+    close_with_open_children: bool = False
+    """Whether a parent appeal may close while child appeals are still open."""
     moved_processes: Mapping[str, str] = attrs.field(
         factory=dict, converter=freeze_mapping, hash=False
     )

@@ -1,0 +1,151 @@
+"""Queues: choosing an appeal's queue on entering a process, membership, taking and assigning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from crmcms.engine.history import snapshot
+from crmcms.engine.rules import RuleBook
+from crmcms.engine.transaction import Tx
+from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
+from crmcms.model import Appeal, Catalog, HistoryKind, Operator, Queue, QueuePolicy, Route
+
+__all__ = [
+    "QueueChoice",
+    "assign",
+    "can_work",
+    "candidate_queues",
+    "is_administrator",
+    "select_queue",
+    "take",
+]
+
+
+@attrs.frozen
+class QueueChoice:
+    """The queue chosen and the reason, kept in history to answer "why is it here"."""
+
+    queue: str
+    reason: str
+
+
+def candidate_queues(catalog: Catalog, route: Route, process: str) -> tuple[Queue, ...]:
+    """The queues tried, in order, for an appeal entering ``process`` of ``route``.
+
+    The process's own ``queues`` list in its order when it has one; otherwise the active
+    queues that name the process, then the active queues that allow any process, each in
+    catalog order. Inactive queues are never candidates.
+    """
+    step = route.process(process)
+    if step.queues:
+        listed = (catalog.queue(code) for code in step.queues)
+        return tuple(q for q in listed if q.active)
+    named = tuple(q for q in catalog.queues if q.active and process in q.processes)
+    anywhere = tuple(q for q in catalog.queues if q.active and not q.processes)
+    return named + anywhere
+
+
+def select_queue(
+    catalog: Catalog,
+    rules: RuleBook,
+    route: Route,
+    process: str,
+    current: str | None,
+    data: Mapping[str, Any],
+) -> QueueChoice:
+    """The first candidate queue whose rule holds (no rule always holds).
+
+    Raises :class:`WorkflowError` naming each candidate and why it was passed over.
+    """
+    step = route.process(process)
+    if step.queue_policy is QueuePolicy.KEEP and current is not None:
+        return QueueChoice(current, f"process {process} keeps the queue the appeal was in")
+    skipped: list[str] = []
+    for queue in candidate_queues(catalog, route, process):
+        if queue.rule is None:
+            why = f"first queue for process {process} without a selection rule"
+        elif rules.rule(queue.rule).evaluate(data):
+            why = f"rule {queue.rule} ({catalog.rule(queue.rule).name}) holds"
+        else:
+            skipped.append(f"{queue.code}: rule {queue.rule} is false")
+            continue
+        if skipped:
+            why += "; passed over " + ", ".join(skipped)
+        return QueueChoice(queue.code, why)
+    detail = "; ".join(skipped) if skipped else "no active queue allows it"
+    raise WorkflowError(f"no queue accepts an appeal in process {process}: {detail}")
+
+
+def is_administrator(operator: Operator, queue: str | None, catalog: Catalog) -> bool:
+    return queue is not None and operator.login in catalog.queue(queue).administrators
+
+
+def can_work(operator: Operator | None, appeal: Appeal, catalog: Catalog) -> str | None:
+    """Why ``operator`` may not work on ``appeal``, or ``None`` if they may.
+
+    The system may always; an operator may when the appeal's queue has no members (an open
+    queue such as REGISTRATION), when they are a member (directly or by role) or an
+    administrator of it, or when they are the appeal's responsible.
+    """
+    if operator is None or appeal.queue is None:
+        return None
+    queue = catalog.queue(appeal.queue)
+    if (
+        not queue.members
+        or queue.has_member(operator.login, operator.roles)
+        or operator.login in queue.administrators
+        or appeal.responsible == operator.login
+    ):
+        return None
+    return f"{operator.login} is not a member of queue {queue.code} ({queue.name})"
+
+
+def _require_work(tx: Tx, operator: Operator | None, appeal: Appeal, action: str) -> None:
+    why = can_work(operator, appeal, tx.catalog)
+    if why is not None and operator is not None:
+        raise PermissionDeniedError(operator.login, action, why)
+    if not appeal.is_open:
+        raise WorkflowError(f"appeal {appeal.id} is closed")
+
+
+def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
+    """The operator takes the appeal from its queue and becomes its responsible."""
+    operator = tx.operator(login)
+    assert operator is not None
+    appeal = tx.appeal(appeal_id)
+    _require_work(tx, operator, appeal, f"take appeal {appeal_id}")
+    if appeal.responsible == login:
+        raise WorkflowError(f"appeal {appeal_id} is already {login}'s")
+    before = snapshot(appeal)
+    appeal.responsible = login
+    tx.uow.appeals.update(appeal)
+    tx.record(appeal, HistoryKind.ASSIGNED, before, operator=login, comment="taken from queue")
+    return appeal
+
+
+def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "") -> Appeal:
+    """A queue administrator makes ``assignee`` (a member of the queue) responsible."""
+    operator = tx.operator(login)
+    assert operator is not None
+    appeal = tx.appeal(appeal_id)
+    if not is_administrator(operator, appeal.queue, tx.catalog):
+        raise PermissionDeniedError(
+            login, f"assign appeal {appeal_id}", f"not an administrator of queue {appeal.queue}"
+        )
+    if not appeal.is_open:
+        raise WorkflowError(f"appeal {appeal_id} is closed")
+    target = tx.operator(assignee)
+    assert target is not None
+    if can_work(target, appeal, tx.catalog) is not None:
+        raise ValidationError(
+            [Problem("assignee", f"{assignee} is not a member of queue {appeal.queue}")],
+            subject=f"appeal {appeal_id}",
+        )
+    before = snapshot(appeal)
+    appeal.responsible = assignee
+    tx.uow.appeals.update(appeal)
+    tx.record(appeal, HistoryKind.ASSIGNED, before, operator=login, comment=comment or "assigned")
+    return appeal

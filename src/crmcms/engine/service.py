@@ -1,0 +1,303 @@
+"""The engine's front door: every operator action, each in its own unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+import pluggy
+
+from crmcms.engine import admin, appeals, contacts, queues, routing, sla
+from crmcms.engine.appeals import AppealDraft
+from crmcms.engine.bulk import BulkResult, run_bulk
+from crmcms.engine.history import QueueExplanation, explain_queue, replay
+from crmcms.engine.policy import AttributeState
+from crmcms.engine.ports import UnitOfWorkFactory
+from crmcms.engine.routing import TransitionOption
+from crmcms.engine.rules import RuleBook, engine_schema
+from crmcms.engine.sla import SlaFinding
+from crmcms.engine.transaction import Runtime, Tx
+from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent
+
+if TYPE_CHECKING:
+    from crmcms.engine.integration import Integration
+
+__all__ = ["ContactRegistration", "Engine"]
+
+T = TypeVar("T")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.frozen
+class ContactRegistration:
+    contact: Contact
+    appeals: tuple[Appeal, ...]
+
+
+class Engine:
+    """Registers contacts and appeals and moves them along their routes.
+
+    Every method is one transaction: it commits when it returns and changes nothing when
+    it raises. ``operator`` arguments are logins; the catalog's rules are compiled once.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        plugins: pluggy.PluginManager | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if plugins is None:
+            from crmcms.plugins import make_plugin_manager
+
+            plugins = make_plugin_manager()
+        rules = RuleBook(catalog, engine_schema(plugins))
+        rules.compile_all()
+        self.runtime = Runtime(catalog, uow_factory, plugins, rules, clock)
+
+    @classmethod
+    def in_memory(
+        cls,
+        catalog: Catalog,
+        *,
+        plugins: pluggy.PluginManager | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> Engine:
+        """An engine on a fresh in-memory store."""
+        from crmcms.storage.memory import MemoryStore
+
+        return cls(catalog, MemoryStore().unit_of_work, plugins=plugins, clock=clock)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.runtime.catalog
+
+    def run(self, action: Callable[[Tx], T], *, now: datetime | None = None) -> T:
+        """Run ``action`` in a fresh transaction and commit it if it returns."""
+        with self.runtime.uow_factory() as uow:
+            tx = Tx(self.runtime, uow, now)
+            result = action(tx)
+            tx.commit()
+        return result
+
+    # --- Registration -----------------------------------------------------------------------
+
+    def register_contact(
+        self,
+        operator: str,
+        *,
+        place: str | None = None,
+        direction: Direction | None = None,
+        channel: str | None = None,
+        client_id: int | None = None,
+        subscriber_id: int | None = None,
+        contact_person_id: int | None = None,
+        prospect_id: int | None = None,
+        comment: str = "",
+        drafts: Sequence[AppealDraft] = (),
+    ) -> ContactRegistration:
+        """A contact through the operator's template, with its appeals (all or nothing)."""
+
+        def act(tx: Tx) -> ContactRegistration:
+            contact = contacts.register_contact(
+                tx,
+                operator,
+                place=place,
+                direction=direction,
+                channel=channel,
+                client_id=client_id,
+                subscriber_id=subscriber_id,
+                contact_person_id=contact_person_id,
+                prospect_id=prospect_id,
+                comment=comment,
+            )
+            made = appeals.register_appeals(tx, contact.id, operator, drafts)
+            return ContactRegistration(contact, tuple(made))
+
+        return self.run(act)
+
+    def register_appeals(
+        self, contact_id: int, operator: str, drafts: Sequence[AppealDraft]
+    ) -> list[Appeal]:
+        """Appeals within an existing contact, all or none."""
+        return self.run(lambda tx: appeals.register_appeals(tx, contact_id, operator, drafts))
+
+    def register_appeal(
+        self,
+        contact_id: int,
+        operator: str,
+        topic: str | None = None,
+        values: Mapping[str, object] | None = None,
+        *,
+        priority: str | None = None,
+        description: str = "",
+    ) -> Appeal:
+        draft = AppealDraft(topic, dict(values or {}), priority, description)
+        return self.register_appeals(contact_id, operator, [draft])[0]
+
+    def create_child(
+        self,
+        parent_id: int,
+        operator: str,
+        topic: str,
+        values: Mapping[str, object] | None = None,
+        *,
+        description: str = "",
+    ) -> Appeal:
+        """A child appeal for parallel work; the parent cannot close while it is open."""
+        draft = AppealDraft(topic, dict(values or {}), description=description)
+        return self.run(lambda tx: appeals.create_child(tx, parent_id, operator, draft))
+
+    # --- Work on one appeal ----------------------------------------------------------------
+
+    def update_values(
+        self,
+        appeal_id: int,
+        operator: str,
+        values: Mapping[str, object],
+        *,
+        expected_version: int | None = None,
+        comment: str = "",
+    ) -> Appeal:
+        return self.run(
+            lambda tx: appeals.update_values(
+                tx, appeal_id, operator, values, expected_version=expected_version, comment=comment
+            )
+        )
+
+    def attributes(self, appeal_id: int, operator: str) -> list[AttributeState]:
+        """The operator's view of the appeal's attributes: hidden ones left out."""
+
+        def act(tx: Tx) -> list[AttributeState]:
+            appeal = tx.appeal(appeal_id)
+            return tx.rt.policy.view(appeal, tx.data(appeal, tx.operator(operator)))
+
+        return self.run(act)
+
+    def available_transitions(self, appeal_id: int, operator: str) -> list[TransitionOption]:
+        """Every transition out of the appeal's process, with why each unavailable one is."""
+        return self.run(lambda tx: routing.options(tx, tx.appeal(appeal_id), tx.operator(operator)))
+
+    def transition(
+        self,
+        appeal_id: int,
+        operator: str | None,
+        transition: str,
+        *,
+        comment: str = "",
+        expected_version: int | None = None,
+    ) -> Appeal:
+        """Move the appeal along ``transition``; ``operator=None`` acts as the system."""
+        return self.run(
+            lambda tx: routing.perform(
+                tx,
+                tx.appeal(appeal_id, expected_version),
+                transition,
+                tx.operator(operator),
+                comment=comment,
+            )
+        )
+
+    def reject(self, appeal_id: int, operator: str, reason: str) -> Appeal:
+        """Send a handed-over appeal back along the transition that brought it."""
+
+        def act(tx: Tx) -> Appeal:
+            login = tx.operator(operator)
+            assert login is not None
+            return routing.reject(tx, tx.appeal(appeal_id), login, reason)
+
+        return self.run(act)
+
+    def take(self, appeal_id: int, operator: str) -> Appeal:
+        return self.run(lambda tx: queues.take(tx, appeal_id, operator))
+
+    def assign(self, appeal_id: int, operator: str, assignee: str, *, comment: str = "") -> Appeal:
+        return self.run(lambda tx: queues.assign(tx, appeal_id, operator, assignee, comment))
+
+    def close(self, appeal_id: int, operator: str, *, comment: str = "") -> Appeal:
+        return self.run(lambda tx: admin.close(tx, appeal_id, operator, comment))
+
+    def reopen(self, appeal_id: int, operator: str, reason: str) -> Appeal:
+        return self.run(lambda tx: admin.reopen(tx, appeal_id, operator, reason))
+
+    def change_deadlines(
+        self,
+        appeal_id: int,
+        operator: str,
+        *,
+        deadline: Any = admin.UNCHANGED,
+        process_deadline: Any = admin.UNCHANGED,
+        reason: str,
+    ) -> Appeal:
+        """Set ``deadline`` and/or ``process_deadline`` (``None`` removes one)."""
+        return self.run(
+            lambda tx: admin.change_deadlines(
+                tx,
+                appeal_id,
+                operator,
+                deadline=deadline,
+                process_deadline=process_deadline,
+                reason=reason,
+            )
+        )
+
+    # --- Many appeals ----------------------------------------------------------------------
+
+    def bulk_transition(
+        self, appeal_ids: Iterable[int], operator: str, transition: str
+    ) -> BulkResult:
+        return run_bulk(appeal_ids, lambda i: self.transition(i, operator, transition))
+
+    def bulk_assign(self, appeal_ids: Iterable[int], operator: str, assignee: str) -> BulkResult:
+        return run_bulk(appeal_ids, lambda i: self.assign(i, operator, assignee))
+
+    def bulk_close(self, appeal_ids: Iterable[int], operator: str, comment: str = "") -> BulkResult:
+        return run_bulk(appeal_ids, lambda i: self.close(i, operator, comment=comment))
+
+    def scan_deadlines(self, now: datetime | None = None) -> list[SlaFinding]:
+        """Warn about deadlines at risk and escalate broken ones (each once)."""
+        return self.run(sla.scan, now=now)
+
+    # --- Reading ---------------------------------------------------------------------------
+
+    def appeal(self, appeal_id: int) -> Appeal:
+        return self.run(lambda tx: tx.appeal(appeal_id))
+
+    def contact(self, contact_id: int) -> Contact:
+        return self.run(lambda tx: tx.contact(contact_id))
+
+    def queue_appeals(self, queue: str) -> list[Appeal]:
+        """Open appeals waiting in ``queue``, earliest deadline first."""
+        self.catalog.queue(queue)
+        return self.run(lambda tx: tx.uow.appeals.in_queue(queue))
+
+    def children(self, appeal_id: int) -> list[Appeal]:
+        return self.run(lambda tx: tx.uow.appeals.children(appeal_id))
+
+    def history(self, appeal_id: int) -> list[HistoryEvent]:
+        return self.run(lambda tx: tx.uow.history.for_appeal(appeal_id))
+
+    def state_at(self, appeal_id: int, moment: datetime) -> Appeal:
+        """The appeal as it was at ``moment``, rebuilt from its history."""
+        return self.run(
+            lambda tx: replay(tx.appeal(appeal_id), tx.uow.history.for_appeal(appeal_id), moment)
+        )
+
+    def why_in_queue(self, appeal_id: int) -> QueueExplanation:
+        """The event that put the appeal in its queue, and the reason recorded with it."""
+        return self.run(
+            lambda tx: explain_queue(tx.appeal(appeal_id), tx.uow.history.for_appeal(appeal_id))
+        )
+
+    def integration(self, operator: str) -> Integration:
+        """The facade external systems use, acting as ``operator``."""
+        from crmcms.engine.integration import Integration
+
+        return Integration(self, operator)

@@ -1,0 +1,110 @@
+"""Attribute values: normalising, defaults, and every check a value must pass, all at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from crmcms.engine.policy import is_empty
+from crmcms.engine.rules import RuleBook
+from crmcms.errors import Problem
+from crmcms.model import AttributeDef, Catalog, DictionaryKind
+from crmcms.model.values import AttributeValue, ValueType
+
+__all__ = ["ExternalItems", "ValueChecker", "normalise"]
+
+ExternalItems = Callable[[str, Mapping[str, Any]], Sequence[tuple[str, str]] | None]
+"""Items of an external or query dictionary by code, or ``None`` when nobody provides them."""
+
+
+def normalise(value: object) -> object:
+    """Lists become tuples; empty values become ``None`` (they are never stored)."""
+    if isinstance(value, list):
+        value = tuple(value)
+    return None if is_empty(value) else value
+
+
+def _coerce(definition: AttributeDef, value: Any) -> Any:
+    # A computed default is a rule value: integers, date-times and single values for
+    # multiple choice are fitted to the attribute rather than refused.
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
+    if definition.value_type is ValueType.DATE and isinstance(value, datetime):
+        value = value.date()
+    if definition.multiple and not isinstance(value, tuple | list):
+        value = (value,)
+    return normalise(value)
+
+
+class ValueChecker:
+    """Validates values of a topic's attributes: type, multiple choice, mask, regular
+    expression and dictionary membership, external dictionaries through a plugin."""
+
+    def __init__(self, catalog: Catalog, rules: RuleBook, external: ExternalItems) -> None:
+        self.catalog = catalog
+        self.rules = rules
+        self.external = external
+
+    def definitions(self, topic: str) -> dict[str, AttributeDef]:
+        return {e.code: e.definition for e in self.catalog.effective_attributes(topic)}
+
+    def defaults(
+        self, topic: str, given: Mapping[str, object], data: Mapping[str, Any]
+    ) -> dict[str, AttributeValue]:
+        """Fixed and computed defaults of active attributes the caller did not mention."""
+        out: dict[str, AttributeValue] = {}
+        for code, d in self.definitions(topic).items():
+            if code in given or not d.active:
+                continue
+            if d.default is not None:
+                value = d.default_value()
+            elif d.computed_default is not None:
+                value = _coerce(d, self.rules.expression(d.computed_default)(data))
+            else:
+                continue
+            if value is not None:
+                out[code] = value
+        return out
+
+    def check(self, topic: str, values: Mapping[str, object]) -> list[Problem]:
+        """Every problem with the non-empty ``values`` (emptiness is the policy's business)."""
+        definitions = self.definitions(topic)
+        problems: list[Problem] = []
+        external: dict[str, frozenset[str] | None] = {}
+        for code, value in values.items():
+            d = definitions.get(code)
+            if d is None:
+                problems.append(Problem(code, f"topic {topic} has no such attribute"))
+                continue
+            if value is None:
+                continue
+            dictionary = None
+            if d.dictionary is not None:
+                dictionary = self.catalog.dictionary(d.dictionary)
+            found = d.validate(value, dictionary=dictionary, required=False)
+            problems += found
+            if found or dictionary is None:
+                continue
+            if dictionary.kind in (DictionaryKind.EXTERNAL, DictionaryKind.QUERY):
+                if dictionary.code not in external:
+                    items = self.external(dictionary.code, {})
+                    external[dictionary.code] = (
+                        None if items is None else frozenset(c for c, _ in items)
+                    )
+                known = external[dictionary.code]
+                if known is None:
+                    problems.append(
+                        Problem(code, f"no plugin provides the items of dictionary {d.dictionary}")
+                    )
+                    continue
+                scalars = value if isinstance(value, tuple) else (value,)
+                problems += [
+                    Problem(code, f"{v!r} is not an item of {dictionary.code}")
+                    for v in scalars
+                    if v not in known
+                ]
+        return problems
