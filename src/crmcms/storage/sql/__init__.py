@@ -1,5 +1,32 @@
 """The SQLAlchemy adapter: SQLite (embedded, WAL) and PostgreSQL behind one URL."""
 
+from crmcms.storage.sql.binding import (
+    AppealBinding,
+    attribute_index,
+    attribute_types,
+    index_attributes,
+)
+from crmcms.storage.sql.filters import (
+    AppealFilters,
+    FilterTab,
+    Order,
+    Page,
+    PageKey,
+    SavedFilter,
+)
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
 
-__all__ = ["SqlStore", "SqlUnitOfWork"]
+__all__ = [
+    "AppealBinding",
+    "AppealFilters",
+    "FilterTab",
+    "Order",
+    "Page",
+    "PageKey",
+    "SavedFilter",
+    "SqlStore",
+    "SqlUnitOfWork",
+    "attribute_index",
+    "attribute_types",
+    "index_attributes",
+]

@@ -1,0 +1,206 @@
+"""Where rule paths live in the appeal tables, and the expression indexes on attributes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmcms.dsl import ANY, BOOLEAN, DATE, DECIMAL, INTEGER, RuleType, type_named
+from crmcms.model import Catalog
+from crmcms.storage.schema import appeal, client, contact
+
+__all__ = [
+    "AppealBinding",
+    "attribute_expression",
+    "attribute_index",
+    "attribute_types",
+    "index_attributes",
+]
+
+# Attribute codes are written into SQL text as string literals so that a filter's expression
+# is character for character the one of the index. Only codes of this shape are; any other
+# code is passed as a bound parameter: filtered correctly, but without an index.
+_SAFE_CODE = re.compile(r"^[\w.\- ]{1,100}$")
+
+
+def _literal(code: str) -> ColumnElement[Any]:
+    return sa.literal_column("'" + code + "'")
+
+
+def attribute_expression(
+    table: sa.Table, code: str, type_: RuleType, dialect: str
+) -> ColumnElement[Any]:
+    """The SQL expression for attribute ``code`` of ``type_`` of a row of ``table``."""
+    values = table.c.attribute_values
+    safe = bool(_SAFE_CODE.match(code))
+    if dialect == "postgresql":
+        key: ColumnElement[Any] = _literal(code) if safe else sa.literal(code)
+        if type_ in (DECIMAL, INTEGER):
+            text = values.op("->")(key).op("->>")(sa.literal_column("'decimal'"))
+            return sa.cast(text, sa.Numeric(asdecimal=True))
+        if type_ is DATE:
+            # text::date depends on DateStyle, so it may not be indexed; make_date may.
+            iso = values.op("->")(key).op("->>")(sa.literal_column("'date'"))
+            part = [
+                sa.cast(
+                    sa.func.substr(iso, sa.literal_column(start), sa.literal_column(length)),
+                    sa.Integer,
+                )
+                for start, length in (("1", "4"), ("6", "2"), ("9", "2"))
+            ]
+            return sa.func.make_date(*part, type_=sa.Date)
+        text = values.op("->>", return_type=sa.String)(key)
+        if type_ is BOOLEAN:
+            return sa.cast(text, sa.Boolean)
+        return text
+    suffix = {DECIMAL: ".decimal", INTEGER: ".decimal", DATE: ".date"}.get(type_, "")
+    if safe and '"' not in code:
+        path: ColumnElement[Any] = sa.literal_column(f"'$.\"{code}\"{suffix}'")
+    else:
+        path = sa.literal('$."' + code.replace('"', '""') + '"' + suffix)
+    if type_ in (DECIMAL, INTEGER):
+        return sa.cast(sa.func.json_extract(values, path), sa.Numeric(asdecimal=True))
+    sql_type: sa.types.TypeEngine[Any] = sa.String()
+    if type_ is DATE:
+        sql_type = sa.Date()
+    elif type_ is BOOLEAN:
+        sql_type = sa.Boolean()
+    return sa.func.json_extract(values, path, type_=sql_type)
+
+
+def attribute_types(catalog: Catalog) -> dict[str, RuleType]:
+    """Rule types of every attribute of the catalog by code (lists for multiple choice)."""
+    found: dict[str, RuleType] = {}
+    owners: Iterable[Any] = (*catalog.topic_groups, *catalog.topics)
+    for owner in owners:
+        for definition in owner.attributes:
+            type_ = type_named(definition.value_type.value)
+            if definition.multiple:
+                type_ = type_named(f"list of {definition.value_type.value}")
+            # One code with two types in two topics cannot be typed by code alone.
+            found[definition.code] = type_ if found.get(definition.code, type_) == type_ else ANY
+    return found
+
+
+class AppealBinding:
+    """A :class:`~crmcms.dsl.SqlBinding` over ``crm_appeal`` (or its archive).
+
+    ``Client.*`` and ``Contact.*`` paths are columns of the client and contact tables; a
+    query using them joins those tables (see :meth:`joins`).
+    """
+
+    def __init__(self, dialect: str, table: sa.Table = appeal) -> None:
+        self.dialect = dialect
+        self.table = table
+        t = table
+        self.columns: dict[str, ColumnElement[Any]] = {
+            "Appeal.Id": sa.cast(t.c.id, sa.String),
+            "Appeal.Topic.Code": t.c.topic,
+            "Appeal.Process": t.c.process,
+            "Appeal.Queue": t.c.queue,
+            "Appeal.State": t.c.state,
+            "Appeal.RegisteredAt": t.c.registered_at,
+            "Appeal.Deadline": t.c.deadline,
+            "Appeal.ClosedAt": t.c.closed_at,
+            "Appeal.Responsible": t.c.responsible,
+            "Client.Id": sa.cast(t.c.client_id, sa.String),
+            "Client.Name": client.c.name,
+            "Client.Category": client.c.category,
+            "Client.Region": client.c.region,
+            "Client.Status": client.c.status,
+            "Contact.Place": contact.c.place,
+            "Contact.Direction": contact.c.direction,
+            "Contact.Channel": contact.c.channel,
+            "Contact.RegisteredAt": contact.c.registered_at,
+            "Contact.Operator": contact.c.operator,
+        }
+
+    def column(self, path: tuple[str, ...]) -> ColumnElement[Any] | None:
+        return self.columns.get(".".join(path))
+
+    def attribute(
+        self, owner: tuple[str, ...], code: str, type_: RuleType
+    ) -> ColumnElement[Any] | None:
+        if owner != ("Appeal", "Attribute"):
+            return None
+        return attribute_expression(self.table, code, type_, self.dialect)
+
+    def joins(self, paths: Iterable[str]) -> sa.FromClause:
+        """The appeal table, outer-joined to what ``paths`` (canonical rule paths) read."""
+        source: sa.FromClause = self.table
+        roots = {p.split(".", 1)[0] for p in paths}
+        if "Client" in roots:
+            source = source.outerjoin(client, client.c.id == self.table.c.client_id)
+        if "Contact" in roots:
+            source = source.outerjoin(contact, contact.c.id == self.table.c.contact_id)
+        return source
+
+
+_SHADOWS: dict[str, sa.MetaData] = {}
+
+
+def attribute_index(code: str, type_: RuleType, dialect: str, table: sa.Table = appeal) -> sa.Index:
+    """The expression index a filter on attribute ``code`` of ``type_`` uses.
+
+    It is built on a copy of the table, so the declared schema (and what migrations are
+    compared with) never gains indexes that exist only where an administrator made them.
+    """
+    copies = _SHADOWS.setdefault(dialect, sa.MetaData())
+    shadow = copies.tables.get(table.name)
+    if shadow is None:
+        shadow = table.to_metadata(copies)
+    digest = hashlib.sha1(f"{code}:{type_}".encode()).hexdigest()[:10]
+    name = f"ix_{table.name}_attr_{digest}"
+    for index in shadow.indexes:
+        if index.name == name:
+            return index
+    expression = attribute_expression(shadow, code, type_, dialect)
+    return sa.Index(name, expression, _table=shadow)
+
+
+def _index_names(engine: sa.Engine, table: str) -> set[str]:
+    # Reflection skips expression indexes on SQLite, so ask the catalogs directly.
+    if engine.dialect.name == "postgresql":
+        query = sa.text(
+            "SELECT indexname FROM pg_indexes"
+            " WHERE tablename = :t AND schemaname = current_schema()"
+        )
+    else:
+        query = sa.text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t")
+    with engine.connect() as conn:
+        return {str(name) for (name,) in conn.execute(query, {"t": table})}
+
+
+def index_attributes(
+    engine: sa.Engine, attributes: Mapping[str, RuleType], *, concurrently: bool = False
+) -> list[str]:
+    """Create the expression indexes for ``attributes`` (code -> type) that do not exist yet.
+
+    Lists are not indexed (rules do not filter on them in SQL). ``concurrently`` builds
+    them on PostgreSQL without blocking writes. Returns the names of the indexes created.
+    """
+    dialect = engine.dialect.name
+    wanted = [
+        attribute_index(code, type_, dialect)
+        for code, type_ in attributes.items()
+        if not type_.is_list and type_ is not ANY and _SAFE_CODE.match(code)
+    ]
+    existing = _index_names(engine, appeal.name)
+    created = []
+    for index in wanted:
+        if index.name in existing:
+            continue
+        if concurrently and dialect == "postgresql":
+            index.dialect_options["postgresql"]["concurrently"] = True
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                index.create(conn)
+        else:
+            with engine.begin() as conn:
+                index.create(conn)
+        created.append(str(index.name))
+    return created

@@ -1,0 +1,231 @@
+"""Saved appeal filters in the rule language, run in SQL with keyset pages, counts and tabs."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmcms.dsl import CompiledRule, RuleType, Schema, build_schema, compile_rule
+from crmcms.errors import NotFoundError
+from crmcms.model import Appeal
+from crmcms.storage.schema import appeal, saved_filter
+from crmcms.storage.sql.binding import AppealBinding
+from crmcms.storage.sql.codec import appeal_from_row, to_utc
+
+__all__ = ["AppealFilters", "FilterTab", "Order", "Page", "PageKey", "SavedFilter"]
+
+
+@attrs.frozen
+class FilterTab:
+    """A named group of conditions within a filter, shown as a tab with its count."""
+
+    code: str
+    name: str
+    rule: str
+
+
+@attrs.frozen
+class SavedFilter:
+    """A filter over appeals: ``rule`` selects, each tab narrows it further.
+
+    ``SavedFilter("mine", "My claims", 'Appeal.Topic.Code = "CLAIM"',
+    tabs=(FilterTab("late", "Late", "Appeal.Deadline < now()"),))``
+    """
+
+    code: str
+    name: str
+    rule: str = "true"
+    tabs: tuple[FilterTab, ...] = ()
+    owner: str | None = None
+
+    def tab(self, code: str) -> FilterTab:
+        for tab in self.tabs:
+            if tab.code == code:
+                return tab
+        raise NotFoundError("filter tab", code, hint=f"filter {self.code!r}")
+
+
+class Order(enum.Enum):
+    """The order of a filter's pages."""
+
+    NEWEST = "newest"
+    """Latest registered first (by id, descending)."""
+    DEADLINE = "deadline"
+    """Earliest deadline first, appeals without a deadline last, then by id."""
+
+
+@attrs.frozen
+class PageKey:
+    """Where the next page starts: the last row's sort key (keyset, not offset)."""
+
+    id: int
+    deadline: datetime | None = None
+
+
+@attrs.frozen
+class Page:
+    """One page of appeals and the key of the next page (``None`` on the last page)."""
+
+    items: tuple[Appeal, ...]
+    next: PageKey | None
+
+
+class AppealFilters:
+    """Runs and stores saved filters over the appeals of one database.
+
+    Rules are compiled against ``schema`` (give attribute types with
+    ``build_schema(attributes=attribute_types(catalog))`` so that attribute filters use
+    their indexes) and translated to SQL; every value a rule holds is a bound parameter.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        schema: Schema | None = None,
+        attributes: Mapping[str, RuleType] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.schema = schema if schema is not None else build_schema(attributes=attributes)
+        self.binding = AppealBinding(engine.dialect.name)
+        self._compiled: dict[str, CompiledRule] = {}
+
+    # --- Compiling --------------------------------------------------------------------------
+
+    def _rule(self, text: str) -> CompiledRule:
+        found = self._compiled.get(text)
+        if found is None:
+            found = self._compiled[text] = compile_rule(text, schema=self.schema, file="<filter>")
+        return found
+
+    def _where(
+        self, flt: SavedFilter | str, tab: str | None
+    ) -> tuple[ColumnElement[bool], sa.FromClause]:
+        texts = [flt] if isinstance(flt, str) else [flt.rule]
+        if tab is not None:
+            assert isinstance(flt, SavedFilter), "tabs belong to saved filters"
+            texts.append(flt.tab(tab).rule)
+        rules = [self._rule(t) for t in texts]
+        where = sa.and_(*(r.to_sql(self.binding) for r in rules))
+        source = self.binding.joins(p for r in rules for p in r.paths)
+        return where, source
+
+    def sql(self, flt: SavedFilter | str, *, tab: str | None = None) -> sa.Select[Any]:
+        """The SELECT of the appeals the filter (and tab) matches, unordered."""
+        where, source = self._where(flt, tab)
+        return sa.select(appeal).select_from(source).where(where)
+
+    # --- Running ----------------------------------------------------------------------------
+
+    def page(
+        self,
+        flt: SavedFilter | str,
+        *,
+        tab: str | None = None,
+        after: PageKey | None = None,
+        limit: int = 50,
+        order: Order = Order.NEWEST,
+    ) -> Page:
+        """``limit`` appeals after ``after`` in ``order``; pass ``page.next`` for the next."""
+        query = self.sql(flt, tab=tab)
+        t = appeal.c
+        if order is Order.NEWEST:
+            if after is not None:
+                query = query.where(t.id < after.id)
+            query = query.order_by(t.id.desc())
+        else:
+            if after is not None:
+                query = query.where(_after_deadline(after))
+            query = query.order_by(t.deadline.is_(None), t.deadline, t.id)
+        with self.engine.connect() as conn:
+            items = tuple(map(appeal_from_row, conn.execute(query.limit(limit + 1))))
+        more = len(items) > limit
+        items = items[:limit]
+        last = items[-1] if more and items else None
+        following = None if last is None else PageKey(last.id, to_utc(last.deadline))
+        return Page(items, following)
+
+    def count(self, flt: SavedFilter | str, *, tab: str | None = None) -> int:
+        where, source = self._where(flt, tab)
+        query = sa.select(sa.func.count()).select_from(source).where(where)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def counts(self, flt: SavedFilter) -> dict[str, int]:
+        """The count of every tab (and ``""`` for the whole filter), as the tab headers show."""
+        out = {"": self.count(flt)}
+        for tab in flt.tabs:
+            out[tab.code] = self.count(flt, tab=tab.code)
+        return out
+
+    # --- Storing ----------------------------------------------------------------------------
+
+    def save(self, flt: SavedFilter) -> None:
+        """Store ``flt`` under its code (replacing one saved before); its rules are checked."""
+        for text in (flt.rule, *(t.rule for t in flt.tabs)):
+            self._rule(text)
+        document = {
+            "rule": flt.rule,
+            "tabs": [{"code": t.code, "name": t.name, "rule": t.rule} for t in flt.tabs],
+        }
+        row = {
+            "code": flt.code,
+            "name": flt.name,
+            "owner": flt.owner,
+            "document": document,
+            "saved_at": datetime.now(UTC),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(saved_filter).where(saved_filter.c.code == flt.code))
+            conn.execute(sa.insert(saved_filter).values(row))
+
+    def load(self, code: str) -> SavedFilter:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(saved_filter).where(saved_filter.c.code == code)).first()
+        if row is None:
+            raise NotFoundError("saved filter", code)
+        return _from_row(row)
+
+    def saved(self, owner: str | None = None) -> list[SavedFilter]:
+        """Saved filters by code; only ``owner``'s and shared ones if ``owner`` is given."""
+        query = sa.select(saved_filter).order_by(saved_filter.c.code)
+        if owner is not None:
+            query = query.where(
+                sa.or_(saved_filter.c.owner == owner, saved_filter.c.owner.is_(None))
+            )
+        with self.engine.connect() as conn:
+            return [_from_row(r) for r in conn.execute(query)]
+
+    def delete(self, code: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(saved_filter).where(saved_filter.c.code == code))
+
+
+def _after_deadline(key: PageKey) -> ColumnElement[bool]:
+    t = appeal.c
+    if key.deadline is None:
+        return sa.and_(t.deadline.is_(None), t.id > key.id)
+    at = to_utc(key.deadline)
+    return sa.or_(
+        t.deadline > at,
+        sa.and_(t.deadline == at, t.id > key.id),
+        t.deadline.is_(None),
+    )
+
+
+def _from_row(row: Any) -> SavedFilter:
+    m = row._mapping
+    doc = m["document"]
+    return SavedFilter(
+        m["code"],
+        m["name"],
+        doc["rule"],
+        tuple(FilterTab(t["code"], t["name"], t["rule"]) for t in doc["tabs"]),
+        m["owner"],
+    )

@@ -1,0 +1,89 @@
+"""Optimistic concurrency on PostgreSQL: many threads edit the same appeals, none is lost."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from crmcms.errors import ConcurrencyError
+from crmcms.model import Appeal, Contact, Direction
+from crmcms.storage.database import create_engine
+from crmcms.storage.sql import SqlStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+THREADS = 50
+EDITS = 8
+APPEALS = 5
+
+
+@pytest.mark.postgres
+def test_fifty_threads_lose_no_update(postgres_url: str) -> None:
+    store = SqlStore(create_engine(postgres_url, pool_size=THREADS, max_overflow=5), id_block=10)
+    with store.unit_of_work() as uow:
+        c = Contact(
+            id=uow.contacts.next_id(),
+            place="CC",
+            direction=Direction.INCOMING,
+            channel="PHONE",
+            operator="olga",
+            registered_at=T0,
+        )
+        uow.contacts.add(c)
+        ids = []
+        for _ in range(APPEALS):
+            a = Appeal(
+                id=uow.appeals.next_id(),
+                contact_id=c.id,
+                topic="T",
+                route="R",
+                route_version=1,
+                process="p",
+                operator="olga",
+                registered_at=T0,
+                values={"count": "0"},
+            )
+            uow.appeals.add(a)
+            ids.append(a.id)
+        uow.commit()
+
+    wins: Counter[int] = Counter()
+    conflicts: Counter[int] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def work(n: int) -> None:
+        start.wait()
+        for k in range(EDITS):
+            appeal_id = ids[(n + k) % APPEALS]
+            with store.unit_of_work() as uow:
+                got = uow.appeals.get(appeal_id)
+                # A read-modify-write: a lost update would show as a count behind the wins.
+                got.values["count"] = str(int(str(got.values["count"])) + 1)
+                got.responsible = f"op{n}"
+                try:
+                    uow.appeals.update(got)
+                    uow.commit()
+                except ConcurrencyError:
+                    with lock:
+                        conflicts[appeal_id] += 1
+                    continue
+            with lock:
+                wins[appeal_id] += 1
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sum(wins.values()) + sum(conflicts.values()) == THREADS * EDITS
+    assert sum(conflicts.values()) > 0, "the threads never met; the test proves nothing"
+    with store.unit_of_work() as uow:
+        for appeal_id in ids:
+            stored = uow.appeals.get(appeal_id)
+            assert stored.version == 1 + wins[appeal_id]
+            assert stored.values["count"] == str(wins[appeal_id])
+    store.dispose()
