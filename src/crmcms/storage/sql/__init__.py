@@ -1,5 +1,6 @@
 """The SQLAlchemy adapter: SQLite (embedded, WAL) and PostgreSQL behind one URL."""
 
+from crmcms.storage.sql.archive import Archiver, ArchiveRun
 from crmcms.storage.sql.binding import (
     AppealBinding,
     attribute_index,
@@ -14,11 +15,16 @@ from crmcms.storage.sql.filters import (
     PageKey,
     SavedFilter,
 )
+from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
 
 __all__ = [
+    "REPORT_FIELDS",
     "AppealBinding",
     "AppealFilters",
+    "AppealReads",
+    "ArchiveRun",
+    "Archiver",
     "FilterTab",
     "Order",
     "Page",
