@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from crmcms.dsl import Explanation, format_value
 from crmcms.engine.deadlines import due_at
 from crmcms.engine.handlers import handlers_for, run_handlers
 from crmcms.engine.history import snapshot
@@ -52,20 +53,28 @@ def route_of(tx: Tx, appeal: Appeal) -> Route:
     return tx.catalog.route(appeal.route, appeal.route_version)
 
 
+def _false_parts(node: Explanation) -> list[str]:
+    """The innermost false conditions with the values they read: what an operator can act on."""
+    if node.value is not False or not node.evaluated:
+        return []
+    inner = [part for child in node.children for part in _false_parts(child)]
+    if inner:
+        return inner
+    reads = [
+        f"{c.text} is {format_value(c.value)}"
+        for c in node.children
+        if c.evaluated and c.text != format_value(c.value)
+    ]
+    return [node.text + (f" ({', '.join(reads)})" if reads else "")]
+
+
 def _rule_reason(tx: Tx, transition: Transition, data: Mapping[str, Any]) -> str | None:
     if transition.rule is None:
         return None
     rule = tx.rt.rules.rule(transition.rule)
     if rule.evaluate(data):
         return None
-    # Name the parts that were false, not the whole tree: that is what an operator can act on.
-    explanation = rule.explain(data)
-    leaves = [
-        f"{c.text} is {c.children[0].value!r}" if c.children else c.text
-        for c in (explanation.children or (explanation,))
-        if c.evaluated and c.value is False
-    ]
-    detail = "; ".join(leaves) or explanation.text
+    detail = "; ".join(_false_parts(rule.explain(data))) or rule.text
     name = tx.catalog.rule(transition.rule).name
     return f"rule {transition.rule} ({name}) is false: {detail}"
 

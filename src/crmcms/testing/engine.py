@@ -1,0 +1,92 @@
+"""Test doubles for the engine: a client directory, a notification inbox and a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crmcms.engine import Engine, Notification
+from crmcms.model import Catalog, Client, HistoryEvent
+from crmcms.plugins import hookimpl, make_plugin_manager
+
+__all__ = ["FakeBilling", "ManualClock", "make_engine"]
+
+
+class ManualClock:
+    """A clock that stands still until moved: ``clock.advance(hours=2)``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class FakeBilling:
+    """A plugin standing in for billing: clients, external dictionaries, business functions;
+    it keeps every notification and history event it is given."""
+
+    def __init__(
+        self,
+        clients: Iterable[Client] = (),
+        *,
+        dictionaries: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        actions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.clients = {str(c.id): c for c in clients}
+        self.dictionaries = {k: list(v) for k, v in (dictionaries or {}).items()}
+        self.functions = dict(functions or {})
+        self.actions = dict(actions or {})
+        self.notifications: list[Notification] = []
+        self.events: list[HistoryEvent] = []
+
+    @hookimpl
+    def crmcms_find_client(self, client_id: str) -> Mapping[str, Any] | None:
+        c = self.clients.get(client_id)
+        if c is None:
+            return None
+        return {
+            "Id": str(c.id),
+            "Name": c.name,
+            "Category": c.category,
+            "Region": c.region,
+            "Status": c.status,
+        }
+
+    @hookimpl
+    def crmcms_external_dictionary_items(
+        self, dictionary: str, params: Mapping[str, Any]
+    ) -> list[tuple[str, str]] | None:
+        return self.dictionaries.get(dictionary)
+
+    @hookimpl
+    def crmcms_business_functions(self) -> Mapping[str, Any]:
+        return self.functions
+
+    @hookimpl
+    def crmcms_handler_actions(self) -> Mapping[str, Any]:
+        return self.actions
+
+    @hookimpl
+    def crmcms_notify(self, notification: Any) -> None:
+        self.notifications.append(notification)
+
+    @hookimpl
+    def crmcms_event(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def make_engine(
+    catalog: Catalog, billing: FakeBilling | None = None, clock: ManualClock | None = None
+) -> tuple[Engine, FakeBilling, ManualClock]:
+    """An in-memory engine wired to ``billing`` and ``clock`` (fresh ones if not given)."""
+    billing = billing or FakeBilling()
+    clock = clock or ManualClock()
+    plugins = make_plugin_manager([billing], load_entry_points=False)
+    return Engine.in_memory(catalog, plugins=plugins, clock=clock), billing, clock
