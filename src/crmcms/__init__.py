@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from crmcms.dsl import CompiledRule, check_rule, compile_rule
+from crmcms.engine import AppealDraft, Engine
 from crmcms.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -87,6 +88,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "Appeal",
+    "AppealDraft",
     "AppealState",
     "Attachment",
     "AttributeDef",
@@ -116,6 +118,7 @@ __all__ = [
     "Direction",
     "DslError",
     "EffectiveAttribute",
+    "Engine",
     "Flag",
     "GroupDisplay",
     "Handler",

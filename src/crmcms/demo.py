@@ -87,3 +87,7 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
         for problem in problems:
             out.print(f"  - {problem}")
     engine.dispose()
+
+    from crmcms.demo_workflow import run_workflow_demo
+
+    run_workflow_demo(catalog, out)

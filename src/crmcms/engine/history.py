@@ -57,21 +57,24 @@ def blank_snapshot() -> dict[str, Any]:
 
 
 def snapshot(appeal: Appeal) -> dict[str, Any]:
-    """The recorded fields of ``appeal`` (the state as its ``value``), values prefixed."""
+    """The recorded fields of ``appeal`` (the state as its ``value``) and a copy of its values."""
     out: dict[str, Any] = {f: getattr(appeal, f) for f in TRACKED_FIELDS}
     out["state"] = appeal.state.value
-    for code, value in appeal.values.items():
-        out[VALUES + code] = value
+    out["values"] = dict(appeal.values)
     return out
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
     """The changes from ``before`` to ``after``: fields in a fixed order, then values by code."""
     changes = [Change(f, before[f], after[f]) for f in TRACKED_FIELDS if before[f] != after[f]]
-    codes = sorted({k for k in (*before, *after) if k.startswith(VALUES)})
-    changes += [
-        Change(k, before.get(k), after.get(k)) for k in codes if before.get(k) != after.get(k)
-    ]
+    old: dict[str, Any] = before.get("values", {})
+    new: dict[str, Any] = after["values"]
+    if old != new:
+        changes += [
+            Change(VALUES + code, old.get(code), new.get(code))
+            for code in sorted(old.keys() | new.keys())
+            if old.get(code) != new.get(code)
+        ]
     return tuple(changes)
 
 

@@ -158,11 +158,19 @@ class AttributePolicy:
 
     def missing_required(self, appeal: Appeal, data: Mapping[str, Any]) -> list[Problem]:
         """A problem for each required attribute without a value."""
-        return [
-            Problem(s.code, "is required")
-            for s in self.states(appeal, data)
-            if s.required and is_empty(s.value)
-        ]
+        route = self.catalog.route(appeal.route, appeal.route_version)
+        problems = []
+        for e in self.entries(appeal.topic, route, appeal.process):
+            # Only attributes that may be required and are empty need their flags evaluated.
+            if not e.flags.required.value or not e.definition.active:
+                continue
+            if not is_empty(appeal.values.get(e.definition.code)) or not self._holds(
+                e.flags.required, data
+            ):
+                continue
+            if not self._holds(e.flags.hidden, data):
+                problems.append(Problem(e.definition.code, "is required"))
+        return problems
 
     def edit_problems(
         self, appeal: Appeal, codes: Mapping[str, object], data: Mapping[str, Any]

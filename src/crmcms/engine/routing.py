@@ -50,7 +50,7 @@ class TransitionOption:
 
 
 def route_of(tx: Tx, appeal: Appeal) -> Route:
-    return tx.catalog.route(appeal.route, appeal.route_version)
+    return tx.rt.route(appeal.route, appeal.route_version)
 
 
 def _false_parts(node: Explanation) -> list[str]:
@@ -94,27 +94,37 @@ def _leave_reasons(
     return reasons
 
 
+def _option(
+    tx: Tx,
+    appeal: Appeal,
+    route: Route,
+    t: Transition,
+    operator: Operator | None,
+    data: Mapping[str, Any],
+) -> TransitionOption:
+    reasons: list[str] = []
+    if not appeal.is_open:
+        reasons.append(f"appeal {appeal.id} is closed")
+    who = can_work(operator, appeal, tx.catalog)
+    if who is not None:
+        reasons.append(who)
+    if t.automatic and operator is not None:
+        reasons.append("automatic: the system takes it as soon as its rule holds")
+    rule = _rule_reason(tx, t, data)
+    if rule is not None:
+        reasons.append(rule)
+    reasons += _leave_reasons(tx, appeal, route, t, data)
+    return TransitionOption(t, tuple(reasons))
+
+
 def options(tx: Tx, appeal: Appeal, operator: Operator | None) -> list[TransitionOption]:
     """Every transition out of the appeal's process, each with why it is unavailable."""
     route = route_of(tx, appeal)
     data = tx.data(appeal, operator)
-    common: list[str] = []
-    if not appeal.is_open:
-        common.append(f"appeal {appeal.id} is closed")
-    who = can_work(operator, appeal, tx.catalog)
-    if who is not None:
-        common.append(who)
-    out = []
-    for t in route.transitions_from(appeal.process):
-        reasons = list(common)
-        if t.automatic and operator is not None:
-            reasons.append("automatic: the system takes it as soon as its rule holds")
-        rule = _rule_reason(tx, t, data)
-        if rule is not None:
-            reasons.append(rule)
-        reasons += _leave_reasons(tx, appeal, route, t, data)
-        out.append(TransitionOption(t, tuple(reasons)))
-    return out
+    return [
+        _option(tx, appeal, route, t, operator, data)
+        for t in route.transitions_from(appeal.process)
+    ]
 
 
 def perform(
@@ -138,7 +148,7 @@ def perform(
             f"transition {code} leaves {transition.source}, appeal {appeal.id} is in "
             f"{appeal.process}"
         )
-    option = next(o for o in options(tx, appeal, operator) if o.code == code)
+    option = _option(tx, appeal, route, transition, operator, tx.data(appeal, operator))
     if not option.available:
         login = operator.login if operator else "the system"
         message = f"transition {code} of appeal {appeal.id} is not available to {login}: "
@@ -296,10 +306,16 @@ def run_automatic(tx: Tx, appeal: Appeal) -> None:
         if not appeal.is_open:
             return
         route = route_of(tx, appeal)
-        ready = [o for o in options(tx, appeal, None) if o.transition.automatic and o.available]
-        if not ready:
+        automatic = [t for t in route.transitions_from(appeal.process) if t.automatic]
+        if not automatic:
             return
-        _move(tx, appeal, route, ready[0].transition, None, "")
+        data = tx.data(appeal)
+        ready = next(
+            (t for t in automatic if _option(tx, appeal, route, t, None, data).available), None
+        )
+        if ready is None:
+            return
+        _move(tx, appeal, route, ready, None, "")
     raise WorkflowError(
         f"appeal {appeal.id}: more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row"
     )

@@ -23,7 +23,7 @@ from crmcms.errors import (
     PermissionDeniedError,
     PluginError,
 )
-from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, HistoryKind, Operator
+from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, HistoryKind, Operator, Route
 
 __all__ = ["Runtime", "Tx"]
 
@@ -48,6 +48,14 @@ class Runtime:
         self.clock = clock
         self.policy = AttributePolicy(catalog, rules)
         self.values = ValueChecker(catalog, rules, self.external_items)
+        self._routes: dict[tuple[str, int], Route] = {}
+
+    def route(self, code: str, version: int) -> Route:
+        """Route ``code`` at ``version``, looked up once."""
+        found = self._routes.get((code, version))
+        if found is None:
+            found = self._routes[(code, version)] = self.catalog.route(code, version)
+        return found
 
     def hook(self, name: str, **kwargs: Any) -> Any:
         """Call hook ``name``; a plugin's exception becomes :class:`PluginError`."""
