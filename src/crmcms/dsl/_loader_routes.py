@@ -109,6 +109,8 @@ class RouteBuilder(BuilderBase):
             self.index.spans[("moved", code, str(version), old.code)] = old.span
             if new.code not in known:
                 self.unknown_process(new, known, what)
+        deadline = self.deadline(decl, what)
+        handlers = self.handlers(decl, scope, what)
         topics = self.single(decl, "topics")
         if topics is None:
             self.error(f"{what} serves no topic", decl.code.span, "add topics: CODE, ...")
@@ -126,8 +128,8 @@ class RouteBuilder(BuilderBase):
                 version=version,
                 topics=self.refs("topic", topics, what),
                 merge_common_attributes=self.single(decl, "merge") is not None,
-                deadline=self.deadline(decl, what),
-                handlers=self.handlers(decl, scope, what),
+                deadline=deadline,
+                handlers=handlers,
                 description=self.description(decl),
                 active=self.active(decl),
                 moved_processes={k: v for k, v in moved.items() if v in known},

@@ -29,7 +29,7 @@ from crmcms.dsl.schema import (
     list_of,
 )
 from crmcms.dsl.unparse import unparse
-from crmcms.errors import DefinitionError, DslError, SourceSpan
+from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, ValidationError
 from crmcms.model import AttributeDef, Catalog, Process, Queue, Route, ValueType
 from crmcms.model._lookup import did_you_mean
 
@@ -72,11 +72,16 @@ class LoadIndex:
 
 def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = False) -> None:
     """Add every problem of ``catalog`` to ``index.problems``."""
+    before = len(index.problems)
     _check_references(catalog, index)
+    _check_cycles(catalog, index)
     if only_references:
         return
     checker = _Scopes(catalog)
     _check_conditions(catalog, index, checker)
+    if len(index.problems) > before:
+        # Everything below follows references; with one dangling it would only guess.
+        return
     for route in catalog.routes:
         _check_route_graph(route, index)
         _check_overrides(catalog, route, index, checker)
@@ -114,7 +119,10 @@ def _check_references(catalog: Catalog, index: LoadIndex) -> None:
     for kind, ref, context in index.refs:
         if kind.startswith("attribute of "):
             topic = kind.removeprefix("attribute of ")
-            pool = {e.code for e in catalog.effective_attributes(topic)}
+            try:
+                pool = {e.code for e in catalog.effective_attributes(topic)}
+            except (NotFoundError, ValidationError):  # a broken group chain is reported apart
+                continue
             shown = f"topic {topic} has no attribute {ref.code!r}"
         else:
             pool = known[kind]
@@ -122,6 +130,21 @@ def _check_references(catalog: Catalog, index: LoadIndex) -> None:
             shown = f"unknown {what} {ref.code!r}" + (f" in {context}" if context else "")
         if ref.code not in pool:
             index.error(shown, ref.span, did_you_mean(ref.code, pool))
+
+
+def _check_cycles(catalog: Catalog, index: LoadIndex) -> None:
+    for field, items in (("topic_groups", catalog.topic_groups), ("places", catalog.places)):
+        parents = {i.code: i.parent for i in items}
+        for start in parents:
+            seen = [start]
+            current = parents.get(start)
+            while current is not None and current in parents and current not in seen:
+                seen.append(current)
+                current = parents[current]
+            if current == start:
+                shown = " -> ".join([*seen, start])
+                kind = "topic groups" if field == "topic_groups" else "contact places"
+                index.error(f"{kind} form a cycle: {shown}", index.span(field, start))
 
 
 # --- Rule expressions ------------------------------------------------------------------------
@@ -168,14 +191,19 @@ class _Scopes:
     def attributes(self, scope: tuple[str, ...]) -> Mapping[str, AttributeDef]:
         c = self.catalog
         if scope[0] == "topic":
-            return {e.code: e.definition for e in c.effective_attributes(scope[1])}
+            try:
+                return {e.code: e.definition for e in c.effective_attributes(scope[1])}
+            except (NotFoundError, ValidationError):  # reported by the reference checks
+                own = [t for t in c.topics if t.code == scope[1]]
+                return {a.code: a for t in own for a in t.attributes}
         if scope[0] == "group":
             found: dict[str, AttributeDef] = {}
             current: str | None = scope[1]
             chain: list[str] = []
-            while current is not None and current not in chain:
+            groups = {g.code: g for g in c.topic_groups}
+            while current is not None and current in groups and current not in chain:
                 chain.append(current)
-                current = c.topic_group(current).parent
+                current = groups[current].parent
             for g in reversed(chain):
                 found.update({a.code: a for a in c.topic_group(g).attributes})
             return found

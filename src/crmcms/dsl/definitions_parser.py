@@ -32,6 +32,11 @@ def _span(tok: Token) -> SourceSpan:
     )
 
 
+def _span_unknown() -> SourceSpan:
+    # a bare keyword leaves no token behind; errors about it point at its declaration
+    return SourceSpan(_rule_file.get(), 1, 1)
+
+
 class _Body:
     """A braced block while the tree is built: its statements and the closing brace's line."""
 
@@ -160,7 +165,12 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     analytic = _flag_item("analytic")
     internal = _flag_item("internal")
-    external = _string_item("external")
+
+    def external(self, items: list[Token]) -> Item:
+        if not items:
+            return Item("external", _span_unknown())
+        return Item("external", _span(items[0]), (unquote(str(items[0])),))
+
     query = _string_item("query")
     parent = _ref_item("parent")
     place_kind_ref = _ref_item("kind")

@@ -72,7 +72,7 @@ def _when_rule(ref: Ref) -> str:
 def _option(item: Item) -> str:
     key, values = item.key, item.values
     match key:
-        case "external" | "query" | "default" | "mask" | "regex" | "description":
+        case "external" | "query" | "default" | "mask" | "regex" | "description" if values:
             return f"{key} {quote(values[0])}"
         case "parent" | "kind":
             return f"{key} {_ref(values[0])}"
@@ -222,7 +222,12 @@ class _Printer:
             shape = (decl.kind, bool(body) or decl.kind == "route")
             top = self.previous is not None and (shape != self.previous or shape[1])
             self.previous = shape
-        if body is None or (not body and decl.kind != "route"):
+        if not body and decl.kind in ("route", "attributes"):
+            # the grammar wants braces here even when nothing is inside
+            self.emit(header + " {}", depth, decl.span.line if decl.span.file else None, top=top)
+            self.close(depth, decl.end_line, bare=True)
+            return
+        if not body:
             self.emit(header, depth, decl.span.line if decl.span.file else None, top=top)
             if body is not None and decl.end_line is not None:
                 self.close(depth, decl.end_line, bare=True)

@@ -91,8 +91,8 @@ def load_catalog_text(
     """One catalog from definition texts (a mapping of file name to text, or one text).
 
     Raises :class:`~crmcms.errors.DefinitionError` with every problem; ``check=False``
-    skips the static checks of routes, queues and rules (syntax, references and the
-    model's own rules still apply).
+    skips the static checks (references, rule types, routes, queues, availability), so
+    only syntax and the model's own construction rules apply.
     """
     texts = {file: sources} if isinstance(sources, str) else dict(sources)
     catalog, problems = _load(texts, check=check)
@@ -126,8 +126,6 @@ def _load(sources: Mapping[str, str], *, check: bool) -> tuple[Catalog | None, l
     catalog = _Builder(index).build(files)
     if catalog is not None and check:
         run_checks(catalog, index)
-    elif catalog is not None:
-        run_checks(catalog, index, only_references=True)
     return (catalog if not index.problems else None), _sorted(index.problems)
 
 
@@ -197,7 +195,7 @@ class _Builder(RouteBuilder):
             item = self.single(decl, key)
             if item is not None:
                 kind = DictionaryKind(key)
-                if key == "external":
+                if key == "external" and item.values:
                     source = str(item.values[0])
                 elif key == "query":
                     query = str(item.values[0])

@@ -1,0 +1,152 @@
+"""Malformed definition files: each row a test, with the message and position it must report."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmcms.dsl.definitions_parser import SYNTAX_EXAMPLES, parse_definitions
+from crmcms.dsl.loader import check_sources, load_catalog_text
+from crmcms.errors import DefinitionError, DslError
+
+SYNTAX_ROWS = [
+    (label, snippet) for label, snippets in SYNTAX_EXAMPLES.items() for snippet in snippets
+]
+
+
+@pytest.mark.parametrize(("label", "snippet"), SYNTAX_ROWS)
+def test_syntax_error_table(label: str, snippet: str) -> None:
+    with pytest.raises(DslError) as caught:
+        parse_definitions(snippet, file="bad.crm")
+    assert caught.value.message.startswith(label)
+    assert str(caught.value.span).startswith("bad.crm:1:")
+
+
+def test_syntax_errors_point_at_line_and_column_and_show_the_line() -> None:
+    text = 'topic T "t" {\n    attribute 1 "a" string\n}\n'
+    with pytest.raises(DslError) as caught:
+        parse_definitions(text, file="t.crm")
+    rendered = caught.value.render()
+    assert rendered.splitlines()[0].startswith("t.crm:2:21: an attribute needs ':'")
+    assert '        attribute 1 "a" string' in rendered
+    assert "^" in rendered
+
+
+# (definitions, expected message, line, column, hint or None)
+LOAD_ROWS = [
+    (
+        'operator bob "Bob" { password: "secret" }',
+        "passwords do not belong in definition files",
+        1,
+        32,
+        "operators authenticate outside crmcms",
+    ),
+    ('topic T "a"\ntopic T "b"', "topic 'T' is defined twice (first at x.crm:1:7)", 2, 7, None),
+    (
+        'dictionary CITY "c"\ntopic T "t" { attribute 1 "a": CITI }',
+        "unknown dictionary 'CITI' in type of attribute 1",
+        2,
+        32,
+        "did you mean 'CITY'?",
+    ),
+    (
+        'topic T "t" { attribute 1 "a": string visible when Client.Region = "x" }',
+        "'visible' takes no condition",
+        1,
+        39,
+        None,
+    ),
+    ('topic T "t" { attribute 1 }', "attribute 1 needs a name and a type", 1, 25, None),
+    ('topic T "t" { attribute 1 "a": date default "31.01.2024" }', "bad default", 1, 25, None),
+    (
+        'topic T "t"\nroute R "r" { topics: T  process a "A" initial { on handoff: notify() }'
+        '  process z "Z" final  transition a -> z }',
+        "unknown workflow event 'handoff'",
+        2,
+        53,
+        None,
+    ),
+    (
+        'topic T "t"\nroute R "r" { topics: T  process a "A"  process z "Z" final }',
+        "route R v1 has no initial process",
+        2,
+        7,
+        None,
+    ),
+    (
+        'topic T "t"\nroute R "r" { topics: T  process a "A" initial  process closed "Z" final'
+        "  transition a -> clsed }",
+        "unknown process 'clsed' of route R v1",
+        2,
+        91,
+        "did you mean 'closed'?",
+    ),
+    (
+        'route R "r" { process a "A" initial  process z "Z" final }',
+        "route R v1 serves no topic",
+        1,
+        7,
+        None,
+    ),
+    (
+        'topic T "t"\nroute R "r" { topics: T  process a "A" initial  process b "B" initial'
+        '  process z "Z" final }',
+        "second initial process 'b'",
+        2,
+        57,
+        None,
+    ),
+    (
+        'place HEAD "Head"\ntemplate X "x" { places: "Head/VIP" }',
+        "no contact place has the path 'Head/VIP'",
+        2,
+        26,
+        None,
+    ),
+    (
+        'topic T "t"\nroute R "r" { topics: T  process a "A" initial  process z "Z" final'
+        "  transition z -> a }",
+        "transition z->a leaves final process 'z'",
+        2,
+        81,
+        None,
+    ),
+    ('rule R "r": Client.Region = 1', "cannot compare string with integer", 1, 13, None),
+    (
+        'queue Q "q" { when ONLY_BS }\nrule ONLY_BIS "b": Client.Category = "BIS"',
+        "unknown rule 'ONLY_BS' in queue Q",
+        1,
+        20,
+        "did you mean 'ONLY_BIS'?",
+    ),
+    ('route R "r" { deadline: 0s }', "deadline: must be positive", 1, 25, None),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "line", "column", "hint"), LOAD_ROWS)
+def test_malformed_definition_table(
+    text: str, message: str, line: int, column: int, hint: str | None
+) -> None:
+    _, problems = check_sources({"x.crm": text})
+    found = [p for p in problems if message in p.message]
+    assert found, [p.render() for p in problems]
+    assert (found[0].span.line, found[0].span.column) == (line, column)
+    if hint is not None:
+        assert found[0].hint is not None
+        assert hint in found[0].hint
+
+
+def test_every_problem_of_every_file_at_once_and_nothing_loaded() -> None:
+    sources = {
+        "a.crm": 'topic T "t" { attribute 1 "a": CITI }\nrule R "r": Client.Region = 1',
+        "b.crm": 'queue Q "q" { members: nobody }',
+    }
+    with pytest.raises(DefinitionError) as caught:
+        load_catalog_text(sources)
+    where = [str(p.span) for p in caught.value.problems]
+    assert where == ["a.crm:1:32", "a.crm:2:13", "b.crm:1:24"]
+    assert str(caught.value).startswith("3 problems found")
+
+
+def test_syntax_errors_of_several_files_are_all_reported() -> None:
+    _, problems = check_sources({"a.crm": "topic T {", "b.crm": 'queue "Q"'})
+    assert [p.span.file for p in problems] == ["a.crm", "b.crm"]
