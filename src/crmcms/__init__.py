@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from crmcms.dsl import CompiledRule, check_rule, compile_rule
+from crmcms.dsl import (
+    CompiledRule,
+    check_paths,
+    check_rule,
+    compile_rule,
+    format_source,
+    load_catalog,
+)
 from crmcms.engine import AppealDraft, Engine
 from crmcms.errors import (
     ConcurrencyError,
@@ -158,10 +165,13 @@ __all__ = [
     "ValueType",
     "WorkflowError",
     "__version__",
+    "check_paths",
     "check_rule",
     "compile_rule",
+    "format_source",
     "format_value",
     "hookimpl",
+    "load_catalog",
     "make_plugin_manager",
     "parse_value",
 ]

@@ -1,9 +1,20 @@
 """The rule and definition languages: grammar, parser, checker, compilers, formatter."""
 
 from crmcms.dsl.compile_sql import SqlBinding, TableBinding
+from crmcms.dsl.definitions_parser import parse_definitions
 from crmcms.dsl.explain import Explanation, format_value
+from crmcms.dsl.formatter import format_source
 from crmcms.dsl.functions import BUILTIN_FUNCTIONS, RuleFunction
+from crmcms.dsl.graph import render_dot, route_dot, route_mermaid
+from crmcms.dsl.loader import (
+    DEFINITION_SUFFIX,
+    check_paths,
+    check_sources,
+    load_catalog,
+    load_catalog_text,
+)
 from crmcms.dsl.parser import AstBuilder, parse_rule
+from crmcms.dsl.printer import dump_catalog
 from crmcms.dsl.rule import CompiledRule, check_rule, compile_rule
 from crmcms.dsl.schema import (
     ANY,
@@ -31,6 +42,7 @@ __all__ = [
     "DATE",
     "DATETIME",
     "DECIMAL",
+    "DEFINITION_SUFFIX",
     "DURATION",
     "EMPTY",
     "INTEGER",
@@ -45,11 +57,21 @@ __all__ = [
     "SqlBinding",
     "TableBinding",
     "build_schema",
+    "check_paths",
     "check_rule",
+    "check_sources",
     "compile_rule",
     "default_schema",
+    "dump_catalog",
+    "format_source",
     "format_value",
     "list_of",
+    "load_catalog",
+    "load_catalog_text",
+    "parse_definitions",
     "parse_rule",
+    "render_dot",
+    "route_dot",
+    "route_mermaid",
     "type_named",
 ]
