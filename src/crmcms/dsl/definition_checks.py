@@ -33,7 +33,7 @@ from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, 
 from crmcms.model import AttributeDef, Catalog, Process, Queue, Route, ValueType
 from crmcms.model._lookup import did_you_mean
 
-__all__ = ["Condition", "LoadIndex", "attribute_schema", "run_checks"]
+__all__ = ["Condition", "LoadIndex", "attribute_schema", "run_checks", "value_rule_type"]
 
 # Combinations of sample values tried when looking for an appeal no queue takes.
 _MAX_SAMPLES = 4096
@@ -51,6 +51,8 @@ class Condition:
     scope: tuple[str, ...]
     owner: str
     boolean: bool = True
+    expected: RuleType | None = None
+    """For a computed default: the type of the attribute's values."""
 
 
 @attrs.define
@@ -150,14 +152,19 @@ def _check_cycles(catalog: Catalog, index: LoadIndex) -> None:
 # --- Rule expressions ------------------------------------------------------------------------
 
 
-def _rule_type(a: AttributeDef) -> RuleType:
-    base = {
+def value_rule_type(value_type: ValueType) -> RuleType:
+    """The rule type of one value of an attribute of ``value_type``."""
+    return {
         ValueType.DATE: DATE,
         ValueType.DECIMAL: DECIMAL,
         ValueType.BOOLEAN: BOOLEAN,
         ValueType.STRING: STRING,
         ValueType.REFERENCE: STRING,
-    }[a.value_type]
+    }[value_type]
+
+
+def _rule_type(a: AttributeDef) -> RuleType:
+    base = value_rule_type(a.value_type)
     return list_of(base) if a.multiple else base
 
 
@@ -230,6 +237,12 @@ def _check_conditions(catalog: Catalog, index: LoadIndex, scopes: _Scopes) -> No
         checker = Checker(scopes.schema(cond.scope), source=index.sources.get(cond.node.span.file))
         typed = checker.check_rule(cond.node) if cond.boolean else checker.check(cond.node)
         index.problems.extend(checker.problems)
+        if cond.expected is not None and not checker.problems:
+            want, got = cond.expected, typed.type
+            if got not in (ANY, want) and not (got.is_numeric and want.is_numeric):
+                index.error(
+                    f"{cond.owner} computes {got}, but the attribute holds {want}", typed.span
+                )
         attributes = scopes.attributes(cond.scope)
         for node in ast.walk(typed):
             if isinstance(node, ast.Path) and len(node.resolved) == 3 and node.parts[-1].key:

@@ -44,7 +44,7 @@ def check(paths: tuple[Path, ...]) -> None:
 
 
 @click.command()
-@_PATHS
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True, path_type=Path))
 @click.option(
     "--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change."
 )

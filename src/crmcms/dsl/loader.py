@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from crmcms.dsl._loader_routes import EVENT_NAMES, RouteBuilder
-from crmcms.dsl.definition_checks import LoadIndex, run_checks
-from crmcms.dsl.definitions_ast import Decl, Ref, SourceFile
+from crmcms.dsl.definition_checks import Condition, LoadIndex, run_checks, value_rule_type
+from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions_parser import parse_definitions
+from crmcms.dsl.unparse import unparse
 from crmcms.errors import DefinitionError, DslError, SourceSpan
 from crmcms.model import (
     AttributeDef,
@@ -468,6 +469,16 @@ class _Builder(RouteBuilder):
             **flags,
         )
 
+    def computed(
+        self, item: Item, scope: tuple[str, ...], owner: str, value_type: ValueType
+    ) -> str:
+        """A computed default: an expression of the attribute's own type (one value)."""
+        node = item.values[0]
+        what = f"the computed default of {owner}"
+        expected = value_rule_type(value_type)
+        self.index.conditions.append(Condition(node, scope, what, False, expected))
+        return unparse(node)
+
     def attribute(self, decl: Decl, scope: tuple[str, ...]) -> AttributeDef | None:
         if decl.name is None:
             self.error(
@@ -506,7 +517,7 @@ class _Builder(RouteBuilder):
                 default=self.text(decl, "default"),
                 computed_default=None
                 if computed is None
-                else self.condition(computed.values[0], scope, f"{owner} (computed)"),
+                else self.computed(computed, scope, owner, value_type),
                 show_in_column=self.single(decl, "column") is not None,
                 metadata=metadata,
                 mask=self.text(decl, "mask"),
