@@ -153,8 +153,8 @@ def section(r: dict[str, Any]) -> str:
     return f"""{START}
 ## Definition files (`benchmarks/bench_definitions.py`)
 
-{r["lines"]} lines of definitions in {r["files"]} files ({r["topics"]} topics, {r["routes"]} routes),
-median of {r["rounds"]} rounds, Python {r["python"]}.
+{r["lines"]} lines of definitions in {r["files"]} files ({r["topics"]} topics,
+{r["routes"]} routes), median of {r["rounds"]} rounds, Python {r["python"]}.
 
 | measure | seconds | goal |
 |---|---|---|
