@@ -37,6 +37,7 @@ def demo(db_path: str) -> None:
 # Each subsystem keeps its commands beside its code; the group only gathers them.
 _SUBCOMMANDS = (
     ("crmcms.storage.cli", "db"),
+    ("crmcms.storage.cli", "dev"),
     ("crmcms.dsl.cli", "rule"),
     ("crmcms.dsl.definitions_cli", "check"),
     ("crmcms.dsl.definitions_cli", "fmt"),

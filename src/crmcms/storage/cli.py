@@ -49,3 +49,47 @@ def current(url: str | None) -> None:
         click.echo(f"{revision} (up to date)")
     else:
         click.echo(f"{revision} (newest is {head}; run 'crmcms db upgrade')")
+
+
+@click.group()
+def dev() -> None:
+    """Tools for developers: generated datasets."""
+
+
+@dev.command()
+@URL_OPTION
+@click.option("--appeals", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--index/--no-index",
+    default=True,
+    show_default=True,
+    help="Create the expression indexes of the dataset's attributes.",
+)
+def seed(url: str | None, appeals: int, seed: int, index: bool) -> None:
+    """Fill an empty database with a deterministic dataset of appeals, contacts and history."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from crmcms.storage.sql.binding import index_attributes
+    from crmcms.storage.sql.dataset import DATASET_ATTRIBUTES, generate
+
+    engine = create_engine(url)
+    try:
+        upgrade_schema(engine)
+        columns = (
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns) as bar:
+            task = bar.add_task("appeals", total=appeals)
+            made = generate(engine, appeals, seed=seed, progress=lambda n: bar.advance(task, n))
+        if index:
+            index_attributes(engine, DATASET_ATTRIBUTES)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"{made.appeals} appeals, {made.contacts} contacts, {made.clients} clients,"
+        f" {made.events} history events"
+    )

@@ -15,7 +15,7 @@ from crmcms.storage.sql.filters import (
     PageKey,
     SavedFilter,
 )
-from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads
+from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "AppealBinding",
     "AppealFilters",
     "AppealReads",
+    "AppealSummary",
     "ArchiveRun",
     "Archiver",
     "FilterTab",

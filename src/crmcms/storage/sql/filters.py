@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -19,6 +19,8 @@ from crmcms.storage.sql.binding import AppealBinding
 from crmcms.storage.sql.codec import appeal_from_row, to_utc
 
 __all__ = ["AppealFilters", "FilterTab", "Order", "Page", "PageKey", "SavedFilter"]
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -69,10 +71,10 @@ class PageKey:
 
 
 @attrs.frozen
-class Page:
-    """One page of appeals and the key of the next page (``None`` on the last page)."""
+class Page(Generic[T]):
+    """One page of items and the key of the next page (``None`` on the last page)."""
 
-    items: tuple[Appeal, ...]
+    items: tuple[T, ...]
     next: PageKey | None
 
 
@@ -131,7 +133,7 @@ class AppealFilters:
         after: PageKey | None = None,
         limit: int = 50,
         order: Order = Order.NEWEST,
-    ) -> Page:
+    ) -> Page[Appeal]:
         """``limit`` appeals after ``after`` in ``order``; pass ``page.next`` for the next."""
         query = self.sql(flt, tab=tab)
         t = appeal.c

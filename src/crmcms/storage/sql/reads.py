@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 
 from crmcms.model import Appeal
@@ -13,18 +14,92 @@ from crmcms.storage.schema import OPEN, appeal, appeal_archive
 from crmcms.storage.sql.codec import appeal_from_row, to_utc
 from crmcms.storage.sql.filters import Page, PageKey
 
-__all__ = ["REPORT_FIELDS", "AppealReads"]
+__all__ = ["REPORT_FIELDS", "AppealReads", "AppealSummary"]
 
 REPORT_FIELDS = ("topic", "operator", "queue", "process", "state", "route")
 """What a report by period can group appeals by."""
 
 
-def _page(rows: list[Any], limit: int, key: str) -> Page:
-    items = tuple(map(appeal_from_row, rows[:limit]))
+@attrs.frozen(slots=True)
+class AppealSummary:
+    """An appeal as a list shows it: no attribute values, no history; cheap to build."""
+
+    id: int
+    topic: str
+    process: str
+    queue: str | None
+    state: str
+    priority: str | None
+    responsible: str | None
+    client_id: int | None
+    registered_at: datetime
+    deadline: datetime | None
+
+
+_SUMMARY = [appeal.c[f.name] for f in attrs.fields(AppealSummary)]
+
+
+def _page(rows: list[Any], limit: int, key: str) -> Page[AppealSummary]:
+    # Positional construction: a list screen pays for 50 plain objects, not for decoding.
+    items = tuple(AppealSummary(*row) for row in rows[:limit])
     if len(rows) <= limit or not items:
         return Page(items, None)
     last = items[-1]
     return Page(items, PageKey(last.id, to_utc(getattr(last, key))))
+
+
+def _queue_statements() -> tuple[dict[bool, Any], dict[bool, Any]]:
+    # Built once: each call only binds values, and the compiled form is cached.
+    t = appeal.c
+    base = sa.select(*_SUMMARY).where(t.queue == sa.bindparam("queue"), t.state == OPEN)
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    dated = base.where(t.deadline.is_not(None)).order_by(t.deadline, t.id).limit(limit)
+    after = sa.tuple_(t.deadline, t.id) > sa.tuple_(
+        sa.bindparam("deadline", type_=t.deadline.type), sa.bindparam("id", type_=t.id.type)
+    )
+    undated = base.where(t.deadline.is_(None)).order_by(t.id).limit(limit)
+    return (
+        {False: dated, True: dated.where(after)},
+        {False: undated, True: undated.where(t.id > sa.bindparam("id", type_=t.id.type))},
+    )
+
+
+_QUEUE_DATED, _QUEUE_UNDATED = _queue_statements()
+
+
+def _keyset(
+    first: sa.Select[Any], columns: tuple[Any, Any], names: tuple[str, str], newer: bool
+) -> dict[bool, Any]:
+    """``first`` and the same statement resuming after a bound key (both built once)."""
+    key = sa.tuple_(*columns)
+    bound = sa.tuple_(*(sa.bindparam(n, type_=c.type) for n, c in zip(names, columns, strict=True)))
+    return {False: first, True: first.where(key < bound if newer else key > bound)}
+
+
+def _overdue_statements() -> dict[bool, Any]:
+    t = appeal.c
+    query = (
+        sa.select(*_SUMMARY)
+        .where(t.state == OPEN, t.deadline <= sa.bindparam("now", type_=t.deadline.type))
+        .order_by(t.deadline, t.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    return _keyset(query, (t.deadline, t.id), ("deadline", "id"), newer=False)
+
+
+def _history_statements(table: sa.Table) -> dict[bool, Any]:
+    t = table.c
+    query = (
+        sa.select(*(t[c.name] for c in _SUMMARY))
+        .where(t.client_id == sa.bindparam("client", type_=t.client_id.type))
+        .order_by(t.registered_at.desc(), t.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    return _keyset(query, (t.registered_at, t.id), ("at", "id"), newer=True)
+
+
+_OVERDUE = _overdue_statements()
+_HISTORY = {table.name: _history_statements(table) for table in (appeal, appeal_archive)}
 
 
 class AppealReads:
@@ -37,46 +112,39 @@ class AppealReads:
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
-    def queue_page(self, queue: str, *, after: PageKey | None = None, limit: int = 50) -> Page:
+    def queue_page(
+        self, queue: str, *, after: PageKey | None = None, limit: int = 50
+    ) -> Page[AppealSummary]:
         """A queue's open appeals: earliest deadline first, none last, then by id.
 
         Appeals with a deadline and those without are read as two index ranges, so neither
         part needs a sort, whatever the database does with NULLs in an index.
         """
-        t = appeal.c
-        base = sa.select(appeal).where(t.queue == queue, t.state == OPEN)
+        params: dict[str, Any] = {"queue": queue, "limit": limit + 1}
         rows: list[Any] = []
-        if after is None or after.deadline is not None:
-            dated = base.where(t.deadline.is_not(None))
-            if after is not None:
-                dated = dated.where(
-                    sa.tuple_(t.deadline, t.id)
-                    > sa.tuple_(
-                        sa.literal(to_utc(after.deadline), t.deadline.type), sa.literal(after.id)
-                    )
-                )
-            rows = self._rows(dated.order_by(t.deadline, t.id).limit(limit + 1))
-        if len(rows) <= limit:
-            undated = base.where(t.deadline.is_(None))
-            if after is not None and after.deadline is None:
-                undated = undated.where(t.id > after.id)
-            rows += self._rows(undated.order_by(t.id).limit(limit + 1 - len(rows)))
+        with self.engine.connect() as conn:
+            if after is None or after.deadline is not None:
+                if after is not None:
+                    params.update(deadline=to_utc(after.deadline), id=after.id)
+                rows = list(conn.execute(_QUEUE_DATED[after is not None], params))
+            if len(rows) <= limit:
+                resume = after is not None and after.deadline is None
+                if after is not None and resume:
+                    params["id"] = after.id
+                params["limit"] = limit + 1 - len(rows)
+                rows += conn.execute(_QUEUE_UNDATED[resume], params)
         return _page(rows, limit, "deadline")
 
-    def overdue(self, now: datetime, *, after: PageKey | None = None, limit: int = 500) -> Page:
+    def overdue(
+        self, now: datetime, *, after: PageKey | None = None, limit: int = 500
+    ) -> Page[AppealSummary]:
         """Open appeals whose deadline passed by ``now``, most overdue first."""
-        t = appeal.c
-        query = sa.select(appeal).where(t.state == OPEN, t.deadline <= to_utc(now))
+        params: dict[str, Any] = {"now": to_utc(now), "limit": limit + 1}
         if after is not None:
-            query = query.where(
-                sa.tuple_(t.deadline, t.id)
-                > sa.tuple_(
-                    sa.literal(to_utc(after.deadline), t.deadline.type), sa.literal(after.id)
-                )
-            )
-        return _page(
-            self._rows(query.order_by(t.deadline, t.id).limit(limit + 1)), limit, "deadline"
-        )
+            params.update(deadline=to_utc(after.deadline), id=after.id)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(_OVERDUE[after is not None], params))
+        return _page(rows, limit, "deadline")
 
     def client_history(
         self,
@@ -85,24 +153,18 @@ class AppealReads:
         before: PageKey | None = None,
         limit: int = 50,
         archived: bool = True,
-    ) -> Page:
+    ) -> Page[AppealSummary]:
         """A client's appeals, newest first; archived ones too unless ``archived=False``.
 
         ``PageKey.deadline`` carries the registration time of the page's last appeal here.
         """
+        params: dict[str, Any] = {"client": client_id, "limit": limit + 1}
+        if before is not None:
+            params.update(at=to_utc(before.deadline), id=before.id)
         rows: list[Any] = []
-        for table in (appeal, appeal_archive) if archived else (appeal,):
-            t = table.c
-            query = sa.select(*(table.c[c.name] for c in appeal.c)).where(t.client_id == client_id)
-            if before is not None:
-                query = query.where(
-                    sa.tuple_(t.registered_at, t.id)
-                    < sa.tuple_(
-                        sa.literal(to_utc(before.deadline), t.registered_at.type),
-                        sa.literal(before.id),
-                    )
-                )
-            rows += self._rows(query.order_by(t.registered_at.desc(), t.id.desc()).limit(limit + 1))
+        with self.engine.connect() as conn:
+            for table in (appeal, appeal_archive) if archived else (appeal,):
+                rows += conn.execute(_HISTORY[table.name][before is not None], params)
         if archived:
             rows.sort(key=lambda r: (to_utc(r.registered_at), r.id), reverse=True)
         return _page(rows[: limit + 1], limit, "registered_at")
