@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from crmcms.errors import ConfigurationError, Problem
+from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog
 from crmcms.storage.database import create_engine, sqlite_url
 from crmcms.storage.definitions import DefinitionStore
@@ -27,24 +25,10 @@ def examples_dir() -> Path:
 
 
 def example_catalog() -> Catalog:
-    """The seed's configuration shipped in ``examples/telecom``."""
-    path = examples_dir() / "seed_catalog.py"
-    spec = importlib.util.spec_from_file_location("crmcms_example_seed_catalog", path)
-    if spec is None or spec.loader is None:
-        raise ConfigurationError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    catalog: Catalog = module.build_catalog()
-    return catalog
+    """The seed's configuration: the definition files in ``examples/telecom``, checked."""
+    from crmcms.dsl import load_catalog
 
-
-def _check_values(catalog: Catalog, topic: str, values: dict[str, object]) -> list[Problem]:
-    problems: list[Problem] = []
-    for attribute in catalog.effective_attributes(topic):
-        definition = attribute.definition
-        dictionary = catalog.dictionary(definition.dictionary) if definition.dictionary else None
-        problems += definition.validate(values.get(attribute.code), dictionary=dictionary)
-    return problems
+    return load_catalog([examples_dir()])
 
 
 def run_demo(db_path: str, console: Console | None = None) -> None:
@@ -78,16 +62,14 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     out.print(f"[bold]Attributes of topic {topic}[/bold]")
     out.print(attributes)
 
-    good: dict[str, object] = {"166": "Moving abroad", "168": date(2026, 12, 31), "170": "PSKOV"}
-    bad: dict[str, object] = {"166": None, "168": "tomorrow", "170": "NOWHERE"}
-    for label, values in (("complete", good), ("faulty", bad)):
-        problems = _check_values(catalog, topic, values)
-        verdict = "accepted" if not problems else f"refused ({len(problems)} problems)"
-        out.print(f"Appeal with {label} values: {verdict}")
-        for problem in problems:
-            out.print(f"  - {problem}")
     engine.dispose()
 
     from crmcms.demo_workflow import run_workflow_demo
+    from crmcms.storage.sql import AppealFilters, SqlStore
 
-    run_workflow_demo(catalog, out)
+    # Appeals go to the same SQLite file as the definitions and stay there between runs.
+    store = SqlStore(sqlite_url(db_path))
+    run_workflow_demo(catalog, out, store.unit_of_work)
+    kept = AppealFilters(store.engine).count("true")
+    out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
+    store.dispose()
