@@ -35,11 +35,11 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     """Store the example definitions in SQLite at ``db_path`` and show them at work."""
     out = console or Console()
     engine = create_engine(sqlite_url(db_path))
-    store = DefinitionStore(engine)
-    store.create_schema()
+    definitions = DefinitionStore(engine)
+    definitions.create_schema()
     catalog = example_catalog()
-    store.save(catalog)
-    catalog = store.load()
+    definitions.save(catalog)
+    catalog = definitions.load()
     out.print(f"[bold]Definitions[/bold] stored in {db_path} and read back:")
     summary = Table("kind", "count", "examples")
     for kind in ("topic_groups", "topics", "routes", "queues", "templates", "operators"):
@@ -68,8 +68,8 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     from crmcms.storage.sql import AppealFilters, SqlStore
 
     # Appeals go to the same SQLite file as the definitions and stay there between runs.
-    store = SqlStore(sqlite_url(db_path))
-    run_workflow_demo(catalog, out, store.unit_of_work)
-    kept = AppealFilters(store.engine).count("true")
+    records = SqlStore(sqlite_url(db_path))
+    run_workflow_demo(catalog, out, records.unit_of_work)
+    kept = AppealFilters(records.engine).count("true")
     out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
-    store.dispose()
+    records.dispose()
