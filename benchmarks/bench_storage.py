@@ -47,7 +47,11 @@ PG_URL = os.environ.get(
     "CRMCMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "performance.md"
-START, END = "<!-- bench_storage:start -->", "<!-- bench_storage:end -->"
+# Quick and full runs keep a section each: `make bench` must not erase the 1,000,000 figures.
+MARKERS = {
+    True: ("<!-- bench_storage:start -->", "<!-- bench_storage:end -->"),
+    False: ("<!-- bench_storage_full:start -->", "<!-- bench_storage_full:end -->"),
+}
 
 
 @contextmanager
@@ -312,9 +316,11 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
 
 def section(r: dict[str, Any], s: dict[str, Any]) -> str:
     mode = "quick run" if r["quick"] else "full run"
+    start, end = MARKERS[r["quick"]]
+    title = "" if r["quick"] else ", full run"
     lines = [
-        START,
-        "## Storage (`benchmarks/bench_storage.py`)",
+        start,
+        f"## Storage (`benchmarks/bench_storage.py`{title})",
         "",
         f"Latest {mode}: {r['appeals']:,} generated appeals per backend (`crmcms dev seed`), "
         f"Python {r['python']}, SQLite file in WAL mode and PostgreSQL on the same machine.",
@@ -367,16 +373,17 @@ def section(r: dict[str, Any], s: dict[str, Any]) -> str:
         " fetched as tuples; ours builds `Appeal` objects. Attribute filters alternate"
         " `Appeal.Attribute[reason] = ...` and a date range on `Appeal.Attribute[due]`, over"
         " expression indexes.",
-        END,
+        end,
     ]
     return "\n".join(lines)
 
 
-def write_doc(text: str) -> None:
+def write_doc(text: str, quick: bool) -> None:
+    start, end = MARKERS[quick]
     doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if START in doc and END in doc:
-        head, rest = doc.split(START, 1)
-        doc = head + text + rest.split(END, 1)[1]
+    if start in doc and end in doc:
+        head, rest = doc.split(start, 1)
+        doc = head + text + rest.split(end, 1)[1]
     else:
         doc = doc.rstrip("\n") + "\n\n" + text + "\n"
     DOC.write_text(doc, encoding="utf-8")
@@ -391,7 +398,7 @@ def main() -> None:
     result = measure(args.quick, args.appeals)
     s = summary(result)
     if not args.no_doc:
-        write_doc(section(result, s))
+        write_doc(section(result, s), args.quick)
     print(json.dumps(result, default=str))
     print(json.dumps(s))
 

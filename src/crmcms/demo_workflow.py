@@ -9,10 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from crmcms.engine import AppealDraft, Engine, Notification
+from crmcms.engine import AppealDraft, Engine, Notification, UnitOfWorkFactory
 from crmcms.errors import CrmcmsError
 from crmcms.model import Catalog
 from crmcms.plugins import hookimpl, make_plugin_manager
+from crmcms.storage.memory import MemoryStore
 
 __all__ = ["run_workflow_demo"]
 
@@ -38,13 +39,19 @@ class _Billing:
         self.outbox.append(notification)
 
 
-def run_workflow_demo(catalog: Catalog, out: Console) -> None:
-    """Register the seed's termination appeals and take them through their route."""
+def run_workflow_demo(
+    catalog: Catalog, out: Console, uow_factory: UnitOfWorkFactory | None = None
+) -> None:
+    """Register the seed's termination appeals and take them through their route.
+
+    ``uow_factory`` is where they are stored (default: in memory).
+    """
     billing = _Billing()
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    engine = Engine.in_memory(
-        catalog, plugins=make_plugin_manager([billing], load_entry_points=False), clock=lambda: now
-    )
+    if uow_factory is None:
+        uow_factory = MemoryStore().unit_of_work
+    plugins = make_plugin_manager([billing], load_entry_points=False)
+    engine = Engine(catalog, uow_factory, plugins=plugins, clock=lambda: now)
     values = {"166": "Переезд", "168": date(2026, 4, 1)}
     out.print("[bold]Workflow[/bold]: termination appeals of three clients")
     ids = {}
