@@ -87,6 +87,7 @@ from crmcms.model import (
     parse_value,
 )
 from crmcms.plugins import hookimpl, make_plugin_manager
+from crmcms.storage.sql import AppealFilters, Archiver, SavedFilter, SqlStore
 
 try:
     __version__ = version("crmcms")
@@ -96,7 +97,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "Appeal",
     "AppealDraft",
+    "AppealFilters",
     "AppealState",
+    "Archiver",
     "Attachment",
     "AttributeDef",
     "AttributeFlags",
@@ -152,8 +155,10 @@ __all__ = [
     "Route",
     "Rule",
     "RuleEvaluationError",
+    "SavedFilter",
     "Scalar",
     "SourceSpan",
+    "SqlStore",
     "SqlTranslationError",
     "StorageError",
     "Subscriber",
