@@ -148,3 +148,56 @@ def test_queue_page_and_overdue_scan(store: SqlStore) -> None:
     assert [a.id for a in overdue.items] == [21]
     assert overdue.next is not None
     assert [a.id for a in reads.overdue(T0 + timedelta(hours=20), after=overdue.next).items] == [16]
+
+
+KILLED_RUN = """
+import sys
+from datetime import timedelta
+from crmcms.storage.database import create_engine
+from crmcms.storage.sql import Archiver
+print("started", flush=True)
+Archiver(create_engine(sys.argv[1])).archive(timedelta(0), batch=5)
+"""
+
+
+def test_a_killed_archiving_process_loses_and_duplicates_nothing(tmp_path: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from crmcms.storage.sql.dataset import generate
+
+    url = f"sqlite:///{tmp_path}/kill.sqlite"
+    store = SqlStore(url)
+    generate(store.engine, 3000, seed=3)
+
+    def census() -> tuple[int, int, int, int, int]:
+        with store.engine.connect() as conn:
+            one = lambda sql: int(conn.execute(sa.text(sql)).scalar_one())  # noqa: E731
+            return (
+                one("SELECT count(*) FROM crm_appeal"),
+                one("SELECT count(*) FROM crm_appeal_archive"),
+                one("SELECT count(*) FROM crm_appeal a JOIN crm_appeal_archive b USING (id)"),
+                one("SELECT count(*) FROM crm_history"),
+                one("SELECT count(*) FROM crm_history_archive"),
+            )
+
+    live, gone, _, events, archived_events = census()
+    child = subprocess.Popen([sys.executable, "-c", KILLED_RUN, url], stdout=subprocess.PIPE)
+    assert child.stdout is not None
+    child.stdout.readline()
+    time.sleep(0.4)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    after = census()
+    assert after[1] > 0, "killed before the first batch; the test proves little"
+    assert after[0] + after[1] == live + gone == 3000
+    assert after[2] == 0
+    assert after[3] + after[4] == events + archived_events
+    Archiver(store.engine).archive(timedelta(0))
+    final = census()
+    assert final[0] + final[1] == 3000
+    assert final[2] == 0
+    assert final[3] + final[4] == events
+    store.dispose()
