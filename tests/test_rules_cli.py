@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from crmcms.cli import cli
 
@@ -84,3 +84,43 @@ def test_eval_rejects_data_that_is_not_a_json_object() -> None:
     result = CliRunner().invoke(cli, ["rule", "eval", "true", "--data", "-"], input="[1]")
     assert result.exit_code == 2
     assert "must be an object" in result.output
+
+
+EXAMPLES = str(pathlib.Path(__file__).resolve().parents[1] / "examples" / "telecom")
+
+
+def test_check_with_definition_files_knows_attribute_codes_and_types() -> None:
+    runner = CliRunner()
+    ok = runner.invoke(
+        cli,
+        ["rule", "check", "Обращение.Атрибут[168] > today()", "--definitions", EXAMPLES],
+    )
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(
+        cli,
+        [
+            "rule",
+            "check",
+            'Appeal.Attribute[999] = 1 or Appeal.Attribute[168] = "soon"',
+            "--definitions",
+            EXAMPLES,
+        ],
+    )
+    assert bad.exit_code == 1
+    assert "unknown attribute code '999'" in bad.output
+    assert "cannot compare date with string" in bad.output
+
+
+def test_topic_narrows_the_attributes_to_that_topics_own_and_inherited() -> None:
+    def check(expression: str, topic: str) -> Result:
+        return CliRunner().invoke(
+            cli, ["rule", "check", expression, "--definitions", EXAMPLES, "--topic", topic]
+        )
+
+    assert check("Appeal.Attribute[203] = true", "TERMINATION").exit_code == 0  # inherited
+    other_topics = check("Appeal.Attribute[185] = 1", "TERMINATION")
+    assert other_topics.exit_code == 1
+    assert "unknown attribute code '185'" in other_topics.output
+    typo = check("Appeal.Attribute[203] = true", "TERMINATON")
+    assert typo.exit_code == 1
+    assert "did you mean 'TERMINATION'" in str(typo.exception)

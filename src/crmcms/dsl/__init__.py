@@ -1,6 +1,7 @@
 """The rule and definition languages: grammar, parser, checker, compilers, formatter."""
 
 from crmcms.dsl.compile_sql import SqlBinding, TableBinding
+from crmcms.dsl.definition_checks import catalog_schema
 from crmcms.dsl.definitions_parser import parse_definitions
 from crmcms.dsl.explain import Explanation, format_value
 from crmcms.dsl.formatter import format_source
@@ -57,6 +58,7 @@ __all__ = [
     "SqlBinding",
     "TableBinding",
     "build_schema",
+    "catalog_schema",
     "check_paths",
     "check_rule",
     "check_sources",

@@ -16,7 +16,18 @@ from crmcms.errors import ConfigurationError, DefinitionError
 __all__ = ["rule"]
 
 
-def _schema(attributes: tuple[str, ...]) -> Schema:
+def _schema(
+    attributes: tuple[str, ...], definitions: tuple[str, ...] = (), topic: str | None = None
+) -> Schema:
+    if definitions:
+        if attributes:
+            raise click.UsageError("give either --definitions or --attribute, not both")
+        from crmcms.dsl.definition_checks import catalog_schema
+        from crmcms.dsl.loader import load_catalog
+
+        return catalog_schema(load_catalog(list(definitions)), topic)
+    if topic is not None:
+        raise click.UsageError("--topic needs --definitions")
     if not attributes:
         return default_schema()
     declared = {}
@@ -41,6 +52,22 @@ _ATTRIBUTE_OPTION = click.option(
 )
 
 
+def _definitions_options(command: Any) -> Any:
+    command = click.option(
+        "--topic",
+        default=None,
+        help="With --definitions: only this topic's attributes (own and inherited) exist.",
+    )(command)
+    return click.option(
+        "--definitions",
+        "definitions",
+        multiple=True,
+        type=click.Path(exists=True),
+        help="Definition files or folders (*.crm): attribute codes and types come from "
+        "their topics. Repeatable.",
+    )(command)
+
+
 def _compile(expression: str, schema: Schema) -> Any:
     try:
         return compile_rule(expression, schema=schema, file="<expression>")
@@ -57,9 +84,12 @@ def rule() -> None:
 @rule.command("check")
 @click.argument("expression")
 @_ATTRIBUTE_OPTION
-def check(expression: str, attributes: tuple[str, ...]) -> None:
+@_definitions_options
+def check(
+    expression: str, attributes: tuple[str, ...], definitions: tuple[str, ...], topic: str | None
+) -> None:
     """Parse and type-check EXPRESSION; print every problem, or "ok" and the paths it reads."""
-    compiled = _compile(expression, _schema(attributes))
+    compiled = _compile(expression, _schema(attributes, definitions, topic))
     click.echo("ok")
     for path in compiled.paths:
         click.echo(f"  reads {path}")
@@ -76,9 +106,17 @@ def check(expression: str, attributes: tuple[str, ...]) -> None:
 )
 @click.option("--explain", is_flag=True, help="Show the value of every sub-expression.")
 @_ATTRIBUTE_OPTION
-def evaluate(expression: str, data_file: Any, explain: bool, attributes: tuple[str, ...]) -> None:
+@_definitions_options
+def evaluate(
+    expression: str,
+    data_file: Any,
+    explain: bool,
+    attributes: tuple[str, ...],
+    definitions: tuple[str, ...],
+    topic: str | None,
+) -> None:
     """Evaluate EXPRESSION over one JSON record and print true or false."""
-    schema = _schema(attributes)
+    schema = _schema(attributes, definitions, topic)
     compiled = _compile(expression, schema)
     try:
         raw = json.load(data_file, parse_float=Decimal)

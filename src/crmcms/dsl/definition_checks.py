@@ -33,7 +33,14 @@ from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, 
 from crmcms.model import AttributeDef, Catalog, Process, Queue, Route, ValueType
 from crmcms.model._lookup import did_you_mean
 
-__all__ = ["Condition", "LoadIndex", "attribute_schema", "run_checks", "value_rule_type"]
+__all__ = [
+    "Condition",
+    "LoadIndex",
+    "attribute_schema",
+    "catalog_schema",
+    "run_checks",
+    "value_rule_type",
+]
 
 # Combinations of sample values tried when looking for an appeal no queue takes.
 _MAX_SAMPLES = 4096
@@ -172,6 +179,18 @@ def attribute_schema(attributes: Mapping[str, AttributeDef], base: Schema | None
     """``base`` (the default schema) with ``Appeal.Attribute`` closed over ``attributes``."""
     infos = {c: AttributeInfo(c, _rule_type(a), a.name) for c, a in attributes.items()}
     return _closed_schema(base or default_schema(), infos)
+
+
+def catalog_schema(catalog: Catalog, topic: str | None = None) -> Schema:
+    """What rules of ``catalog`` may see: the default schema with its topic attributes typed.
+
+    With ``topic``, only that topic's attributes (its own and inherited) exist; without, every
+    attribute defined anywhere in the catalog does. Unknown codes are then errors.
+    """
+    scope = ("topic", topic) if topic is not None else ("catalog",)
+    if topic is not None:
+        catalog.topic(topic)  # an unknown topic is a NotFoundError with a hint, not an empty set
+    return _Scopes(catalog).schema(scope)
 
 
 def _closed_schema(base: Schema, infos: Mapping[str, AttributeInfo]) -> Schema:
