@@ -14,8 +14,14 @@ from lark.visitors import merge_transformers
 
 from crmcms.dsl import ast
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
-from crmcms.dsl.parser import AstBuilder, open_grammar, unquote
-from crmcms.dsl.parser import _file as _rule_file  # expression nodes take their file from it
+from crmcms.dsl.parser import (
+    AstBuilder,
+    current_file,
+    open_grammar,
+    parsing_file,
+    token_span,
+    unquote,
+)
 from crmcms.dsl.schema import parse_duration
 from crmcms.errors import DslError, SourceSpan
 
@@ -26,15 +32,9 @@ _comments: contextvars.ContextVar[list[tuple[int, int, str]]] = contextvars.Cont
 )
 
 
-def _span(tok: Token) -> SourceSpan:
-    return SourceSpan(
-        _rule_file.get(), tok.line or 1, tok.column or 1, tok.end_line, tok.end_column
-    )
-
-
 def _span_unknown() -> SourceSpan:
     # a bare keyword leaves no token behind; errors about it point at its declaration
-    return SourceSpan(_rule_file.get(), 1, 1)
+    return SourceSpan(current_file(), 1, 1)
 
 
 class _Body:
@@ -88,14 +88,14 @@ def _ref_item(key: str) -> Any:
 
 def _flag_item(key: str) -> Any:
     def build(self: Any, items: list[Token]) -> Item:
-        return Item(key, _span(items[0]))
+        return Item(key, token_span(items[0]))
 
     return build
 
 
 def _string_item(key: str) -> Any:
     def build(self: Any, items: list[Token]) -> Item:
-        return Item(key, _span(items[-1]), (unquote(str(items[-1])),))
+        return Item(key, token_span(items[-1]), (unquote(str(items[-1])),))
 
     return build
 
@@ -124,7 +124,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def code(self, items: list[Token]) -> Ref:
         (tok,) = items
         quoted = tok.type == "STRING"
-        return Ref(unquote(str(tok)) if quoted else str(tok), _span(tok), quoted)
+        return Ref(unquote(str(tok)) if quoted else str(tok), token_span(tok), quoted)
 
     def codes(self, items: list[Ref]) -> tuple[Ref, ...]:
         return tuple(items)
@@ -169,7 +169,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def external(self, items: list[Token]) -> Item:
         if not items:
             return Item("external", _span_unknown())
-        return Item("external", _span(items[0]), (unquote(str(items[0])),))
+        return Item("external", token_span(items[0]), (unquote(str(items[0])),))
 
     query = _string_item("query")
     parent = _ref_item("parent")
@@ -186,12 +186,12 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     def rank(self, items: list[Token]) -> Item:
         value = int(items[-1]) * (-1 if len(items) == 2 else 1)
-        return Item("rank", _span(items[0]), (value,))
+        return Item("rank", token_span(items[0]), (value,))
 
     ml_operators = _refs_item("operators")
 
     def ml_addresses(self, items: list[Token]) -> Item:
-        return Item("addresses", _span(items[0]), tuple(unquote(str(t)) for t in items))
+        return Item("addresses", token_span(items[0]), tuple(unquote(str(t)) for t in items))
 
     permissions = _refs_item("permissions")
     op_roles = _refs_item("roles")
@@ -209,7 +209,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     tpl_default_category = _ref_item("default client category")
 
     def tpl_direction(self, items: list[Token]) -> Item:
-        return Item("direction", _span(items[0]), (str(items[0]),))
+        return Item("direction", token_span(items[0]), (str(items[0]),))
 
     # --- attributes ------------------------------------------------------------------
 
@@ -220,13 +220,13 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def value_type(self, items: list[Any]) -> Item:
         (value,) = items
         if isinstance(value, Token):
-            return Item("type", _span(value), (str(value),))
+            return Item("type", token_span(value), (str(value),))
         return Item("type", value.span, (value,))
 
     def ag_opt(self, items: list[Any]) -> Item:
         (value,) = items
         if isinstance(value, Token):
-            return Item("display", _span(value), (str(value),))
+            return Item("display", token_span(value), (str(value),))
         item: Item = value
         return item
 
@@ -247,7 +247,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def flag(self, items: list[Any]) -> Item:
         word = items[0]
         condition = items[1] if len(items) > 1 else None
-        return Item("flag", _span(word), (str(word), condition))
+        return Item("flag", token_span(word), (str(word), condition))
 
     # --- rules and queues ------------------------------------------------------------
 
@@ -256,7 +256,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
         node: ast.Node = rest[-1]
         options = [Item("expr", node.span, (node,))]
         if len(rest) == 2:
-            options.insert(0, Item("description", _span(rest[0]), (unquote(str(rest[0])),)))
+            options.insert(0, Item("description", token_span(rest[0]), (unquote(str(rest[0])),)))
         return Decl("rule", code, unquote(str(name)), code.span, tuple(options))
 
     system = _flag_item("system")
@@ -276,7 +276,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     # --- routes ----------------------------------------------------------------------
 
     def version(self, items: list[Token]) -> Item:
-        return Item("version", _span(items[0]), (int(items[0]),))
+        return Item("version", token_span(items[0]), (int(items[0]),))
 
     route_topics = _refs_item("topics")
     merge = _flag_item("merge")
@@ -285,10 +285,10 @@ class _DefinitionBuilder(Transformer[Token, Any]):
         return Item("moved", items[0].span, tuple(items))
 
     def proc_opt(self, items: list[Token]) -> Item:
-        return Item(str(items[0]), _span(items[0]))
+        return Item(str(items[0]), token_span(items[0]))
 
     def queue_keep(self, items: list[Token]) -> Item:
-        return Item("queue", _span(items[0]), ("keep",))
+        return Item("queue", token_span(items[0]), ("keep",))
 
     queue_list = _refs_item("queue")
 
@@ -299,7 +299,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def override_opt(self, items: list[Any]) -> Item:
         (value,) = items
         if isinstance(value, Token):
-            return Item("inherit", _span(value))
+            return Item("inherit", token_span(value))
         item: Item = value
         return item
 
@@ -328,12 +328,12 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     def deadline(self, items: list[Any]) -> Item:
         limit, *opts = items
-        return Item("deadline", _span(limit), (_duration(limit), tuple(opts)))
+        return Item("deadline", token_span(limit), (_duration(limit), tuple(opts)))
 
     business = _flag_item("business")
 
     def warn(self, items: list[Token]) -> Item:
-        return Item("warn", _span(items[0]), (_duration(items[0]),))
+        return Item("warn", token_span(items[0]), (_duration(items[0]),))
 
     notify = _refs_item("notify")
     escalate = _refs_item("escalate")
@@ -356,7 +356,7 @@ def _duration(tok: Token) -> timedelta:
     try:
         return parse_duration(str(tok))
     except ValueError as exc:
-        raise DslError(str(exc), _span(tok)) from None
+        raise DslError(str(exc), token_span(tok)) from None
 
 
 def _on_comment(tok: Token) -> Token:
@@ -380,7 +380,11 @@ def definitions_parser() -> Lark:
 
 def parse_definitions(text: str, *, file: str = "<definitions>") -> SourceFile:
     """Parse one definition file; raises :class:`DslError` at the first syntax error."""
-    reset_file = _rule_file.set(file)
+    with parsing_file(file):
+        return _parse_definitions(text, file)
+
+
+def _parse_definitions(text: str, file: str) -> SourceFile:
     comments: list[tuple[int, int, str]] = []
     reset_comments = _comments.set(comments)
     try:
@@ -396,7 +400,6 @@ def parse_definitions(text: str, *, file: str = "<definitions>") -> SourceFile:
         raise _with_source(err, text) from None
     finally:
         _comments.reset(reset_comments)
-        _rule_file.reset(reset_file)
 
 
 def _with_source(err: DslError, text: str) -> DslError:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,12 +30,38 @@ from crmcms.dsl.schema import (
 )
 from crmcms.errors import DslError, SourceSpan
 
-__all__ = ["AstBuilder", "open_grammar", "parse_rule", "rule_parser"]
+__all__ = [
+    "AstBuilder",
+    "current_file",
+    "open_grammar",
+    "parse_rule",
+    "parsing_file",
+    "rule_parser",
+    "token_span",
+]
 
+# Transformers build nodes bottom-up without knowing which file they are in; the parse entry
+# points set it here so that every span names its file.
 _file: contextvars.ContextVar[str] = contextvars.ContextVar("rule_file", default="<rule>")
 
 
-def _tok_span(tok: Token) -> SourceSpan:
+@contextlib.contextmanager
+def parsing_file(file: str) -> Iterator[None]:
+    """Within this block, spans made by :class:`AstBuilder` and :func:`token_span` name ``file``."""
+    reset = _file.set(file)
+    try:
+        yield
+    finally:
+        _file.reset(reset)
+
+
+def current_file() -> str:
+    """The file being parsed, as set by :func:`parsing_file`."""
+    return _file.get()
+
+
+def token_span(tok: Token) -> SourceSpan:
+    """Where ``tok`` stands in the file being parsed."""
     return SourceSpan(_file.get(), tok.line or 1, tok.column or 1, tok.end_line, tok.end_column)
 
 
@@ -43,7 +70,7 @@ def _join(first: SourceSpan, last: SourceSpan) -> SourceSpan:
 
 
 def _span_of(item: ast.Node | Token) -> SourceSpan:
-    return item.span if isinstance(item, ast.Node) else _tok_span(item)
+    return item.span if isinstance(item, ast.Node) else token_span(item)
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
@@ -64,7 +91,7 @@ class AstBuilder(Transformer[Token, ast.Node]):
 
     def literal(self, items: list[Token]) -> ast.Node:
         (tok,) = items
-        span = _tok_span(tok)
+        span = token_span(tok)
         kind, text = tok.type.rsplit("__", 1)[-1], str(tok)
         try:
             match kind:
@@ -94,16 +121,16 @@ class AstBuilder(Transformer[Token, ast.Node]):
     def key(self, items: list[Token]) -> tuple[ast.PathPart, Token]:
         tok, close = items
         text = unquote(str(tok)) if tok.type.endswith("STRING") else str(tok)
-        return ast.PathPart(text, _tok_span(tok), key=True), close
+        return ast.PathPart(text, token_span(tok), key=True), close
 
     def path(self, items: list[Any]) -> ast.Node:
         parts, end = [], None
         for item in items:
             if isinstance(item, tuple):
                 parts.append(item[0])
-                end = _tok_span(item[1])
+                end = token_span(item[1])
             else:
-                parts.append(ast.PathPart(str(item), _tok_span(item)))
+                parts.append(ast.PathPart(str(item), token_span(item)))
                 end = parts[-1].span
         assert end is not None
         return ast.Path(tuple(parts), span=_join(parts[0].span, end))
@@ -111,16 +138,16 @@ class AstBuilder(Transformer[Token, ast.Node]):
     def call(self, items: list[Any]) -> ast.Node:
         name, *args, close = items
         real = tuple(a for a in args if a is not None)
-        return ast.Call(str(name), real, span=_join(_tok_span(name), _tok_span(close)))
+        return ast.Call(str(name), real, span=_join(token_span(name), token_span(close)))
 
     def list_(self, items: list[Any]) -> ast.Node:
         opener, *values, close = items
         real = tuple(v for v in values if v is not None)
-        return ast.ListExpr(real, span=_join(_tok_span(opener), _tok_span(close)))
+        return ast.ListExpr(real, span=_join(token_span(opener), token_span(close)))
 
     def neg(self, items: list[Any]) -> ast.Node:
         minus, operand = items
-        return ast.Negate(operand, span=_join(_tok_span(minus), operand.span))
+        return ast.Negate(operand, span=_join(token_span(minus), operand.span))
 
     def arith(self, items: list[Any]) -> ast.Node:
         left, op, right = items
@@ -141,7 +168,7 @@ class AstBuilder(Transformer[Token, ast.Node]):
         operand, *rest = items
         pattern = rest[-1]
         negated = any(t.type.endswith("NOT") for t in rest[:-1])
-        span = _tok_span(pattern)
+        span = token_span(pattern)
         return ast.Pattern(
             kind, operand, unquote(str(pattern)), span, negated, span=_join(operand.span, span)
         )
@@ -155,17 +182,17 @@ class AstBuilder(Transformer[Token, ast.Node]):
     def emptiness(self, items: list[Any]) -> ast.Node:
         operand, *rest = items
         negated = any(t.type.endswith("NOT") for t in rest)
-        return ast.Emptiness(operand, negated, span=_join(operand.span, _tok_span(rest[-1])))
+        return ast.Emptiness(operand, negated, span=_join(operand.span, token_span(rest[-1])))
 
     def group(self, items: list[Any]) -> ast.Node:
         # The parentheses belong to the expression's text, so explain and carets show them.
         opener, inner, close = items
-        widened: ast.Node = attrs.evolve(inner, span=_join(_tok_span(opener), _tok_span(close)))
+        widened: ast.Node = attrs.evolve(inner, span=_join(token_span(opener), token_span(close)))
         return widened
 
     def not_(self, items: list[Any]) -> ast.Node:
         tok, operand = items
-        return ast.Not(operand, span=_join(_tok_span(tok), operand.span))
+        return ast.Not(operand, span=_join(token_span(tok), operand.span))
 
     def _logical(self, op: str, items: list[ast.Node]) -> ast.Node:
         flat: list[ast.Node] = []
@@ -390,7 +417,11 @@ def _syntax_error(text: str, err: UnexpectedInput) -> DslError:
 
 def parse_rule(text: str, *, file: str = "<rule>") -> ast.Node:
     """Parse rule text into an (unchecked) syntax tree; raises :class:`DslError`."""
-    reset = _file.set(file)
+    with parsing_file(file):
+        return _parse_rule(text, file)
+
+
+def _parse_rule(text: str, file: str) -> ast.Node:
     try:
         if not text.strip():
             raise DslError("the rule is empty", SourceSpan(file, 1, 1), source=text)
@@ -407,5 +438,3 @@ def parse_rule(text: str, *, file: str = "<rule>") -> ast.Node:
         if err.source is None:
             raise DslError(err.message, err.span, source=text, hint=err.hint) from None
         raise
-    finally:
-        _file.reset(reset)
