@@ -128,6 +128,7 @@ class RouteBuilder(BuilderBase):
                 version=version,
                 topics=self.refs("topic", topics, what),
                 merge_common_attributes=self.single(decl, "merge") is not None,
+                close_with_open_children=self.single(decl, "close_open") is not None,
                 deadline=deadline,
                 handlers=handlers,
                 description=self.description(decl),

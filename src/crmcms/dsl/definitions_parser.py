@@ -280,6 +280,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     route_topics = _refs_item("topics")
     merge = _flag_item("merge")
+    close_open = _flag_item("close_open")
 
     def moved(self, items: list[Ref]) -> Item:
         return Item("moved", items[0].span, tuple(items))

@@ -130,6 +130,8 @@ def _statement(item: Item) -> str:
             return _option(item)
         case "merge":
             return "merge common attributes"
+        case "close_open":
+            return "close with open children"
         case "deadline":
             return _deadline(item)
         case "on":

@@ -154,6 +154,7 @@ def _transition(catalog: Catalog, t: Transition) -> Decl:
 def _route(catalog: Catalog, r: Route) -> Decl:
     body: list[Decl | Item] = [*_desc(r.description), _i("topics", *map(_r, r.topics))]
     body += [_i("merge")] if r.merge_common_attributes else []
+    body += [_i("close_open")] if r.close_with_open_children else []
     body += _deadline(r.deadline) + _handlers(r.handlers)
     body += [_i("moved", _r(old), _r(new)) for old, new in r.moved_processes.items()]
     body += [_process(p, p.code == r.initial) for p in r.processes]

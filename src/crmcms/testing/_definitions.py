@@ -489,6 +489,7 @@ def routes(
         version=version if version is not None else draw(st.integers(1, 9)),
         topics=served,
         merge_common_attributes=draw(st.booleans()),
+        close_with_open_children=draw(st.booleans()),
         deadline=draw(st.none() | deadlines()),
         handlers=draw(st.lists(handlers(), max_size=2).map(tuple)),
         description=draw(names()),
