@@ -86,3 +86,19 @@ def test_model_imports_no_storage_dsl_or_plugin_library() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+def test_malformed_values_raise_our_error_which_is_also_a_value_error() -> None:
+    from crmcms.model import Flag, InputMask, ValueType, parse_value
+
+    for build in (
+        lambda: Flag(False, 'Client.Category = "BIS"'),
+        lambda: InputMask("99\\"),
+        lambda: InputMask("no placeholder here").fill("1"),
+        lambda: parse_value(ValueType.DATE, "31.12.2026"),
+        lambda: parse_value(ValueType.DECIMAL, "NaN"),
+    ):
+        with pytest.raises(errors.InvalidValueError) as info:
+            build()
+        assert isinstance(info.value, errors.CrmcmsError)
+        assert isinstance(info.value, ValueError)

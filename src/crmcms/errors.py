@@ -12,6 +12,7 @@ __all__ = [
     "CrmcmsError",
     "DefinitionError",
     "DslError",
+    "InvalidValueError",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginError",
@@ -144,6 +145,13 @@ class ValidationError(CrmcmsError):
     def codes(self) -> tuple[str, ...]:
         """The codes with problems, in the order found."""
         return tuple(p.code for p in self.problems)
+
+
+class InvalidValueError(CrmcmsError, ValueError):
+    """One malformed value: a date, decimal, duration, mask or flag that cannot be what it says.
+
+    A ``ValueError`` too, so code that validates with ``except ValueError`` keeps working.
+    """
 
 
 # --- Runtime ------------------------------------------------------------------------------

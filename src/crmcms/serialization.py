@@ -22,7 +22,7 @@ import cattrs
 from cattrs.v import format_exception as _cattrs_format_exception
 
 import crmcms.model
-from crmcms.errors import Problem, ValidationError
+from crmcms.errors import InvalidValueError, Problem, ValidationError
 from crmcms.model.values import AttributeValue, Scalar
 
 __all__ = [
@@ -99,7 +99,7 @@ def parse_duration(text: str) -> timedelta:
     """Read what :func:`format_duration` writes; weeks, months and years are refused."""
     match = _DURATION.fullmatch(text)
     if match is None or text.rstrip("-") in ("P", "PT"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as 'P1DT4H30M'")
+        raise InvalidValueError(f"{text!r} is not an ISO 8601 duration such as 'P1DT4H30M'")
     parts = match.groupdict()
     whole, _, fraction = (parts["seconds"] or "0").partition(".")
     value = timedelta(
@@ -149,7 +149,7 @@ def _structure_scalar(data: Any) -> Scalar:
             return _structure_decimal(text, Decimal)
         if tag == "date" and isinstance(text, str):
             return date.fromisoformat(text)
-    raise ValueError(
+    raise InvalidValueError(
         f"{data!r} is not an attribute value "
         "(a string, a boolean, {'decimal': '...'} or {'date': 'YYYY-MM-DD'})"
     )
@@ -170,7 +170,7 @@ def _structure_value(data: Any, _: Any) -> AttributeValue | None:
 def _strict(tp: type[T], *, exclude: type | None = None) -> Callable[[Any, Any], T]:
     def hook(data: Any, _: Any) -> T:
         if not isinstance(data, tp) or (exclude is not None and isinstance(data, exclude)):
-            raise ValueError(f"expected {tp.__name__}, got {type(data).__name__} {data!r}")
+            raise InvalidValueError(f"expected {tp.__name__}, got {type(data).__name__} {data!r}")
         return data
 
     return hook
@@ -178,20 +178,24 @@ def _strict(tp: type[T], *, exclude: type | None = None) -> Callable[[Any, Any],
 
 def _structure_decimal(data: Any, _: Any) -> Decimal:
     if isinstance(data, bool) or not isinstance(data, str | int):
-        raise ValueError(f"expected a decimal as a string, got {type(data).__name__} {data!r}")
+        raise InvalidValueError(
+            f"expected a decimal as a string, got {type(data).__name__} {data!r}"
+        )
     try:
         value = Decimal(data)
     except InvalidOperation:
-        raise ValueError(f"{data!r} is not a decimal number") from None
+        raise InvalidValueError(f"{data!r} is not a decimal number") from None
     if not value.is_finite():
-        raise ValueError(f"{data!r} is not a finite decimal number")
+        raise InvalidValueError(f"{data!r} is not a finite decimal number")
     return value
 
 
 def _from_iso(parse: Callable[[str], T]) -> Callable[[Any, Any], T]:
     def hook(data: Any, _: Any) -> T:
         if not isinstance(data, str):
-            raise ValueError(f"expected an ISO 8601 string, got {type(data).__name__} {data!r}")
+            raise InvalidValueError(
+                f"expected an ISO 8601 string, got {type(data).__name__} {data!r}"
+            )
         return parse(data)
 
     return hook
@@ -200,7 +204,7 @@ def _from_iso(parse: Callable[[str], T]) -> Callable[[Any, Any], T]:
 def _structure_date(text: str) -> date:
     # date.fromisoformat would also take "20240131"; stored documents use the dashed form.
     if len(text) != 10:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+        raise InvalidValueError(f"{text!r} is not a date (YYYY-MM-DD)")
     return date.fromisoformat(text)
 
 

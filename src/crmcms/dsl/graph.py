@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 from crmcms.dsl.unparse import format_duration
-from crmcms.errors import ConfigurationError
+from crmcms.errors import ConfigurationError, InvalidValueError
 from crmcms.model import Catalog, Process, QueuePolicy, Route, Transition
 
 __all__ = ["dot_available", "render_dot", "route_dot", "route_mermaid"]
@@ -123,7 +123,7 @@ def dot_available() -> bool:
 def render_dot(source: str, fmt: str = "svg") -> bytes:
     """The picture of DOT ``source`` as ``svg`` or ``png`` bytes, drawn by ``dot``."""
     if fmt not in ("svg", "png"):
-        raise ValueError(f"format must be svg or png, not {fmt!r}")
+        raise InvalidValueError(f"format must be svg or png, not {fmt!r}")
     program = shutil.which("dot")
     if program is None:
         raise ConfigurationError("drawing needs Graphviz's dot program (apt-get install graphviz)")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crmcms.errors import ConfigurationError, PluginError
+from crmcms.errors import ConfigurationError, InvalidValueError, PluginError
 
 if TYPE_CHECKING:
     import pluggy
@@ -111,7 +111,7 @@ def parse_duration(text: str) -> timedelta:
     """``2h`` -> 2 hours; units are w, d, h, m (minutes), s and may be combined: ``1d12h``."""
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration such as 2h, 3d or 1d12h")
+        raise InvalidValueError(f"{text!r} is not a duration such as 2h, 3d or 1d12h")
     return sum((timedelta(**{_DURATION_UNITS[u]: int(n)}) for n, u in parts), timedelta())
 
 
@@ -128,17 +128,17 @@ def _convert_value(value: Any, type_: RuleType) -> Any:
         return tuple(_convert_value(v, type_.item) for v in value)
     if type_ is DECIMAL or type_ is INTEGER:
         if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
+            raise InvalidValueError(f"{value!r} is not a number")
         if type_ is INTEGER and isinstance(value, int):
             return value
         try:
             # str() first: a JSON float such as 0.1 must become Decimal('0.1'), not its binary
             number = Decimal(str(value))
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
+            raise InvalidValueError(f"{value!r} is not a number") from None
         if type_ is INTEGER:
             if number != number.to_integral_value():
-                raise ValueError(f"{value!r} is not a whole number")
+                raise InvalidValueError(f"{value!r} is not a whole number")
             return int(number)
         return number
     if type_ is DATETIME:
@@ -147,14 +147,14 @@ def _convert_value(value: Any, type_: RuleType) -> Any:
         return _aware(datetime.fromisoformat(str(value)))
     if type_ is DATE:
         if isinstance(value, datetime):
-            raise ValueError(f"{value!r} is a date-time, not a date")
+            raise InvalidValueError(f"{value!r} is a date-time, not a date")
         return value if isinstance(value, date) else date.fromisoformat(str(value))
     if type_ is DURATION:
         return value if isinstance(value, timedelta) else parse_duration(str(value))
     if type_ is BOOLEAN and not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not true or false")
+        raise InvalidValueError(f"{value!r} is not true or false")
     if type_ is STRING and not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a string")
+        raise InvalidValueError(f"{value!r} is not a string")
     return value
 
 

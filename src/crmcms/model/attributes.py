@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import attrs
 
-from crmcms.errors import Problem, ValidationError
+from crmcms.errors import InvalidValueError, Problem, ValidationError
 from crmcms.model._checks import require_code
 from crmcms.model.dictionaries import Dictionary
 from crmcms.model.masks import InputMask
@@ -182,7 +182,7 @@ class AttributeDef:
 
     def _check_membership(self, value: object, dictionary: Dictionary) -> list[Problem]:
         if dictionary.code != self.dictionary:
-            raise ValueError(
+            raise InvalidValueError(
                 f"attribute {self.code} refers to dictionary {self.dictionary!r}, "
                 f"not {dictionary.code!r}"
             )

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcms.errors import NotFoundError, Problem, ValidationError
+from crmcms.errors import InvalidValueError, NotFoundError, Problem, ValidationError
 from crmcms.model._checks import duplicates
 from crmcms.model._lookup import did_you_mean, find
 from crmcms.model.attributes import AttributeDef
@@ -235,7 +235,7 @@ class Catalog:
         if route is not None and process is not None:
             override = route.process(process).override(attribute)
         elif (route is None) != (process is None):
-            raise ValueError("give both route and process, or neither")
+            raise InvalidValueError("give both route and process, or neither")
         if override is None:
             return AttributeFlags(definition.hidden, definition.read_only, definition.required)
         return AttributeFlags(

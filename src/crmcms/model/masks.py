@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import attrs
 
+from crmcms.errors import InvalidValueError
+
 __all__ = ["InputMask", "MaskSlot"]
 
 # Mask syntax, one character per position:
@@ -51,14 +53,14 @@ def _parse(pattern: str) -> tuple[MaskSlot, ...]:
         if char == ESCAPE:
             escaped = next(chars, None)
             if escaped is None:
-                raise ValueError(f"mask {pattern!r} ends with a lone '\\'")
+                raise InvalidValueError(f"mask {pattern!r} ends with a lone '\\'")
             slots.append(MaskSlot("literal", escaped))
         elif char in (DIGIT, LETTER, ANY):
             slots.append(MaskSlot(char))
         else:
             slots.append(MaskSlot("literal", char))
     if not any(s.is_placeholder for s in slots):
-        raise ValueError(f"mask {pattern!r} has no placeholder (9, A or *)")
+        raise InvalidValueError(f"mask {pattern!r} has no placeholder (9, A or *)")
     return tuple(slots)
 
 
@@ -88,7 +90,7 @@ class InputMask:
         """Put the characters the user typed into the placeholders, adding the literals."""
         placeholders = [s for s in self.slots if s.is_placeholder]
         if len(entered) != len(placeholders):
-            raise ValueError(
+            raise InvalidValueError(
                 f"mask {self.pattern!r} needs {len(placeholders)} characters, got {len(entered)}"
             )
         out: list[str] = []
@@ -99,12 +101,12 @@ class InputMask:
                 continue
             char = next(typed)
             if not slot.accepts(char):
-                raise ValueError(f"{char!r} does not fit placeholder {slot.kind!r}")
+                raise InvalidValueError(f"{char!r} does not fit placeholder {slot.kind!r}")
             out.append(char)
         return "".join(out)
 
     def entered(self, text: str) -> str:
         """The characters standing in placeholders of a matching ``text`` (inverse of fill)."""
         if not self.matches(text):
-            raise ValueError(f"{text!r} does not match mask {self.pattern!r}")
+            raise InvalidValueError(f"{text!r} does not match mask {self.pattern!r}")
         return "".join(c for s, c in zip(self.slots, text, strict=True) if s.is_placeholder)

@@ -10,6 +10,8 @@ from types import MappingProxyType
 
 import attrs
 
+from crmcms.errors import InvalidValueError
+
 __all__ = [
     "NO",
     "YES",
@@ -47,9 +49,9 @@ def _check_condition(
     instance: Flag, attribute: attrs.Attribute[str | None], cond: str | None
 ) -> None:
     if cond is not None and not cond.strip():
-        raise ValueError("a flag's condition must be a rule expression, not blank text")
+        raise InvalidValueError("a flag's condition must be a rule expression, not blank text")
     if cond is not None and not instance.value:
-        raise ValueError("only a set flag (value=True) can carry a condition")
+        raise InvalidValueError("only a set flag (value=True) can carry a condition")
 
 
 @attrs.frozen
@@ -122,19 +124,19 @@ def parse_value(value_type: ValueType, text: str) -> Scalar:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+            raise InvalidValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
     if value_type is ValueType.DECIMAL:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{text!r} is not a decimal number") from None
+            raise InvalidValueError(f"{text!r} is not a decimal number") from None
         if not number.is_finite():
-            raise ValueError(f"{text!r} is not a finite decimal number")
+            raise InvalidValueError(f"{text!r} is not a finite decimal number")
         return number
     if value_type is ValueType.BOOLEAN:
         if text in ("true", "false"):
             return text == "true"
-        raise ValueError(f"{text!r} is not a boolean (expected 'true' or 'false')")
+        raise InvalidValueError(f"{text!r} is not a boolean (expected 'true' or 'false')")
     return text
 
 
