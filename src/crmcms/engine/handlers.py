@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from crmcms.engine.notifications import Notification, NotificationKind, recipients
-from crmcms.engine.transaction import Tx
+from crmcms.engine.records import copy_appeal
 from crmcms.errors import CrmcmsError, PluginError, WorkflowError
 from crmcms.model import Appeal, Handler, HandlerEvent, Route
+
+if TYPE_CHECKING:
+    from crmcms.engine.transaction import Tx
 
 __all__ = ["BUILTIN_ACTIONS", "HandlerCall", "handlers_for", "run_handlers"]
 
@@ -127,7 +130,7 @@ def run_handlers(
         call = HandlerCall(
             handler,
             event,
-            attrs.evolve(appeal, values=dict(appeal.values)),
+            copy_appeal(appeal),
             operator,
             transition,
             arguments,

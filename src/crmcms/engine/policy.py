@@ -81,6 +81,18 @@ class AttributePolicy:
         self.rules = rules
         self._entries: dict[tuple[str, str, int, str], tuple[_Entry, ...]] = {}
         self._common: dict[tuple[str, int], frozenset[str]] = {}
+        self._routes: dict[tuple[str, int], Route] = {}
+        self._may_require: dict[tuple[str, str, int, str], tuple[_Entry, ...]] = {}
+
+    def _route(self, appeal: Appeal) -> Route:
+        key = (appeal.route, appeal.route_version)
+        found = self._routes.get(key)
+        if found is None:
+            found = self._routes[key] = self.catalog.route(*key)
+        return found
+
+    def _appeal_entries(self, appeal: Appeal) -> tuple[_Entry, ...]:
+        return self.entries(appeal.topic, self._route(appeal), appeal.process)
 
     def common_codes(self, route: Route) -> frozenset[str]:
         """Codes shared by all the route's topics when it merges common attributes."""
@@ -130,9 +142,8 @@ class AttributePolicy:
 
     def states(self, appeal: Appeal, data: Mapping[str, Any]) -> list[AttributeState]:
         """Every attribute of the appeal in its current process, flags evaluated on ``data``."""
-        route = self.catalog.route(appeal.route, appeal.route_version)
         out = []
-        for e in self.entries(appeal.topic, route, appeal.process):
+        for e in self._appeal_entries(appeal):
             hidden = self._holds(e.flags.hidden, data)
             read_only = self._holds(e.flags.read_only, data)
             # Nobody can be asked for what they cannot see or set; inactive ones take nothing.
@@ -158,15 +169,22 @@ class AttributePolicy:
 
     def missing_required(self, appeal: Appeal, data: Mapping[str, Any]) -> list[Problem]:
         """A problem for each required attribute without a value."""
-        route = self.catalog.route(appeal.route, appeal.route_version)
+        key = (appeal.topic, appeal.route, appeal.route_version, appeal.process)
+        entries = self._may_require.get(key)
+        if entries is None:
+            # Only attributes that may be required need looking at, and only when empty.
+            entries = tuple(
+                e
+                for e in self._appeal_entries(appeal)
+                if e.flags.required.value and e.definition.active
+            )
+            self._may_require[key] = entries
         problems = []
-        for e in self.entries(appeal.topic, route, appeal.process):
-            # Only attributes that may be required and are empty need their flags evaluated.
-            if not e.flags.required.value or not e.definition.active:
-                continue
-            if not is_empty(appeal.values.get(e.definition.code)) or not self._holds(
-                e.flags.required, data
-            ):
+        values = appeal.values
+        for e in entries:
+            value = values.get(e.definition.code)
+            # A truthy value is filled; only falsy ones (None, "", 0, ...) need a closer look.
+            if value or not is_empty(value) or not self._holds(e.flags.required, data):
                 continue
             if not self._holds(e.flags.hidden, data):
                 problems.append(Problem(e.definition.code, "is required"))

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from crmcms.dsl import CompiledRule
 from crmcms.engine.history import snapshot
 from crmcms.engine.rules import RuleBook
-from crmcms.engine.transaction import Tx
 from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
 from crmcms.model import Appeal, Catalog, HistoryKind, Operator, Queue, QueuePolicy, Route
 
+if TYPE_CHECKING:
+    from crmcms.engine.transaction import Tx
+
 __all__ = [
+    "QueueCandidate",
     "QueueChoice",
     "assign",
     "can_work",
     "candidate_queues",
+    "choose_queue",
     "is_administrator",
+    "queue_candidates",
     "select_queue",
     "take",
 ]
@@ -48,6 +54,62 @@ def candidate_queues(catalog: Catalog, route: Route, process: str) -> tuple[Queu
     return named + anywhere
 
 
+@attrs.frozen
+class QueueCandidate:
+    """A candidate queue with its selection rule compiled and the reasons it may be given."""
+
+    code: str
+    rule: CompiledRule | None
+    chosen: str
+    """Why it was chosen, when it is."""
+    passed_over: str
+    """Why it was passed over, when its rule is false."""
+
+
+def queue_candidates(
+    catalog: Catalog, rules: RuleBook, route: Route, process: str
+) -> tuple[QueueCandidate, ...]:
+    """:func:`candidate_queues` ready to choose from: rules compiled, reasons written."""
+    out = []
+    for queue in candidate_queues(catalog, route, process):
+        if queue.rule is None:
+            rule = None
+            chosen = f"first queue for process {process} without a selection rule"
+        else:
+            rule = rules.rule(queue.rule)
+            chosen = f"rule {queue.rule} ({catalog.rule(queue.rule).name}) holds"
+        skipped = f"{queue.code}: rule {queue.rule} is false"
+        out.append(QueueCandidate(queue.code, rule, chosen, skipped))
+    return tuple(out)
+
+
+def choose_queue(
+    process: str,
+    keeps_queue: bool,
+    candidates: Sequence[QueueCandidate],
+    current: str | None,
+    data: Mapping[str, Any],
+) -> QueueChoice:
+    """The first candidate whose rule holds (no rule always holds); a process that keeps the
+    queue keeps the one the appeal is in, if any.
+
+    Raises :class:`WorkflowError` naming each candidate and why it was passed over.
+    """
+    if keeps_queue and current is not None:
+        return QueueChoice(current, f"process {process} keeps the queue the appeal was in")
+    skipped: list[str] = []
+    for candidate in candidates:
+        if candidate.rule is not None and not candidate.rule.evaluate(data):
+            skipped.append(candidate.passed_over)
+            continue
+        why = candidate.chosen
+        if skipped:
+            why += "; passed over " + ", ".join(skipped)
+        return QueueChoice(candidate.code, why)
+    detail = "; ".join(skipped) if skipped else "no active queue allows it"
+    raise WorkflowError(f"no queue accepts an appeal in process {process}: {detail}")
+
+
 def select_queue(
     catalog: Catalog,
     rules: RuleBook,
@@ -58,25 +120,13 @@ def select_queue(
 ) -> QueueChoice:
     """The first candidate queue whose rule holds (no rule always holds).
 
-    Raises :class:`WorkflowError` naming each candidate and why it was passed over.
+    Raises :class:`WorkflowError` naming each candidate and why it was passed over. The
+    engine keeps the candidates of each process (see :mod:`crmcms.engine.plans`); this builds
+    them for one call.
     """
-    step = route.process(process)
-    if step.queue_policy is QueuePolicy.KEEP and current is not None:
-        return QueueChoice(current, f"process {process} keeps the queue the appeal was in")
-    skipped: list[str] = []
-    for queue in candidate_queues(catalog, route, process):
-        if queue.rule is None:
-            why = f"first queue for process {process} without a selection rule"
-        elif rules.rule(queue.rule).evaluate(data):
-            why = f"rule {queue.rule} ({catalog.rule(queue.rule).name}) holds"
-        else:
-            skipped.append(f"{queue.code}: rule {queue.rule} is false")
-            continue
-        if skipped:
-            why += "; passed over " + ", ".join(skipped)
-        return QueueChoice(queue.code, why)
-    detail = "; ".join(skipped) if skipped else "no active queue allows it"
-    raise WorkflowError(f"no queue accepts an appeal in process {process}: {detail}")
+    keeps = route.process(process).queue_policy is QueuePolicy.KEEP
+    candidates = queue_candidates(catalog, rules, route, process)
+    return choose_queue(process, keeps, candidates, current, data)
 
 
 def is_administrator(operator: Operator, queue: str | None, catalog: Catalog) -> bool:

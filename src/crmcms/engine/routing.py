@@ -9,10 +9,11 @@ import attrs
 
 from crmcms.dsl import Explanation, format_value
 from crmcms.engine.deadlines import due_at
-from crmcms.engine.handlers import handlers_for, run_handlers
-from crmcms.engine.history import snapshot
+from crmcms.engine.handlers import run_handlers
+from crmcms.engine.history import CLOSE, ENTER, MOVE
 from crmcms.engine.notifications import Notification, NotificationKind
-from crmcms.engine.queues import can_work, select_queue
+from crmcms.engine.plans import ProcessPlan, RoutePlan, TransitionPlan
+from crmcms.engine.queues import can_work, choose_queue
 from crmcms.engine.transaction import Tx
 from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
 from crmcms.model import Appeal, HandlerEvent, HistoryKind, Operator, Route, Transition
@@ -50,7 +51,7 @@ class TransitionOption:
 
 
 def route_of(tx: Tx, appeal: Appeal) -> Route:
-    return tx.rt.route(appeal.route, appeal.route_version)
+    return tx.plan(appeal).route
 
 
 def _false_parts(node: Explanation) -> list[str]:
@@ -68,62 +69,56 @@ def _false_parts(node: Explanation) -> list[str]:
     return [node.text + (f" ({', '.join(reads)})" if reads else "")]
 
 
-def _rule_reason(tx: Tx, transition: Transition, data: Mapping[str, Any]) -> str | None:
-    if transition.rule is None:
+def _rule_reason(tx: Tx, step: TransitionPlan, data: Mapping[str, Any]) -> str | None:
+    if step.rule is None or step.rule.evaluate(data):
         return None
-    rule = tx.rt.rules.rule(transition.rule)
-    if rule.evaluate(data):
-        return None
-    detail = "; ".join(_false_parts(rule.explain(data))) or rule.text
-    name = tx.catalog.rule(transition.rule).name
-    return f"rule {transition.rule} ({name}) is false: {detail}"
+    # Only a refusal needs the explanation, so it is worked out only then.
+    code = step.transition.rule
+    assert code is not None
+    detail = "; ".join(_false_parts(step.rule.explain(data))) or step.rule.text
+    return f"rule {code} ({tx.catalog.rule(code).name}) is false: {detail}"
 
 
-def _leave_reasons(
-    tx: Tx, appeal: Appeal, route: Route, transition: Transition, data: Mapping[str, Any]
-) -> list[str]:
-    reasons = []
-    missing = tx.rt.policy.missing_required(appeal, data)
-    if missing:
-        codes = ", ".join(p.code for p in missing)
-        reasons.append(f"required attributes are not filled: {codes}")
-    if route.process(transition.target).final and not route.close_with_open_children:
-        open_kids = [c.id for c in tx.uow.appeals.children(appeal.id) if c.is_open]
-        if open_kids:
-            reasons.append(f"child appeals are open: {', '.join(map(str, open_kids))}")
-    return reasons
-
-
-def _option(
+def _reasons(
     tx: Tx,
     appeal: Appeal,
-    route: Route,
-    t: Transition,
+    plan: RoutePlan,
+    step: TransitionPlan,
     operator: Operator | None,
     data: Mapping[str, Any],
-) -> TransitionOption:
+) -> list[str]:
+    """Why ``operator`` may not take ``step`` now; empty when they may."""
     reasons: list[str] = []
     if not appeal.is_open:
         reasons.append(f"appeal {appeal.id} is closed")
     who = can_work(operator, appeal, tx.catalog)
     if who is not None:
         reasons.append(who)
-    if t.automatic and operator is not None:
+    if step.transition.automatic and operator is not None:
         reasons.append("automatic: the system takes it as soon as its rule holds")
-    rule = _rule_reason(tx, t, data)
+    rule = _rule_reason(tx, step, data)
     if rule is not None:
         reasons.append(rule)
-    reasons += _leave_reasons(tx, appeal, route, t, data)
-    return TransitionOption(t, tuple(reasons))
+    missing = tx.rt.policy.missing_required(appeal, data)
+    if missing:
+        codes = ", ".join(p.code for p in missing)
+        reasons.append(f"required attributes are not filled: {codes}")
+    if step.into_final and not plan.route.close_with_open_children:
+        open_kids = [c.id for c in tx.uow.appeals.children(appeal.id) if c.is_open]
+        if open_kids:
+            reasons.append(f"child appeals are open: {', '.join(map(str, open_kids))}")
+    return reasons
 
 
 def options(tx: Tx, appeal: Appeal, operator: Operator | None) -> list[TransitionOption]:
     """Every transition out of the appeal's process, each with why it is unavailable."""
-    route = route_of(tx, appeal)
+    plan = tx.plan(appeal)
     data = tx.data(appeal, operator)
     return [
-        _option(tx, appeal, route, t, operator, data)
-        for t in route.transitions_from(appeal.process)
+        TransitionOption(
+            t, tuple(_reasons(tx, appeal, plan, plan.transition(t.code), operator, data))
+        )
+        for t in plan.process(appeal.process).outgoing
     ]
 
 
@@ -141,22 +136,23 @@ def perform(
     process-entered handlers (each: own handlers first, the route's global ones after),
     closing if the target is final, and finally any automatic transitions that now hold.
     """
-    route = route_of(tx, appeal)
-    transition = route.transition(code)
-    if transition.source != appeal.process:
+    plan = tx.plan(appeal)
+    step = plan.transition(code)
+    if step.transition.source != appeal.process:
         raise WorkflowError(
-            f"transition {code} leaves {transition.source}, appeal {appeal.id} is in "
+            f"transition {code} leaves {step.transition.source}, appeal {appeal.id} is in "
             f"{appeal.process}"
         )
-    option = _option(tx, appeal, route, transition, operator, tx.data(appeal, operator))
-    if not option.available:
+    data = tx.data(appeal, operator)
+    reasons = _reasons(tx, appeal, plan, step, operator, data)
+    if reasons:
         login = operator.login if operator else "the system"
         message = f"transition {code} of appeal {appeal.id} is not available to {login}: "
-        message += "; ".join(option.reasons)
+        message += "; ".join(reasons)
         if operator is not None and can_work(operator, appeal, tx.catalog) is not None:
             raise PermissionDeniedError(operator.login, f"take transition {code}", message)
         raise WorkflowError(message)
-    _move(tx, appeal, route, transition, operator, comment)
+    _move(tx, appeal, plan, step, operator, comment, data)
     run_automatic(tx, appeal)
     return appeal
 
@@ -164,33 +160,38 @@ def perform(
 def _move(
     tx: Tx,
     appeal: Appeal,
-    route: Route,
-    transition: Transition,
+    plan: RoutePlan,
+    step: TransitionPlan,
     operator: Operator | None,
     comment: str,
+    data: Mapping[str, Any],
 ) -> None:
+    """Take ``step``; ``data`` is the rule data of the appeal as it is before the move."""
     login = operator.login if operator else None
-    data = tx.data(appeal, operator)
-    source = route.process(appeal.process)
-    run_handlers(
-        tx,
-        appeal,
-        HandlerEvent.PROCESS_LEFT,
-        handlers_for(HandlerEvent.PROCESS_LEFT, source.handlers, route),
-        data,
-        operator=login,
-        transition=transition.code,
-    )
-    run_handlers(
-        tx,
-        appeal,
-        HandlerEvent.HAND_OVER,
-        handlers_for(HandlerEvent.HAND_OVER, transition.handlers, route),
-        data,
-        operator=login,
-        transition=transition.code,
-    )
-    before = snapshot(appeal)
+    transition = step.transition
+    source = plan.process(appeal.process)
+    # Handlers get a copy of the appeal and cannot change it: ``data`` stays current.
+    if source.on_left:
+        run_handlers(
+            tx,
+            appeal,
+            HandlerEvent.PROCESS_LEFT,
+            source.on_left,
+            data,
+            operator=login,
+            transition=transition.code,
+        )
+    if step.on_hand_over:
+        run_handlers(
+            tx,
+            appeal,
+            HandlerEvent.HAND_OVER,
+            step.on_hand_over,
+            data,
+            operator=login,
+            transition=transition.code,
+        )
+    before = MOVE(appeal)
     appeal.process = transition.target
     tx.record(
         appeal,
@@ -200,7 +201,7 @@ def _move(
         transition=transition.code,
         comment=comment or transition.name,
     )
-    enter_process(tx, appeal, route, operator, transition=transition.code)
+    _enter(tx, appeal, plan, operator, transition.code, True)
 
 
 def enter_process(
@@ -217,11 +218,22 @@ def enter_process(
     Returns why the queue was chosen. ``save=False`` is for a new appeal, which its caller
     stores and records instead.
     """
+    return _enter(tx, appeal, tx.rt.plan(route.code, route.version), operator, transition, save)
+
+
+def _enter(
+    tx: Tx,
+    appeal: Appeal,
+    plan: RoutePlan,
+    operator: Operator | None,
+    transition: str | None,
+    save: bool,
+) -> str:
     login = operator.login if operator else None
-    step = route.process(appeal.process)
-    before = snapshot(appeal)
+    step = plan.process(appeal.process)
+    before = ENTER(appeal)
     data = tx.data(appeal, operator)
-    choice = select_queue(tx.catalog, tx.rt.rules, route, step.code, appeal.queue, data)
+    choice = choose_queue(step.code, step.keeps_queue, plan.queues(step.code), appeal.queue, data)
     appeal.queue = choice.queue
     appeal.process_entered_at = tx.now
     appeal.process_deadline = None if step.deadline is None else due_at(tx.now, step.deadline)
@@ -234,17 +246,18 @@ def enter_process(
             transition=transition,
             comment=choice.reason,
         )
-    run_handlers(
-        tx,
-        appeal,
-        HandlerEvent.PROCESS_ENTERED,
-        handlers_for(HandlerEvent.PROCESS_ENTERED, step.handlers, route),
-        data,
-        operator=login,
-        transition=transition,
-    )
+    if step.on_entered:
+        run_handlers(
+            tx,
+            appeal,
+            HandlerEvent.PROCESS_ENTERED,
+            step.on_entered,
+            data,
+            operator=login,
+            transition=transition,
+        )
     if step.final and appeal.is_open:
-        close_appeal(tx, appeal, route, operator, save=save)
+        _close(tx, appeal, step, operator, "", save)
     elif save:
         tx.uow.appeals.update(appeal)
     return choice.reason
@@ -260,19 +273,31 @@ def close_appeal(
     save: bool = True,
 ) -> None:
     """Close the appeal, run close handlers and tell the client the result."""
+    step = tx.rt.plan(route.code, route.version).process(appeal.process)
+    _close(tx, appeal, step, operator, comment, save)
+
+
+def _close(
+    tx: Tx,
+    appeal: Appeal,
+    step: ProcessPlan,
+    operator: Operator | None,
+    comment: str,
+    save: bool,
+) -> None:
     login = operator.login if operator else None
-    before = snapshot(appeal)
+    before = CLOSE(appeal)
     appeal.close(tx.now)
     appeal.process_deadline = None
-    data = tx.data(appeal, operator)
-    run_handlers(
-        tx,
-        appeal,
-        HandlerEvent.APPEAL_CLOSED,
-        handlers_for(HandlerEvent.APPEAL_CLOSED, route.process(appeal.process).handlers, route),
-        data,
-        operator=login,
-    )
+    if step.on_closed:
+        run_handlers(
+            tx,
+            appeal,
+            HandlerEvent.APPEAL_CLOSED,
+            step.on_closed,
+            tx.data(appeal, operator),
+            operator=login,
+        )
     contact = tx.contact(appeal.contact_id)
     to = tuple(
         f"{kind}:{ident}"
@@ -305,17 +330,22 @@ def run_automatic(tx: Tx, appeal: Appeal) -> None:
     for _ in range(MAX_AUTOMATIC_STEPS):
         if not appeal.is_open:
             return
-        route = route_of(tx, appeal)
-        automatic = [t for t in route.transitions_from(appeal.process) if t.automatic]
+        plan = tx.plan(appeal)
+        automatic = plan.process(appeal.process).automatic
         if not automatic:
             return
         data = tx.data(appeal)
         ready = next(
-            (t for t in automatic if _option(tx, appeal, route, t, None, data).available), None
+            (
+                step
+                for step in map(plan.transition, (t.code for t in automatic))
+                if not _reasons(tx, appeal, plan, step, None, data)
+            ),
+            None,
         )
         if ready is None:
             return
-        _move(tx, appeal, route, ready, None, "")
+        _move(tx, appeal, plan, ready, None, "", data)
     raise WorkflowError(
         f"appeal {appeal.id}: more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row"
     )
@@ -338,18 +368,19 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
     )
     if moved is None or moved.transition is None or moved.process != appeal.process:
         raise WorkflowError(f"appeal {appeal.id} was not handed over into {appeal.process}")
-    transition = route.transition(moved.transition)
-    data = tx.data(appeal, operator)
-    run_handlers(
-        tx,
-        appeal,
-        HandlerEvent.REJECTION,
-        handlers_for(HandlerEvent.REJECTION, transition.handlers, route),
-        data,
-        operator=operator.login,
-        transition=transition.code,
-    )
-    before = snapshot(appeal)
+    step = tx.plan(appeal).transition(moved.transition)
+    transition = step.transition
+    if step.on_rejection:
+        run_handlers(
+            tx,
+            appeal,
+            HandlerEvent.REJECTION,
+            step.on_rejection,
+            tx.data(appeal, operator),
+            operator=operator.login,
+            transition=transition.code,
+        )
+    before = MOVE(appeal)
     appeal.process = transition.source
     tx.record(
         appeal,

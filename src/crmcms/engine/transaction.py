@@ -9,9 +9,11 @@ from typing import Any
 
 import pluggy
 
-from crmcms.engine.context import rule_data
-from crmcms.engine.history import blank_snapshot, diff, snapshot
+from crmcms.engine.context import AppealData, ContactParts, RuleData
+from crmcms.engine.history import Snapshot, again, blank_snapshot, diff
+from crmcms.engine.hooks import FastHook
 from crmcms.engine.notifications import Notification
+from crmcms.engine.plans import Plans, RoutePlan
 from crmcms.engine.policy import AttributePolicy
 from crmcms.engine.ports import UnitOfWork, UnitOfWorkFactory
 from crmcms.engine.rules import RuleBook
@@ -48,19 +50,26 @@ class Runtime:
         self.clock = clock
         self.policy = AttributePolicy(catalog, rules)
         self.values = ValueChecker(catalog, rules, self.external_items)
-        self._routes: dict[tuple[str, int], Route] = {}
+        self.plan = Plans(catalog, rules)
+        """The plan of a route version: ``rt.plan(code, version)``."""
+        self.appeal_data = AppealData(catalog)
+        self._hooks: dict[str, FastHook] = {}
+        self._event_hook = self._hook("crmcms_event")
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
-        found = self._routes.get((code, version))
+        return self.plan(code, version).route
+
+    def _hook(self, name: str) -> FastHook:
+        found = self._hooks.get(name)
         if found is None:
-            found = self._routes[(code, version)] = self.catalog.route(code, version)
+            found = self._hooks[name] = FastHook(self.plugins, name)
         return found
 
     def hook(self, name: str, **kwargs: Any) -> Any:
         """Call hook ``name``; a plugin's exception becomes :class:`PluginError`."""
         try:
-            return getattr(self.plugins.hook, name)(**kwargs)
+            return self._hook(name)(**kwargs)
         except CrmcmsError:
             raise
         except Exception as exc:
@@ -79,7 +88,7 @@ class Runtime:
         observer's failure is logged rather than raised."""
         for event in events:
             try:
-                self.plugins.hook.crmcms_event(event=event)
+                self._event_hook(event=event)
             except Exception:
                 log.exception("crmcms_event observer failed on history event %s", event.id)
 
@@ -95,6 +104,7 @@ class Tx:
         self.events: list[HistoryEvent] = []
         self._contacts: dict[int, Contact] = {}
         self._clients: dict[int, Any] = {}
+        self._parts: dict[int, ContactParts] = {}
 
     # --- Reading ----------------------------------------------------------------------------
 
@@ -130,16 +140,22 @@ class Tx:
             self._clients[client_id] = found
         return self._clients[client_id]
 
+    def plan(self, appeal: Appeal) -> RoutePlan:
+        """The plan of the route version ``appeal`` runs on."""
+        return self.rt.plan(appeal.route, appeal.route_version)
+
     def data(self, appeal: Appeal, operator: Operator | None = None) -> dict[str, Any]:
-        """What rules see for ``appeal`` acted on by ``operator``."""
-        contact = self.contact(appeal.contact_id)
-        return rule_data(
-            self.catalog,
-            appeal,
-            contact=contact,
-            client=self.client(contact.client_id),
-            operator=operator,
-        )
+        """What rules see for ``appeal`` acted on by ``operator``, as it is now.
+
+        The contact and client are looked up now (once per action); the parts of the data
+        are made as rules read them (see :class:`~crmcms.engine.context.RuleData`).
+        """
+        parts = self._parts.get(appeal.contact_id)
+        if parts is None:
+            contact = self.contact(appeal.contact_id)
+            parts = ContactParts(contact, self.client(contact.client_id))
+            self._parts[appeal.contact_id] = parts
+        return RuleData(self.rt.appeal_data, appeal, parts, operator)
 
     # --- Writing ----------------------------------------------------------------------------
 
@@ -147,27 +163,28 @@ class Tx:
         self,
         appeal: Appeal,
         kind: HistoryKind,
-        before: dict[str, Any] | None,
+        before: Snapshot | None,
         *,
         operator: str | None,
         transition: str | None = None,
         comment: str = "",
     ) -> HistoryEvent:
-        """Append a history event with the changes since ``before`` (everything if ``None``)."""
-        after = snapshot(appeal)
+        """Append a history event with the changes since ``before`` (everything if ``None``);
+        values are compared when ``before`` has them."""
         if before is None:
             before = blank_snapshot()
+        after = again(before, appeal)
         event = HistoryEvent(
-            id=self.uow.history.next_id(),
-            appeal_id=appeal.id,
-            kind=kind,
-            at=self.now,
-            operator=operator,
-            process=appeal.process,
-            queue=appeal.queue,
-            transition=transition,
-            changes=diff(before, after),
-            comment=comment,
+            self.uow.history.next_id(),
+            appeal.id,
+            kind,
+            self.now,
+            operator,
+            appeal.process,
+            appeal.queue,
+            transition,
+            diff(before, after),
+            comment,
         )
         self.uow.history.add(event)
         self.events.append(event)

@@ -8,18 +8,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-import attrs
-
 from crmcms.engine.ports import IdempotencyRecord
+from crmcms.engine.records import copy_appeal as _copy_appeal
+from crmcms.engine.records import copy_contact
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import Appeal, Contact, HistoryEvent
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
-
-
-def _copy_appeal(appeal: Appeal) -> Appeal:
-    # Values are the only mutable part; a shallow evolve would share the dict.
-    return attrs.evolve(appeal, values=dict(appeal.values))
 
 
 def _deadline_key(appeal: Appeal) -> tuple[bool, datetime | None, int]:
@@ -48,6 +43,10 @@ class MemoryStore:
 class _Contacts:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop what is staged."""
         self.new: dict[int, Contact] = {}
 
     def next_id(self) -> int:
@@ -56,19 +55,23 @@ class _Contacts:
     def add(self, contact: Contact) -> None:
         if contact.id in self.new or contact.id in self._store.contacts:
             raise StorageError(f"contact {contact.id} is already stored")
-        self.new[contact.id] = attrs.evolve(contact)
+        self.new[contact.id] = copy_contact(contact)
 
     def get(self, contact_id: int) -> Contact:
         found = self.new.get(contact_id) or self._store.contacts.get(contact_id)
         if found is None:
             raise NotFoundError("contact", contact_id)
-        return attrs.evolve(found)
+        return copy_contact(found)
 
 
 class _Appeals:
     def __init__(self, store: MemoryStore, contacts: _Contacts) -> None:
         self._store = store
         self._contacts = contacts
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop what is staged."""
         self.new: dict[int, Appeal] = {}
         self.changed: dict[int, Appeal] = {}
         self.base_versions: dict[int, int] = {}
@@ -143,6 +146,10 @@ class _Appeals:
 class _History:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop what is staged."""
         self.new: list[HistoryEvent] = []
 
     def next_id(self) -> int:
@@ -159,6 +166,10 @@ class _History:
 class _Idempotency:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop what is staged."""
         self.new: dict[str, IdempotencyRecord] = {}
 
     def get(self, key: str) -> IdempotencyRecord | None:
@@ -175,13 +186,17 @@ class MemoryUnitOfWork:
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._begin()
+        self.contacts = _Contacts(store)
+        self.appeals = _Appeals(store, self.contacts)
+        self.history = _History(store)
+        self.idempotency = _Idempotency(store)
 
     def _begin(self) -> None:
-        self.contacts = _Contacts(self._store)
-        self.appeals = _Appeals(self._store, self.contacts)
-        self.history = _History(self._store)
-        self.idempotency = _Idempotency(self._store)
+        # The repositories stay; only what they staged goes (cheaper than new ones per action).
+        self.contacts.reset()
+        self.appeals.reset()
+        self.history.reset()
+        self.idempotency.reset()
 
     def __enter__(self) -> Self:
         return self

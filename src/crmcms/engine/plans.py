@@ -1,0 +1,140 @@
+"""Route plans: what moving an appeal needs from its route version, worked out once.
+
+Definitions never change while an engine runs, so for each route version the engine
+works out once what every transition needs: the transitions out of each process, its
+handlers in running order, the candidate queues with their rules compiled and reasons
+written. Actions then read plans instead of searching the catalog.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from crmcms.dsl import CompiledRule
+from crmcms.engine.handlers import handlers_for
+from crmcms.engine.queues import QueueCandidate, queue_candidates
+from crmcms.engine.rules import RuleBook
+from crmcms.errors import NotFoundError
+from crmcms.model import (
+    Catalog,
+    Deadline,
+    Handler,
+    HandlerEvent,
+    Process,
+    QueuePolicy,
+    Route,
+    Transition,
+)
+
+__all__ = ["Plans", "ProcessPlan", "RoutePlan", "TransitionPlan"]
+
+
+@attrs.frozen
+class ProcessPlan:
+    """One process of a route version, as entering and leaving it needs it."""
+
+    process: Process
+    outgoing: tuple[Transition, ...]
+    automatic: tuple[Transition, ...]
+    """The automatic transitions out of it, in definition order."""
+    keeps_queue: bool
+    on_left: tuple[Handler, ...]
+    on_entered: tuple[Handler, ...]
+    on_closed: tuple[Handler, ...]
+
+    @property
+    def code(self) -> str:
+        return self.process.code
+
+    @property
+    def final(self) -> bool:
+        return self.process.final
+
+    @property
+    def deadline(self) -> Deadline | None:
+        return self.process.deadline
+
+
+@attrs.frozen
+class TransitionPlan:
+    """One transition with its rule compiled and its handlers in running order."""
+
+    transition: Transition
+    rule: CompiledRule | None
+    on_hand_over: tuple[Handler, ...]
+    on_rejection: tuple[Handler, ...]
+    into_final: bool
+    """Whether its target is a final process."""
+
+
+class RoutePlan:
+    """Every process and transition of one route version, planned."""
+
+    def __init__(self, catalog: Catalog, rules: RuleBook, route: Route) -> None:
+        self.route = route
+        self._catalog = catalog
+        self._rules = rules
+        self._queues: dict[str, tuple[QueueCandidate, ...]] = {}
+        self._processes = {p.code: self._process(route, p) for p in route.processes}
+        self._transitions = {
+            t.code: TransitionPlan(
+                t,
+                None if t.rule is None else rules.rule(t.rule),
+                handlers_for(HandlerEvent.HAND_OVER, t.handlers, route),
+                handlers_for(HandlerEvent.REJECTION, t.handlers, route),
+                self._processes[t.target].final,
+            )
+            for t in route.transitions
+        }
+
+    @staticmethod
+    def _process(route: Route, p: Process) -> ProcessPlan:
+        outgoing = route.transitions_from(p.code)
+        return ProcessPlan(
+            p,
+            outgoing,
+            tuple(t for t in outgoing if t.automatic),
+            p.queue_policy is QueuePolicy.KEEP,
+            handlers_for(HandlerEvent.PROCESS_LEFT, p.handlers, route),
+            handlers_for(HandlerEvent.PROCESS_ENTERED, p.handlers, route),
+            handlers_for(HandlerEvent.APPEAL_CLOSED, p.handlers, route),
+        )
+
+    def process(self, code: str) -> ProcessPlan:
+        found = self._processes.get(code)
+        if found is None:
+            self.route.process(code)  # raises the route's own "not found" error
+            raise NotFoundError(f"process of route {self.route.code}", code)  # pragma: no cover
+        return found
+
+    def queues(self, process: str) -> tuple[QueueCandidate, ...]:
+        """The candidate queues of ``process``, worked out when an appeal first enters it (so
+        that a queue missing from the catalog is reported there, as it always was)."""
+        found = self._queues.get(process)
+        if found is None:
+            found = queue_candidates(self._catalog, self._rules, self.route, process)
+            self._queues[process] = found
+        return found
+
+    def transition(self, code: str) -> TransitionPlan:
+        found = self._transitions.get(code)
+        if found is None:
+            self.route.transition(code)  # raises the route's own "not found" error
+            raise NotFoundError(f"transition of route {self.route.code}", code)  # pragma: no cover
+        return found
+
+
+class Plans:
+    """Route plans by (route, version), made on first use and kept."""
+
+    def __init__(self, catalog: Catalog, rules: RuleBook) -> None:
+        self.catalog = catalog
+        self.rules = rules
+        self._plans: dict[tuple[str, int], RoutePlan] = {}
+
+    def __call__(self, code: str, version: int) -> RoutePlan:
+        found = self._plans.get((code, version))
+        if found is None:
+            route = self.catalog.route(code, version)
+            found = self._plans[(code, version)] = RoutePlan(self.catalog, self.rules, route)
+        return found
