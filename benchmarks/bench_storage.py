@@ -247,11 +247,13 @@ def bench_reads(url: str, samples: int) -> dict[str, Any]:
 
 
 STREAM_CHILD = """
-import resource, sys
+import sys
 from crmcms.storage.database import create_engine
 from crmcms.storage.sql import AppealReads
 n = sum(1 for _ in AppealReads(create_engine(sys.argv[1])).stream())
-print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(n, int(status.split()[0]) / 1024)
 """
 
 

@@ -203,4 +203,8 @@ def index_attributes(
             with engine.begin() as conn:
                 index.create(conn)
         created.append(str(index.name))
+    if created:
+        # Expression indexes carry their own statistics; without them the planner guesses.
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"ANALYZE {appeal.name}"))
     return created
