@@ -183,7 +183,7 @@ class RuleData(dict[str, Any]):
         parts: ContactParts,
         operator: Operator | None,
     ) -> None:
-        super().__init__()
+        # Starts empty: dict's own __init__ has nothing to do, so it is not called.
         self._appeal_data = appeal_data
         self._appeal = _appeal_fields(appeal)
         self._parts = parts

@@ -84,6 +84,24 @@ class Watch:
         """The watched fields of ``appeal`` and, with ``values``, a copy of its values."""
         return self, self._read(appeal), dict(appeal.values) if values else None
 
+    def read(self, appeal: Appeal) -> tuple[Any, ...]:
+        """The watched fields of ``appeal``, in this watch's order."""
+        return self._read(appeal)
+
+    def changes(self, before: tuple[Any, ...], appeal: Appeal) -> list[Change]:
+        """The changes of the watched fields since :meth:`read` gave ``before``."""
+        return self.compare(before, self._read(appeal))
+
+    def compare(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> list[Change]:
+        if old == new:
+            return []
+        # A plain loop: a comprehension is a function call of its own, for one to three fields.
+        out = []
+        for f, a, b in zip(self.fields, old, new, strict=True):
+            if a != b:
+                out.append(change(f, a, b))
+        return out
+
 
 Snapshot = tuple[Watch, tuple[Any, ...], dict[str, Any] | None]
 """What a :class:`Watch` read, the fields' values in its order (the state as the enum), and a
@@ -141,12 +159,7 @@ def diff(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
     order, then values by code when both snapshots have them."""
     watch, old_fields, old = before
     _, new_fields, new = after
-    changes = []
-    if old_fields != new_fields:
-        # A plain loop: a comprehension is a function call of its own, for one to three fields.
-        for f, a, b in zip(watch.fields, old_fields, new_fields, strict=True):
-            if a != b:
-                changes.append(change(f, a, b))
+    changes = watch.compare(old_fields, new_fields)
     if old is not None and new is not None and old != new:
         changes += [
             Change(VALUES + code, old.get(code), new.get(code))

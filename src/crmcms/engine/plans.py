@@ -12,11 +12,13 @@ import attrs
 
 from crmcms.dsl import CompiledRule
 from crmcms.engine.handlers import handlers_for
+from crmcms.engine.history import change
 from crmcms.engine.queues import QueueCandidate, queue_candidates
 from crmcms.engine.rules import RuleBook
 from crmcms.errors import NotFoundError
 from crmcms.model import (
     Catalog,
+    Change,
     Deadline,
     Handler,
     HandlerEvent,
@@ -31,9 +33,15 @@ __all__ = ["Plans", "ProcessPlan", "RoutePlan", "TransitionPlan"]
 
 @attrs.frozen
 class ProcessPlan:
-    """One process of a route version, as entering and leaving it needs it."""
+    """One process of a route version, as entering and leaving it needs it.
+
+    Plain fields (no properties) for what hot paths read: each read is then one lookup.
+    """
 
     process: Process
+    code: str
+    final: bool
+    deadline: Deadline | None
     outgoing: tuple[Transition, ...]
     automatic: tuple[Transition, ...]
     """The automatic transitions out of it, in definition order."""
@@ -42,29 +50,20 @@ class ProcessPlan:
     on_entered: tuple[Handler, ...]
     on_closed: tuple[Handler, ...]
 
-    @property
-    def code(self) -> str:
-        return self.process.code
-
-    @property
-    def final(self) -> bool:
-        return self.process.final
-
-    @property
-    def deadline(self) -> Deadline | None:
-        return self.process.deadline
-
 
 @attrs.frozen
 class TransitionPlan:
-    """One transition with its rule compiled and its handlers in running order."""
+    """One transition with its rule compiled, its handlers in running order, its ends."""
 
     transition: Transition
+    code: str
     rule: CompiledRule | None
+    source: ProcessPlan
+    target: ProcessPlan
     on_hand_over: tuple[Handler, ...]
     on_rejection: tuple[Handler, ...]
-    into_final: bool
-    """Whether its target is a final process."""
+    moved: tuple[Change, ...]
+    """The history change of taking it: the process, from its source to its target."""
 
 
 class RoutePlan:
@@ -79,10 +78,13 @@ class RoutePlan:
         self._transitions = {
             t.code: TransitionPlan(
                 t,
+                t.code,
                 None if t.rule is None else rules.rule(t.rule),
+                self._processes[t.source],
+                self._processes[t.target],
                 handlers_for(HandlerEvent.HAND_OVER, t.handlers, route),
                 handlers_for(HandlerEvent.REJECTION, t.handlers, route),
-                self._processes[t.target].final,
+                () if t.source == t.target else (change("process", t.source, t.target),),
             )
             for t in route.transitions
         }
@@ -92,6 +94,9 @@ class RoutePlan:
         outgoing = route.transitions_from(p.code)
         return ProcessPlan(
             p,
+            p.code,
+            p.final,
+            p.deadline,
             outgoing,
             tuple(t for t in outgoing if t.automatic),
             p.queue_policy is QueuePolicy.KEEP,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = [
     "QueueCandidate",
     "QueueChoice",
+    "QueueIndex",
+    "Queues",
     "assign",
     "can_work",
     "candidate_queues",
@@ -28,6 +30,25 @@ __all__ = [
     "select_queue",
     "take",
 ]
+
+
+class Queues(Protocol):
+    """Where queues are looked up by code: the catalog, or an index of it."""
+
+    def queue(self, code: str) -> Queue: ...
+
+
+class QueueIndex:
+    """The catalog's queues by code, one dict lookup each (the catalog's own lookup does more
+    work, and every action asks at least once)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._queues = {q.code: q for q in catalog.queues}
+
+    def queue(self, code: str) -> Queue:
+        found = self._queues.get(code)
+        return self._catalog.queue(code) if found is None else found
 
 
 @attrs.frozen
@@ -89,23 +110,22 @@ def choose_queue(
     candidates: Sequence[QueueCandidate],
     current: str | None,
     data: Mapping[str, Any],
-) -> QueueChoice:
-    """The first candidate whose rule holds (no rule always holds); a process that keeps the
-    queue keeps the one the appeal is in, if any.
+) -> tuple[str, str]:
+    """The code of the first candidate whose rule holds (no rule always holds), and why; a
+    process that keeps the queue keeps the one the appeal is in, if any.
 
     Raises :class:`WorkflowError` naming each candidate and why it was passed over.
     """
     if keeps_queue and current is not None:
-        return QueueChoice(current, f"process {process} keeps the queue the appeal was in")
+        return current, f"process {process} keeps the queue the appeal was in"
     skipped: list[str] = []
     for candidate in candidates:
         if candidate.rule is not None and not candidate.rule.evaluate(data):
             skipped.append(candidate.passed_over)
             continue
-        why = candidate.chosen
         if skipped:
-            why += "; passed over " + ", ".join(skipped)
-        return QueueChoice(candidate.code, why)
+            return candidate.code, f"{candidate.chosen}; passed over {', '.join(skipped)}"
+        return candidate.code, candidate.chosen
     detail = "; ".join(skipped) if skipped else "no active queue allows it"
     raise WorkflowError(f"no queue accepts an appeal in process {process}: {detail}")
 
@@ -126,14 +146,14 @@ def select_queue(
     """
     keeps = route.process(process).queue_policy is QueuePolicy.KEEP
     candidates = queue_candidates(catalog, rules, route, process)
-    return choose_queue(process, keeps, candidates, current, data)
+    return QueueChoice(*choose_queue(process, keeps, candidates, current, data))
 
 
-def is_administrator(operator: Operator, queue: str | None, catalog: Catalog) -> bool:
+def is_administrator(operator: Operator, queue: str | None, catalog: Queues) -> bool:
     return queue is not None and operator.login in catalog.queue(queue).administrators
 
 
-def can_work(operator: Operator | None, appeal: Appeal, catalog: Catalog) -> str | None:
+def can_work(operator: Operator | None, appeal: Appeal, catalog: Queues) -> str | None:
     """Why ``operator`` may not work on ``appeal``, or ``None`` if they may.
 
     The system may always; an operator may when the appeal's queue has no members (an open

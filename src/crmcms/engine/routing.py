@@ -91,7 +91,7 @@ def _reasons(
     reasons: list[str] = []
     if not appeal.is_open:
         reasons.append(f"appeal {appeal.id} is closed")
-    who = can_work(operator, appeal, tx.catalog)
+    who = can_work(operator, appeal, tx.rt.queues)
     if who is not None:
         reasons.append(who)
     if step.transition.automatic and operator is not None:
@@ -103,7 +103,7 @@ def _reasons(
     if missing:
         codes = ", ".join(p.code for p in missing)
         reasons.append(f"required attributes are not filled: {codes}")
-    if step.into_final and not plan.route.close_with_open_children:
+    if step.target.final and not plan.route.close_with_open_children:
         open_kids = [c.id for c in tx.uow.appeals.children(appeal.id) if c.is_open]
         if open_kids:
             reasons.append(f"child appeals are open: {', '.join(map(str, open_kids))}")
@@ -138,9 +138,9 @@ def perform(
     """
     plan = tx.plan(appeal)
     step = plan.transition(code)
-    if step.transition.source != appeal.process:
+    if step.source.code != appeal.process:
         raise WorkflowError(
-            f"transition {code} leaves {step.transition.source}, appeal {appeal.id} is in "
+            f"transition {code} leaves {step.source.code}, appeal {appeal.id} is in "
             f"{appeal.process}"
         )
     data = tx.data(appeal, operator)
@@ -149,11 +149,13 @@ def perform(
         login = operator.login if operator else "the system"
         message = f"transition {code} of appeal {appeal.id} is not available to {login}: "
         message += "; ".join(reasons)
-        if operator is not None and can_work(operator, appeal, tx.catalog) is not None:
+        if operator is not None and can_work(operator, appeal, tx.rt.queues) is not None:
             raise PermissionDeniedError(operator.login, f"take transition {code}", message)
         raise WorkflowError(message)
     _move(tx, appeal, plan, step, operator, comment, data)
-    run_automatic(tx, appeal)
+    # Only a process with automatic transitions out of it can start a chain of them.
+    if step.target.automatic:
+        run_automatic(tx, appeal)
     return appeal
 
 
@@ -169,17 +171,16 @@ def _move(
     """Take ``step``; ``data`` is the rule data of the appeal as it is before the move."""
     login = operator.login if operator else None
     transition = step.transition
-    source = plan.process(appeal.process)
     # Handlers get a copy of the appeal and cannot change it: ``data`` stays current.
-    if source.on_left:
+    if step.source.on_left:
         run_handlers(
             tx,
             appeal,
             HandlerEvent.PROCESS_LEFT,
-            source.on_left,
+            step.source.on_left,
             data,
             operator=login,
-            transition=transition.code,
+            transition=step.code,
         )
     if step.on_hand_over:
         run_handlers(
@@ -189,19 +190,13 @@ def _move(
             step.on_hand_over,
             data,
             operator=login,
-            transition=transition.code,
+            transition=step.code,
         )
-    before = MOVE(appeal)
-    appeal.process = transition.target
-    tx.record(
-        appeal,
-        HistoryKind.MOVED,
-        before,
-        operator=login,
-        transition=transition.code,
-        comment=comment or transition.name,
-    )
-    _enter(tx, appeal, plan, operator, transition.code, True)
+    # The move changes the process alone, from the source to the target: the plan holds
+    # that change.
+    appeal.process = step.target.code
+    tx.event(appeal, HistoryKind.MOVED, step.moved, login, step.code, comment or transition.name)
+    _enter(tx, appeal, plan, step.target, operator, step.code, True)
 
 
 def enter_process(
@@ -218,34 +213,31 @@ def enter_process(
     Returns why the queue was chosen. ``save=False`` is for a new appeal, which its caller
     stores and records instead.
     """
-    return _enter(tx, appeal, tx.rt.plan(route.code, route.version), operator, transition, save)
+    plan = tx.rt.plan(route.code, route.version)
+    return _enter(tx, appeal, plan, plan.process(appeal.process), operator, transition, save)
 
 
 def _enter(
     tx: Tx,
     appeal: Appeal,
     plan: RoutePlan,
+    step: ProcessPlan,
     operator: Operator | None,
     transition: str | None,
     save: bool,
 ) -> str:
     login = operator.login if operator else None
-    step = plan.process(appeal.process)
-    before = ENTER(appeal)
+    before = ENTER.read(appeal)
     data = tx.data(appeal, operator)
-    choice = choose_queue(step.code, step.keeps_queue, plan.queues(step.code), appeal.queue, data)
-    appeal.queue = choice.queue
+    queue, reason = choose_queue(
+        step.code, step.keeps_queue, plan.queues(step.code), appeal.queue, data
+    )
+    appeal.queue = queue
     appeal.process_entered_at = tx.now
     appeal.process_deadline = None if step.deadline is None else due_at(tx.now, step.deadline)
     if save:
-        tx.record(
-            appeal,
-            HistoryKind.QUEUED,
-            before,
-            operator=login,
-            transition=transition,
-            comment=choice.reason,
-        )
+        changes = ENTER.changes(before, appeal)
+        tx.event(appeal, HistoryKind.QUEUED, changes, login, transition, reason)
     if step.on_entered:
         run_handlers(
             tx,
@@ -260,7 +252,7 @@ def _enter(
         _close(tx, appeal, step, operator, "", save)
     elif save:
         tx.uow.appeals.update(appeal)
-    return choice.reason
+    return reason
 
 
 def close_appeal(
@@ -286,7 +278,7 @@ def _close(
     save: bool,
 ) -> None:
     login = operator.login if operator else None
-    before = CLOSE(appeal)
+    before = CLOSE.read(appeal)
     appeal.close(tx.now)
     appeal.process_deadline = None
     if step.on_closed:
@@ -322,7 +314,7 @@ def _close(
     )
     if save:
         tx.uow.appeals.update(appeal)
-        tx.record(appeal, HistoryKind.CLOSED, before, operator=login, comment=comment)
+        tx.event(appeal, HistoryKind.CLOSED, CLOSE.changes(before, appeal), login, None, comment)
 
 
 def run_automatic(tx: Tx, appeal: Appeal) -> None:
@@ -380,15 +372,15 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
             operator=operator.login,
             transition=transition.code,
         )
-    before = MOVE(appeal)
+    before = MOVE.read(appeal)
     appeal.process = transition.source
-    tx.record(
+    tx.event(
         appeal,
         HistoryKind.MOVED,
-        before,
-        operator=operator.login,
-        transition=None,
-        comment=f"hand-over along {transition.code} rejected: {reason}",
+        MOVE.changes(before, appeal),
+        operator.login,
+        None,
+        f"hand-over along {transition.code} rejected: {reason}",
     )
     enter_process(tx, appeal, route, operator)
     return appeal

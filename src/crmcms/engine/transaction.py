@@ -16,6 +16,7 @@ from crmcms.engine.notifications import Notification
 from crmcms.engine.plans import Plans, RoutePlan
 from crmcms.engine.policy import AttributePolicy
 from crmcms.engine.ports import UnitOfWork, UnitOfWorkFactory
+from crmcms.engine.queues import QueueIndex
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
 from crmcms.errors import (
@@ -25,7 +26,16 @@ from crmcms.errors import (
     PermissionDeniedError,
     PluginError,
 )
-from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, HistoryKind, Operator, Route
+from crmcms.model import (
+    Appeal,
+    Catalog,
+    Change,
+    Contact,
+    HistoryEvent,
+    HistoryKind,
+    Operator,
+    Route,
+)
 
 __all__ = ["Runtime", "Tx"]
 
@@ -50,11 +60,15 @@ class Runtime:
         self.clock = clock
         self.policy = AttributePolicy(catalog, rules)
         self.values = ValueChecker(catalog, rules, self.external_items)
+        self.queues = QueueIndex(catalog)
+        self.operators = {o.login: o for o in catalog.operators}
+        """Operators by login: one lookup (unknown ones go to the catalog, which says so)."""
         self.plan = Plans(catalog, rules)
         """The plan of a route version: ``rt.plan(code, version)``."""
         self.appeal_data = AppealData(catalog)
         self._hooks: dict[str, FastHook] = {}
         self._event_hook = self._hook("crmcms_event")
+        self._find_client = self._hook("crmcms_find_client")
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
@@ -68,12 +82,24 @@ class Runtime:
 
     def hook(self, name: str, **kwargs: Any) -> Any:
         """Call hook ``name``; a plugin's exception becomes :class:`PluginError`."""
+        hook = self._hooks.get(name) or self._hook(name)
         try:
-            return self._hook(name)(**kwargs)
+            return hook.call(**kwargs)
         except CrmcmsError:
             raise
         except Exception as exc:
             raise PluginError("<plugin>", name, f"{type(exc).__name__}: {exc}") from exc
+
+    def find_client(self, client_id: str) -> Any:
+        """The client directory's answer for ``client_id`` (``crmcms_find_client``)."""
+        try:
+            return self._find_client(client_id)
+        except CrmcmsError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                "<plugin>", "crmcms_find_client", f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def external_items(
         self, dictionary: str, params: Mapping[str, Any]
@@ -86,15 +112,18 @@ class Runtime:
     def publish(self, events: Sequence[HistoryEvent]) -> None:
         """Tell observers about stored events. The change is already committed, so an
         observer's failure is logged rather than raised."""
+        hook = self._event_hook
         for event in events:
             try:
-                self._event_hook(event=event)
+                hook(event)
             except Exception:
                 log.exception("crmcms_event observer failed on history event %s", event.id)
 
 
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`finish`."""
+
+    __slots__ = ("_clients", "_contacts", "_parts", "catalog", "events", "now", "rt", "uow")
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
         self.rt = runtime
@@ -112,7 +141,7 @@ class Tx:
         """The acting operator (``None`` is the system); unknown or inactive ones are refused."""
         if login is None:
             return None
-        operator = self.catalog.operator(login)
+        operator = self.rt.operators.get(login) or self.catalog.operator(login)
         if not operator.active:
             raise PermissionDeniedError(login, "act", "the operator is inactive")
         return operator
@@ -134,7 +163,7 @@ class Tx:
         if client_id is None:
             return None
         if client_id not in self._clients:
-            found = self.rt.hook("crmcms_find_client", client_id=str(client_id))
+            found = self.rt.find_client(str(client_id))
             if found is None:
                 raise NotFoundError("client", client_id, hint="no client directory knows it")
             self._clients[client_id] = found
@@ -173,7 +202,19 @@ class Tx:
         values are compared when ``before`` has them."""
         if before is None:
             before = blank_snapshot()
-        after = again(before, appeal)
+        changes = diff(before, again(before, appeal))
+        return self.event(appeal, kind, changes, operator, transition, comment)
+
+    def event(
+        self,
+        appeal: Appeal,
+        kind: HistoryKind,
+        changes: Sequence[Change],
+        operator: str | None,
+        transition: str | None = None,
+        comment: str = "",
+    ) -> HistoryEvent:
+        """Append a history event with ``changes``, worked out by the caller."""
         event = HistoryEvent(
             self.uow.history.next_id(),
             appeal.id,
@@ -183,7 +224,7 @@ class Tx:
             appeal.process,
             appeal.queue,
             transition,
-            diff(before, after),
+            tuple(changes),
             comment,
         )
         self.uow.history.add(event)

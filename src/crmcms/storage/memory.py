@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -41,16 +42,17 @@ class MemoryStore:
 
 
 class _Contacts:
+    __slots__ = ("_store", "new", "next_id")
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self.reset()
+        self.new: dict[int, Contact] = {}
+        # Straight from the store's counter: no method of ours in between.
+        self.next_id: Callable[[], int] = store.contact_ids.__next__
 
     def reset(self) -> None:
         """Drop what is staged."""
-        self.new: dict[int, Contact] = {}
-
-    def next_id(self) -> int:
-        return next(self._store.contact_ids)
+        self.new.clear()
 
     def add(self, contact: Contact) -> None:
         if contact.id in self.new or contact.id in self._store.contacts:
@@ -65,27 +67,22 @@ class _Contacts:
 
 
 class _Appeals:
+    __slots__ = ("_contacts", "_store", "base_versions", "changed", "new", "next_id")
+
     def __init__(self, store: MemoryStore, contacts: _Contacts) -> None:
         self._store = store
         self._contacts = contacts
-        self.reset()
-
-    def reset(self) -> None:
-        """Drop what is staged."""
         self.new: dict[int, Appeal] = {}
         self.changed: dict[int, Appeal] = {}
         self.base_versions: dict[int, int] = {}
         """Committed version each updated appeal was read at, re-checked on commit."""
+        self.next_id: Callable[[], int] = store.appeal_ids.__next__
 
-    def next_id(self) -> int:
-        return next(self._store.appeal_ids)
-
-    def _current(self, appeal_id: int) -> Appeal | None:
-        return (
-            self.new.get(appeal_id)
-            or self.changed.get(appeal_id)
-            or self._store.appeals.get(appeal_id)
-        )
+    def reset(self) -> None:
+        """Drop what is staged (the store copied what it keeps)."""
+        self.new.clear()
+        self.changed.clear()
+        self.base_versions.clear()
 
     def add(self, appeal: Appeal) -> None:
         if appeal.id in self.new or appeal.id in self._store.appeals:
@@ -93,13 +90,21 @@ class _Appeals:
         self.new[appeal.id] = _copy_appeal(appeal)
 
     def get(self, appeal_id: int) -> Appeal:
-        found = self._current(appeal_id)
+        found = (
+            self.new.get(appeal_id)
+            or self.changed.get(appeal_id)
+            or self._store.appeals.get(appeal_id)
+        )
         if found is None:
             raise NotFoundError("appeal", appeal_id)
         return _copy_appeal(found)
 
     def update(self, appeal: Appeal) -> None:
-        found = self._current(appeal.id)
+        found = (
+            self.new.get(appeal.id)
+            or self.changed.get(appeal.id)
+            or self._store.appeals.get(appeal.id)
+        )
         if found is None or found.version != appeal.version:
             raise ConcurrencyError(
                 "appeal", appeal.id, appeal.version, None if found is None else found.version
@@ -144,19 +149,18 @@ class _Appeals:
 
 
 class _History:
+    __slots__ = ("_store", "add", "new", "next_id")
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self.reset()
+        self.new: list[HistoryEvent] = []
+        self.next_id: Callable[[], int] = store.event_ids.__next__
+        self.add: Callable[[HistoryEvent], None] = self.new.append
+        """Append one event (to what is staged)."""
 
     def reset(self) -> None:
         """Drop what is staged."""
-        self.new: list[HistoryEvent] = []
-
-    def next_id(self) -> int:
-        return next(self._store.event_ids)
-
-    def add(self, event: HistoryEvent) -> None:
-        self.new.append(event)
+        self.new.clear()
 
     def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
         events = [*self._store.history.get(appeal_id, ()), *self.new]
@@ -164,13 +168,15 @@ class _History:
 
 
 class _Idempotency:
+    __slots__ = ("_store", "new")
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self.reset()
+        self.new: dict[str, IdempotencyRecord] = {}
 
     def reset(self) -> None:
         """Drop what is staged."""
-        self.new: dict[str, IdempotencyRecord] = {}
+        self.new.clear()
 
     def get(self, key: str) -> IdempotencyRecord | None:
         return self.new.get(key) or self._store.idempotency.get(key)
@@ -184,19 +190,14 @@ class _Idempotency:
 class MemoryUnitOfWork:
     """A transaction over a :class:`MemoryStore`: writes are staged here until commit."""
 
+    __slots__ = ("_store", "appeals", "contacts", "history", "idempotency")
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self.contacts = _Contacts(store)
         self.appeals = _Appeals(store, self.contacts)
         self.history = _History(store)
         self.idempotency = _Idempotency(store)
-
-    def _begin(self) -> None:
-        # The repositories stay; only what they staged goes (cheaper than new ones per action).
-        self.contacts.reset()
-        self.appeals.reset()
-        self.history.reset()
-        self.idempotency.reset()
 
     def __enter__(self) -> Self:
         return self
@@ -230,7 +231,16 @@ class MemoryUnitOfWork:
             for event in self.history.new:
                 store.history.setdefault(event.appeal_id, []).append(event)
             store.idempotency.update(self.idempotency.new)
-        self._begin()
+        self.rollback()
 
     def rollback(self) -> None:
-        self._begin()
+        # The repositories stay; only what they staged goes, and most actions stage in two
+        # of them at most.
+        if self.appeals.new or self.appeals.changed:
+            self.appeals.reset()
+        if self.contacts.new:
+            self.contacts.reset()
+        if self.history.new:
+            self.history.reset()
+        if self.idempotency.new:
+            self.idempotency.reset()
