@@ -372,7 +372,7 @@ def section(r: dict[str, Any], s: dict[str, Any]) -> str:
         " appeal, history), several registrations per engine transaction (`Engine.run`); the"
         " baseline inserts the very rows the engine wrote with SQLAlchemy Core, in"
         " transactions of the same size. Reads: raw SQL is the same statement as text,"
-        " fetched as tuples; ours builds `Appeal` objects. Attribute filters alternate"
+        " fetched as tuples; ours builds `AppealSummary` objects. Attribute filters alternate"
         " `Appeal.Attribute[reason] = ...` and a date range on `Appeal.Attribute[due]`, over"
         " expression indexes.",
         end,
