@@ -28,7 +28,8 @@ def client_data(client: Any) -> dict[str, Any]:
     """A client directory answer (mapping or :class:`~crmcms.model.Client`) as rules see it."""
     if client is None:
         return {}
-    if isinstance(client, Mapping):
+    # A plain dict (the usual answer) skips the ABC check, which costs more than the copy.
+    if type(client) is dict or isinstance(client, Mapping):
         return dict(client)
     return {
         "Id": str(client.id),
@@ -145,18 +146,14 @@ class ContactParts:
     """The contact's and the client's parts of rule data, made at most once per action and
     shared by all its rule data (rules only read them)."""
 
-    __slots__ = ("_client", "_contact", "client_record", "contact_record")
+    __slots__ = ("_contact", "client", "contact_record")
 
     def __init__(self, contact: Contact, client: Any) -> None:
         self.contact_record = contact
-        self.client_record = client
-        self._client: dict[str, Any] | None = None
+        # Rules about clients (category, region) are the common case, and the directory
+        # was asked already: the client's part is made at once.
+        self.client = client_data(client)
         self._contact: dict[str, Any] | None = None
-
-    def client(self) -> dict[str, Any]:
-        if self._client is None:
-            self._client = client_data(self.client_record)
-        return self._client
 
     def contact(self) -> dict[str, Any]:
         if self._contact is None:
@@ -168,7 +165,8 @@ class RuleData(dict[str, Any]):
     """Rule data whose parts are made when something first reads them.
 
     A transition's rules typically read one or two parts (the client's category, say) of
-    the six; making the others costs more than evaluating the rules. Each part shows the
+    the six; making the others costs more than evaluating the rules. The client's part is
+    there from the start (see :class:`ContactParts`). Each part shows the
     record as it was when the data was made: the appeal's fields are read at once (one
     call), the contact and client were looked up by then, and the operator does not change.
     Rules, conditions and expressions read data by subscript, which makes a missing part.
@@ -183,16 +181,15 @@ class RuleData(dict[str, Any]):
         parts: ContactParts,
         operator: Operator | None,
     ) -> None:
-        # Starts empty: dict's own __init__ has nothing to do, so it is not called.
+        # dict's own __init__ is not called: it would only set what the next line sets.
+        self["Client"] = parts.client
         self._appeal_data = appeal_data
         self._appeal = _appeal_fields(appeal)
         self._parts = parts
         self._operator = operator
 
     def __missing__(self, key: str) -> Any:
-        if key == "Client":
-            part = self._parts.client()
-        elif key == "Appeal":
+        if key == "Appeal":
             part = self._appeal_data.from_fields(self._appeal)
         elif key == "Contact":
             part = self._parts.contact()

@@ -9,13 +9,13 @@ from typing import Any
 
 import attrs
 
+from crmcms.engine.records import make_change
 from crmcms.errors import NotFoundError
 from crmcms.model import Appeal, AppealState, Change, HistoryEvent, HistoryKind
 
 __all__ = [
     "ALL",
     "CLOSE",
-    "ENTER",
     "MOVE",
     "TRACKED_FIELDS",
     "QueueExplanation",
@@ -109,7 +109,6 @@ copy of the appeal's values or ``None`` when the step cannot change values."""
 
 ALL = Watch(*TRACKED_FIELDS)
 MOVE = Watch("process")
-ENTER = Watch("queue", "process_entered_at", "process_deadline")
 CLOSE = Watch("state", "process_deadline", "closed_at")
 
 _BLANK_FIELDS = tuple(AppealState(_BLANK[f]) if f == "state" else _BLANK[f] for f in TRACKED_FIELDS)
@@ -146,11 +145,11 @@ def change(field: str, old: Any, new: Any) -> Change:
     if type(new) is AppealState:
         new = new.value
     if field not in _CODES:
-        return Change(field, old, new)
+        return make_change(field, old, new)
     key = (field, old, new)
     found = _shared.get(key)
     if found is None:
-        found = _shared[key] = Change(field, old, new)
+        found = _shared[key] = make_change(field, old, new)
     return found
 
 

@@ -1,4 +1,5 @@
-"""Copies of appeals and contacts, made often enough (every read and save) to be worth fast."""
+"""Records the engine makes on every action (copies of appeals and contacts on every read and
+save, history events and changes on every change), made by functions written for them."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcms.model import Appeal, Contact
+from crmcms.model import Appeal, Change, Contact, HistoryEvent
 
-__all__ = ["copy_appeal", "copy_contact"]
+__all__ = ["copy_appeal", "copy_contact", "make_change", "make_event"]
 
 T = TypeVar("T")
 
@@ -34,18 +35,52 @@ def _copier(cls: type[T], copied: frozenset[str] = frozenset()) -> Callable[[T],
 
 
 def _check(cls: type[Any]) -> None:
+    """Refuse, at import, a class whose ``__init__`` does more than set its fields."""
     setattr_hook: object = cls.__setattr__
     plain = (
-        setattr_hook is object.__setattr__
+        (setattr_hook is object.__setattr__ or _frozen(cls))
         and not hasattr(cls, "__attrs_post_init__")
         and all(f.validator is None and f.converter is None for f in attrs.fields(cls))
     )
-    if not plain:  # the copier would skip what __init__ does: fail loudly instead
-        raise TypeError(f"{cls.__name__} has validators or hooks; copy it with attrs.evolve")
+    if not plain:  # the functions below would skip what __init__ does: fail loudly instead
+        raise TypeError(f"{cls.__name__} has validators or hooks; make it with its __init__")
 
 
-_check(Appeal)
-_check(Contact)
+def _frozen(cls: type[Any]) -> bool:
+    """Whether ``cls`` is frozen (its ``__setattr__`` refuses every change, and does nothing
+    else)."""
+    probe = object.__new__(cls)
+    try:
+        setattr(probe, attrs.fields(cls)[0].name, None)
+    except attrs.exceptions.FrozenInstanceError:
+        return True
+    return False
+
+
+def _maker(cls: type[T]) -> Callable[..., T]:
+    """A function making a frozen ``cls`` record from every field, in field order.
+
+    A frozen attrs class's ``__init__`` sets each slot through ``object.__setattr__``, which
+    looks the slot up by name each time; this sets them through the slots' own descriptors,
+    found once. The result is the same record (equal, hashable, immutable).
+    """
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    if any(name.startswith("_") for name in names):
+        raise TypeError(f"{cls.__name__} has a private field")
+    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
+    # Local names start with an underscore, which field names here never do.
+    lines = [f"def make({', '.join(names)}):", "    _record = new_instance(cls)"]
+    for name in names:
+        namespace[f"set_{name}"] = cls.__dict__[name].__set__
+        lines.append(f"    set_{name}(_record, {name})")
+    lines.append("    return _record")
+    exec("\n".join(lines), namespace)
+    function: Callable[..., T] = namespace["make"]
+    return function
+
+
+for _cls in (Appeal, Contact, HistoryEvent, Change):
+    _check(_cls)
 
 copy_appeal = _copier(Appeal, frozenset({"values"}))
 """A copy of an appeal that shares nothing mutable with it (``values`` is the only mutable
@@ -53,3 +88,9 @@ field)."""
 
 copy_contact = _copier(Contact)
 """A copy of a contact (every field is immutable)."""
+
+make_event: Callable[..., HistoryEvent] = _maker(HistoryEvent)
+"""``HistoryEvent(...)`` with every field given, in field order."""
+
+make_change: Callable[[str, Any, Any], Change] = _maker(Change)
+"""``Change(field, old, new)``."""

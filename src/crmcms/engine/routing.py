@@ -10,10 +10,11 @@ import attrs
 from crmcms.dsl import Explanation, format_value
 from crmcms.engine.deadlines import due_at
 from crmcms.engine.handlers import run_handlers
-from crmcms.engine.history import CLOSE, ENTER, MOVE
+from crmcms.engine.history import CLOSE, MOVE, change
 from crmcms.engine.notifications import Notification, NotificationKind
 from crmcms.engine.plans import ProcessPlan, RoutePlan, TransitionPlan
 from crmcms.engine.queues import can_work, choose_queue
+from crmcms.engine.records import make_change
 from crmcms.engine.transaction import Tx
 from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
 from crmcms.model import Appeal, HandlerEvent, HistoryKind, Operator, Route, Transition
@@ -227,16 +228,29 @@ def _enter(
     save: bool,
 ) -> str:
     login = operator.login if operator else None
-    before = ENTER.read(appeal)
+    now = tx.now
     data = tx.data(appeal, operator)
-    queue, reason = choose_queue(
-        step.code, step.keeps_queue, plan.queues(step.code), appeal.queue, data
+    old_queue, old_entered, old_deadline = (
+        appeal.queue,
+        appeal.process_entered_at,
+        appeal.process_deadline,
     )
+    queue, reason = choose_queue(
+        step.code, step.keeps_queue, plan.queues(step.code), old_queue, data
+    )
+    deadline = None if step.deadline is None else due_at(now, step.deadline)
     appeal.queue = queue
-    appeal.process_entered_at = tx.now
-    appeal.process_deadline = None if step.deadline is None else due_at(tx.now, step.deadline)
+    appeal.process_entered_at = now
+    appeal.process_deadline = deadline
     if save:
-        changes = ENTER.changes(before, appeal)
+        # Entering a process changes these three fields and nothing else.
+        changes = []
+        if queue != old_queue:
+            changes.append(change("queue", old_queue, queue))
+        if now != old_entered:
+            changes.append(make_change("process_entered_at", old_entered, now))
+        if deadline != old_deadline:
+            changes.append(make_change("process_deadline", old_deadline, deadline))
         tx.event(appeal, HistoryKind.QUEUED, changes, login, transition, reason)
     if step.on_entered:
         run_handlers(

@@ -17,6 +17,7 @@ from crmcms.engine.plans import Plans, RoutePlan
 from crmcms.engine.policy import AttributePolicy
 from crmcms.engine.ports import UnitOfWork, UnitOfWorkFactory
 from crmcms.engine.queues import QueueIndex
+from crmcms.engine.records import make_event
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
 from crmcms.errors import (
@@ -215,7 +216,7 @@ class Tx:
         comment: str = "",
     ) -> HistoryEvent:
         """Append a history event with ``changes``, worked out by the caller."""
-        event = HistoryEvent(
+        event = make_event(
             self.uow.history.next_id(),
             appeal.id,
             kind,
@@ -237,5 +238,7 @@ class Tx:
 
     def commit(self) -> None:
         self.uow.commit()
-        events, self.events = self.events, []
-        self.rt.publish(events)
+        events = self.events
+        if events:
+            self.events = []
+            self.rt.publish(events)

@@ -35,10 +35,29 @@ class MemoryStore:
         self.contact_ids = itertools.count(1)
         self.appeal_ids = itertools.count(1)
         self.event_ids = itertools.count(1)
+        self.spare: list[_Repositories] = []
+        """Repositories of finished units of work, empty, for the next ones to take."""
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A fresh unit of work; pass ``store.unit_of_work`` as the engine's factory."""
         return MemoryUnitOfWork(self)
+
+    def repositories(self) -> _Repositories:
+        """A set of empty repositories: a spare one, or new ones."""
+        try:
+            return self.spare.pop()
+        except IndexError:
+            contacts = _Contacts(self)
+            return contacts, _Appeals(self, contacts), _History(self), _Idempotency(self)
+
+    def give_back(self, repositories: _Repositories) -> None:
+        """Keep emptied repositories for later units of work (a few: enough for the units
+        open at once in practice)."""
+        if len(self.spare) < _SPARE:
+            self.spare.append(repositories)
+
+
+_SPARE = 8
 
 
 class _Contacts:
@@ -187,19 +206,30 @@ class _Idempotency:
         self.new[record.key] = record
 
 
+_Repositories = tuple["_Contacts", "_Appeals", "_History", "_Idempotency"]
+
+
 class MemoryUnitOfWork:
-    """A transaction over a :class:`MemoryStore`: writes are staged here until commit."""
+    """A transaction over a :class:`MemoryStore`: writes are staged here until commit.
+
+    Its repositories hold only what it staged, so once it is left (and that is dropped)
+    they go back to the store for the next unit of work: an engine opens one per action,
+    and making four repositories each time cost more than many actions' own work. A unit
+    left is detached from them; entering it again takes a set anew.
+    """
 
     __slots__ = ("_store", "appeals", "contacts", "history", "idempotency")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self.contacts = _Contacts(store)
-        self.appeals = _Appeals(store, self.contacts)
-        self.history = _History(store)
-        self.idempotency = _Idempotency(store)
+        self._attach()
+
+    def _attach(self) -> None:
+        self.contacts, self.appeals, self.history, self.idempotency = self._store.repositories()
 
     def __enter__(self) -> Self:
+        if not hasattr(self, "appeals"):
+            self._attach()
         return self
 
     def __exit__(
@@ -209,28 +239,47 @@ class MemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
+        self._store.give_back((self.contacts, self.appeals, self.history, self.idempotency))
+        del self.contacts, self.appeals, self.history, self.idempotency
 
     def commit(self) -> None:
+        appeals, history, contacts, keys = (
+            self.appeals,
+            self.history,
+            self.contacts,
+            self.idempotency,
+        )
+        if not (appeals.new or appeals.changed or history.new or contacts.new or keys.new):
+            return  # nothing to check or write: a read-only action
         store = self._store
         with store.lock:
             # Check everything before writing anything, so a conflict leaves the store as it was.
-            for appeal_id, base in self.appeals.base_versions.items():
+            for appeal_id, base in appeals.base_versions.items():
                 stored = store.appeals.get(appeal_id)
                 if stored is None or stored.version != base:
                     self.rollback()
                     raise ConcurrencyError(
                         "appeal", appeal_id, base, None if stored is None else stored.version
                     )
-            for key in self.idempotency.new:
+            for key in keys.new:
                 if key in store.idempotency:
                     self.rollback()
                     raise ConcurrencyError("idempotency key", key, 0, 1)
-            store.contacts.update(self.contacts.new)
-            store.appeals.update(self.appeals.changed)
-            store.appeals.update(self.appeals.new)
-            for event in self.history.new:
-                store.history.setdefault(event.appeal_id, []).append(event)
-            store.idempotency.update(self.idempotency.new)
+            # Only what was staged is written (an action stages in two or three places).
+            if contacts.new:
+                store.contacts.update(contacts.new)
+            if appeals.changed:
+                store.appeals.update(appeals.changed)
+            if appeals.new:
+                store.appeals.update(appeals.new)
+            for event in history.new:
+                events = store.history.get(event.appeal_id)
+                if events is None:
+                    store.history[event.appeal_id] = [event]
+                else:
+                    events.append(event)
+            if keys.new:
+                store.idempotency.update(keys.new)
         self.rollback()
 
     def rollback(self) -> None:
