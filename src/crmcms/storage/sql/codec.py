@@ -51,6 +51,18 @@ def _encode(value: Scalar) -> Any:
     raise TypeError(f"{value!r} is not an attribute value")
 
 
+# Every registration encodes each value twice (the appeal's row and its first history event):
+# look the exact type up first, and take the isinstance path only for subclasses.
+_BY_TYPE: dict[type, Any] = {
+    str: None,
+    bool: None,
+    Decimal: lambda v: {"decimal": str(v)},
+    date: lambda v: {"date": v.isoformat()},
+    datetime: lambda v: {"datetime": v.isoformat()},
+    int: lambda v: {"integer": v},
+}
+
+
 def _decode(data: Any) -> Scalar:
     if isinstance(data, dict):
         if "decimal" in data:
@@ -64,6 +76,10 @@ def _decode(data: Any) -> Scalar:
 
 
 def encode_value(value: AttributeValue | None) -> Any:
+    kind = type(value)
+    if kind in _BY_TYPE:
+        make = _BY_TYPE[kind]
+        return value if make is None else make(value)
     if value is None:
         return None
     if isinstance(value, tuple | list):

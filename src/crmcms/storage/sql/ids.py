@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import sqlalchemy as sa
 
@@ -54,20 +55,37 @@ class IdAllocator:
     but did not use are skipped, as a sequence's cache is.
     """
 
+    GROWTH = 16
+    """A busy counter's block grows up to ``block * GROWTH`` ids."""
+    BUSY = 1.0
+    """Seconds: a block used up faster than this makes the next one twice as large."""
+
     def __init__(self, engine: sa.Engine, block: int = 100) -> None:
         self.engine = engine
         self.block = block
         self._lock = threading.Lock()
         self._next: dict[str, int] = {}
         self._last: dict[str, int] = {}
+        self._size: dict[str, int] = {}
+        self._since: dict[str, float] = {}
 
     def next_id(self, name: str) -> int:
         with self._lock:
             current = self._next.get(name, 1)
             if current > self._last.get(name, 0):
-                last = self._reserve(name, self.block)
-                current = last - self.block + 1
+                # Bulk registration would otherwise spend a transaction per block; a quiet
+                # counter keeps small blocks, so a restart skips few ids.
+                now = time.monotonic()
+                size = self._size.get(name, self.block)
+                if name in self._since and now - self._since[name] < self.BUSY:
+                    size = min(size * 2, self.block * self.GROWTH)
+                else:
+                    size = self.block
+                last = self._reserve(name, size)
+                current = last - size + 1
                 self._last[name] = last
+                self._size[name] = size
+                self._since[name] = now
             self._next[name] = current + 1
             return current
 

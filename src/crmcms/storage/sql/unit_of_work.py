@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
@@ -62,6 +63,7 @@ class SqlStore:
 
             upgrade_schema(self.engine)
         self.ids = IdAllocator(self.engine, id_block)
+        self.writes = _Writes(self.engine)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work; it holds no connection until it first reads or commits."""
@@ -271,10 +273,59 @@ class _Idempotency(_Part):
         self.new[record.key] = record
 
 
-def _insert(conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
-    batch = list(rows)
-    if batch:
-        conn.execute(sa.insert(table), batch)
+class _Writes:
+    """The commit's statements, prepared once per store for its database.
+
+    On SQLite an INSERT is compiled once and its rows go to the driver's ``executemany`` as
+    tuples, converted by the very bind processors SQLAlchemy would use: SQLAlchemy's own
+    executemany builds and processes a parameter dict per row, which costs more than SQLite's
+    insert itself. PostgreSQL keeps SQLAlchemy's path, which hands psycopg the batch anyway.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        dialect = engine.dialect
+        self.direct = dialect.name == "sqlite"
+        self._prepared: dict[str, tuple[str, Any, list[tuple[int, Any]]]] = {}
+        for table in (contact, appeal, history, idempotency):
+            keys = [c.key for c in table.c]
+            compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
+            order = compiled.positiontup or keys
+            processors = [
+                (i, table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+                for i, key in enumerate(order)
+            ]
+            self._prepared[table.name] = (
+                compiled.string,
+                operator.itemgetter(*order),
+                [(i, process) for i, process in processors if process is not None],
+            )
+        t = appeal.c
+        # One statement for every changed appeal: executemany with the version check per row.
+        self.update = (
+            sa.update(appeal)
+            .where(
+                t.id == sa.bindparam("b_id", type_=t.id.type),
+                t.version == sa.bindparam("b_version", type_=t.version.type),
+            )
+            .values({c.key: sa.bindparam(c.key, type_=c.type) for c in t if c.key != "client_id"})
+        )
+        self.counted_batches = dialect.supports_sane_multi_rowcount
+
+    def insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
+        batch = list(rows)
+        if not batch:
+            return
+        if not self.direct:
+            conn.execute(sa.insert(table), batch)
+            return
+        sql, values_of, processors = self._prepared[table.name]
+        params = []
+        for row in batch:
+            values = list(values_of(row))
+            for i, process in processors:
+                values[i] = process(values[i])
+            params.append(tuple(values))
+        conn.exec_driver_sql(sql, params)
 
 
 class SqlUnitOfWork:
@@ -319,24 +370,16 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         inserts, updates = self.appeals.rows_to_write()
         keys = list(self.idempotency.new)
+        writes = self.store.writes
         conn = self.connection()
         if conn.in_transaction():
             conn.rollback()  # end the reads' transaction: the writes start from fresh data
         try:
-            _insert(conn, contact, map(contact_row, self.contacts.new.values()))
-            _insert(conn, appeal, inserts)
-            for base, row in updates:
-                done = conn.execute(
-                    sa.update(appeal)
-                    .where(appeal.c.id == row["id"], appeal.c.version == base)
-                    .values(row)
-                )
-                if done.rowcount != 1:
-                    raise ConcurrencyError(
-                        "appeal", row["id"], base, self.appeals._stored_version(row["id"])
-                    )
-            _insert(conn, history, map(event_row, self.history.new))
-            _insert(
+            writes.insert(conn, contact, map(contact_row, self.contacts.new.values()))
+            writes.insert(conn, appeal, inserts)
+            self._write_updates(conn, updates)
+            writes.insert(conn, history, map(event_row, self.history.new))
+            writes.insert(
                 conn,
                 idempotency,
                 (
@@ -366,6 +409,30 @@ class SqlUnitOfWork:
             self._begin()
             raise StorageError(f"commit failed: {exc}") from exc
         self._begin()
+
+    def _write_updates(
+        self, conn: sa.Connection, updates: list[tuple[int, dict[str, Any]]]
+    ) -> None:
+        """Write changed appeals, each only if its stored version is still the one read."""
+        if not updates:
+            return
+        writes = self.store.writes
+        params = [{**row, "b_id": row["id"], "b_version": base} for base, row in updates]
+        if len(params) > 1 and writes.counted_batches:
+            if conn.execute(writes.update, params).rowcount == len(params):
+                return
+            # Some appeal changed meanwhile: nothing of this commit stays, find which to say so.
+            conn.rollback()
+            for base, row in updates:
+                stored = self.appeals._stored_version(row["id"])
+                if stored != base:
+                    raise ConcurrencyError("appeal", row["id"], base, stored)
+            raise ConcurrencyError("appeal", params[0]["id"], updates[0][0], None)
+        for (base, row), one in zip(updates, params, strict=True):
+            if conn.execute(writes.update, one).rowcount != 1:
+                raise ConcurrencyError(
+                    "appeal", row["id"], base, self.appeals._stored_version(row["id"])
+                )
 
     def rollback(self) -> None:
         if self._conn is not None and self._conn.in_transaction():
