@@ -51,6 +51,51 @@ def current(url: str | None) -> None:
         click.echo(f"{revision} (newest is {head}; run 'crmcms db upgrade')")
 
 
+@db.command("index")
+@URL_OPTION
+@click.option(
+    "--definitions",
+    "definitions",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True),
+    help="Definition files or folders (*.crm). Repeatable.",
+)
+@click.option(
+    "--attribute",
+    "attributes",
+    multiple=True,
+    metavar="CODE",
+    help="Index this attribute too, though it is not shown as a column. Repeatable.",
+)
+@click.option(
+    "--concurrently",
+    is_flag=True,
+    help="On PostgreSQL, build without blocking writes (slower; for a live database).",
+)
+def index(
+    url: str | None, definitions: tuple[str, ...], attributes: tuple[str, ...], concurrently: bool
+) -> None:
+    """Create the expression indexes of attributes shown as columns (safe to run again)."""
+    from crmcms.dsl.loader import load_catalog
+    from crmcms.errors import CrmcmsError
+    from crmcms.storage.sql.binding import indexed_attributes
+    from crmcms.storage.sql.unit_of_work import SqlStore
+
+    try:
+        catalog = load_catalog(list(definitions))
+        wanted = indexed_attributes(catalog, attributes)
+    except CrmcmsError as exc:
+        raise click.ClickException(str(exc)) from None
+    store = SqlStore(create_engine(url))
+    try:
+        created = store.ensure_indexes(catalog, extra=attributes, concurrently=concurrently)
+    finally:
+        store.dispose()
+    codes = ", ".join(wanted) or "none"
+    click.echo(f"indexed attributes: {codes}; {len(created)} index(es) created")
+
+
 @click.group()
 def dev() -> None:
     """Tools for developers: generated datasets."""

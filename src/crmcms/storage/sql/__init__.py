@@ -6,6 +6,7 @@ from crmcms.storage.sql.binding import (
     attribute_index,
     attribute_types,
     index_attributes,
+    indexed_attributes,
 )
 from crmcms.storage.sql.filters import (
     AppealFilters,
@@ -36,4 +37,5 @@ __all__ = [
     "attribute_index",
     "attribute_types",
     "index_attributes",
+    "indexed_attributes",
 ]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmcms.dsl import ANY, BOOLEAN, DATE, DECIMAL, INTEGER, RuleType, type_named
+from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog
 from crmcms.storage.schema import appeal, client, contact
 
@@ -20,6 +21,7 @@ __all__ = [
     "attribute_index",
     "attribute_types",
     "index_attributes",
+    "indexed_attributes",
 ]
 
 # Attribute codes are written into SQL text as string literals so that a filter's expression
@@ -85,6 +87,27 @@ def attribute_types(catalog: Catalog) -> dict[str, RuleType]:
             # One code with two types in two topics cannot be typed by code alone.
             found[definition.code] = type_ if found.get(definition.code, type_) == type_ else ANY
     return found
+
+
+def indexed_attributes(catalog: Catalog, extra: Iterable[str] = ()) -> dict[str, RuleType]:
+    """The attributes whose filters get an expression index, code -> type.
+
+    Those the catalog shows as list columns (``column`` in a definition file), which are what
+    operators sort and filter lists by, and the codes in ``extra``. Multiple-choice attributes
+    and codes typed differently in two topics have no single expression and are left out.
+    """
+    types = attribute_types(catalog)
+    owners: Iterable[Any] = (*catalog.topic_groups, *catalog.topics)
+    chosen = {d.code for owner in owners for d in owner.attributes if d.show_in_column}
+    for code in extra:
+        if code not in types:
+            raise ConfigurationError(f"no topic or topic group has an attribute {code!r}")
+        chosen.add(code)
+    return {
+        code: types[code]
+        for code in sorted(chosen)
+        if not types[code].is_list and types[code] is not ANY and _SAFE_CODE.match(code)
+    }
 
 
 class AppealBinding:

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Contact, HistoryEvent
+from crmcms.model import Appeal, Catalog, Contact, HistoryEvent
 from crmcms.storage.database import create_engine
 from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency
+from crmcms.storage.sql.binding import index_attributes, indexed_attributes
 from crmcms.storage.sql.codec import (
     appeal_from_row,
     appeal_row,
@@ -68,6 +69,20 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work; it holds no connection until it first reads or commits."""
         return SqlUnitOfWork(self)
+
+    def ensure_indexes(
+        self, catalog: Catalog, *, extra: Iterable[str] = (), concurrently: bool = False
+    ) -> list[str]:
+        """Create the attribute expression indexes ``catalog`` asks for; returns those made.
+
+        Attributes shown as list columns are indexed, and the codes in ``extra`` (see
+        :func:`~crmcms.storage.sql.binding.indexed_attributes`). Indexes that exist are left
+        alone, so this is safe at every start and after every catalog change; indexes of
+        attributes no longer asked for are not dropped. ``concurrently`` builds them on
+        PostgreSQL without blocking writes.
+        """
+        wanted = indexed_attributes(catalog, extra)
+        return index_attributes(self.engine, wanted, concurrently=concurrently)
 
     def dispose(self) -> None:
         """Close the pooled connections."""
