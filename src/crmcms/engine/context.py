@@ -10,7 +10,6 @@ from crmcms.model import Appeal, AppealState, Catalog, Contact, Operator
 
 __all__ = [
     "AppealData",
-    "ContactParts",
     "RuleData",
     "appeal_data",
     "assemble",
@@ -142,57 +141,58 @@ _appeal_fields: Callable[[Appeal], tuple[Any, ...]] = _op.attrgetter(
 """What the appeal's part of the rule data is made of, read in one call."""
 
 
-class ContactParts:
-    """The contact's and the client's parts of rule data, made at most once per action and
-    shared by all its rule data (rules only read them)."""
-
-    __slots__ = ("_contact", "client", "contact_record")
-
-    def __init__(self, contact: Contact, client: Any) -> None:
-        self.contact_record = contact
-        # Rules about clients (category, region) are the common case, and the directory
-        # was asked already: the client's part is made at once.
-        self.client = client_data(client)
-        self._contact: dict[str, Any] | None = None
-
-    def contact(self) -> dict[str, Any]:
-        if self._contact is None:
-            self._contact = contact_data(self.contact_record)
-        return self._contact
-
-
 class RuleData(dict[str, Any]):
     """Rule data whose parts are made when something first reads them.
 
     A transition's rules typically read one or two parts (the client's category, say) of
     the six; making the others costs more than evaluating the rules. The client's part is
-    there from the start (see :class:`ContactParts`). Each part shows the
-    record as it was when the data was made: the appeal's fields are read at once (one
-    call), the contact and client were looked up by then, and the operator does not change.
+    given, made once per action; the contact and operator do not change during an action.
     Rules, conditions and expressions read data by subscript, which makes a missing part.
+
+    The appeal's part shows the appeal as it was when the data was made: its fields are
+    read then (one call). *Live* data reads them when the part is first needed instead —
+    for an action that reads the data before it changes the appeal, or calls
+    :meth:`capture` before it does.
     """
 
-    __slots__ = ("_appeal", "_appeal_data", "_operator", "_parts")
+    __slots__ = ("_appeal", "_appeal_data", "_contact", "_operator")
 
     def __init__(
         self,
         appeal_data: AppealData,
         appeal: Appeal,
-        parts: ContactParts,
+        client: dict[str, Any],
+        contact: Contact | None,
         operator: Operator | None,
+        *,
+        live: bool = False,
     ) -> None:
-        # dict's own __init__ is not called: it would only set what the next line sets.
-        self["Client"] = parts.client
+        # dict's own __init__ is not called: it would only do what this line does.
+        self["Client"] = client
         self._appeal_data = appeal_data
-        self._appeal = _appeal_fields(appeal)
-        self._parts = parts
+        self._appeal: Appeal | tuple[Any, ...] = appeal if live else _appeal_fields(appeal)
+        self._contact = contact
         self._operator = operator
+
+    def capture(self) -> None:
+        """Keep the appeal's part as the appeal is now, whatever happens to it next."""
+        if not isinstance(self._appeal, tuple) and "Appeal" not in self:
+            self._appeal = _appeal_fields(self._appeal)
+
+    def refresh(self, appeal: Appeal) -> None:
+        """Show ``appeal`` as it is from now on, live (the other parts stay): for an action
+        that changed it and goes on evaluating rules, once nothing reads the data as it
+        was."""
+        self._appeal = appeal
+        self.pop("Appeal", None)
 
     def __missing__(self, key: str) -> Any:
         if key == "Appeal":
-            part = self._appeal_data.from_fields(self._appeal)
+            source = self._appeal
+            fields = source if isinstance(source, tuple) else _appeal_fields(source)
+            part = self._appeal_data.from_fields(fields)
         elif key == "Contact":
-            part = self._parts.contact()
+            part = contact_data(self._contact)
         elif key == "Operator":
             part = operator_data(self._operator)
         elif key in ("Subscriber", "ContactPerson"):

@@ -28,11 +28,21 @@ class FastHook:
     does, with the arguments in the order of the hook's specification. Anything else goes
     through pluggy itself.
 
-    The implementations are re-read on every call (a list copy) and the plan redone when
-    they differ, so plugins registered or unregistered later are seen at once.
+    The implementations are compared with the planned ones on every call (a copy of them
+    is kept) and the plan redone when they differ, so plugins registered or unregistered
+    later are seen at once.
     """
 
-    __slots__ = ("_caller", "_functions", "_pm", "_seen", "argnames", "firstresult", "name")
+    __slots__ = (
+        "_caller",
+        "_functions",
+        "_live",
+        "_pm",
+        "_seen",
+        "argnames",
+        "firstresult",
+        "name",
+    )
 
     def __init__(self, plugins: pluggy.PluginManager, name: str) -> None:
         self.name = name
@@ -42,6 +52,10 @@ class FastHook:
         self.firstresult = bool(spec is not None and spec.opts.get("firstresult", False))
         self.argnames: tuple[str, ...] = tuple(spec.argnames) if spec is not None else ()
         self._seen: list[Any] | None = None
+        # pluggy's own list of implementations, changed in place as plugins come and go:
+        # compared with a copy of it without copying it each call. The public copy otherwise.
+        live = getattr(self._caller, "_hookimpls", None)
+        self._live: list[Any] | None = live if isinstance(live, list) else None
         self._functions: tuple[Callable[..., Any], ...] | None = None
 
     def _plan(self, impls: list[Any]) -> None:
@@ -58,12 +72,22 @@ class FastHook:
         """Whether any plugin implements the hook now."""
         return bool(self._caller.get_hookimpls())
 
-    def __call__(self, *args: Any) -> Any:
-        """Call the hook with its arguments in the order its specification names them."""
-        impls = self._caller.get_hookimpls()
+    def plain(self) -> tuple[Callable[..., Any], ...] | None:
+        """The implementations to call directly, in order, or ``None`` when pluggy must make
+        the call. Only good for calls made right away: plugins may come and go."""
+        live = self._live
+        impls = self._caller.get_hookimpls() if live is None else live
         # pluggy swaps its call loop for a wrapper while tracing or monitoring hook calls.
         if impls != self._seen or getattr(self._pm, "_inner_hookexec", None) is not _PLAIN_LOOP:
-            self._plan(impls)
+            self._plan(list(impls))
+        return self._functions
+
+    def __call__(self, *args: Any) -> Any:
+        """Call the hook with its arguments in the order its specification names them."""
+        live = self._live
+        impls = self._caller.get_hookimpls() if live is None else live
+        if impls != self._seen or getattr(self._pm, "_inner_hookexec", None) is not _PLAIN_LOOP:
+            self._plan(list(impls))
         functions = self._functions
         if functions is None:
             return self._caller(**dict(zip(self.argnames, args, strict=True)))

@@ -8,6 +8,8 @@ written. Actions then read plans instead of searching the catalog.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 
 from crmcms.dsl import CompiledRule
@@ -42,6 +44,9 @@ class ProcessPlan:
     code: str
     final: bool
     deadline: Deadline | None
+    clock_limit: timedelta | None
+    """The deadline's limit when it counts clock time (due at entry plus this); ``None``
+    when there is no deadline or it counts business time."""
     outgoing: tuple[Transition, ...]
     automatic: tuple[Transition, ...]
     """The automatic transitions out of it, in definition order."""
@@ -97,6 +102,7 @@ class RoutePlan:
             p.code,
             p.final,
             p.deadline,
+            None if p.deadline is None or p.deadline.business_time else p.deadline.limit,
             outgoing,
             tuple(t for t in outgoing if t.automatic),
             p.queue_policy is QueuePolicy.KEEP,
@@ -129,17 +135,16 @@ class RoutePlan:
         return found
 
 
-class Plans:
-    """Route plans by (route, version), made on first use and kept."""
+class Plans(dict[tuple[str, int], RoutePlan]):
+    """Route plans by (route, version): ``plans[code, version]``, made on first use and kept
+    (a plain dict lookup after that)."""
 
     def __init__(self, catalog: Catalog, rules: RuleBook) -> None:
+        super().__init__()
         self.catalog = catalog
         self.rules = rules
-        self._plans: dict[tuple[str, int], RoutePlan] = {}
 
-    def __call__(self, code: str, version: int) -> RoutePlan:
-        found = self._plans.get((code, version))
-        if found is None:
-            route = self.catalog.route(code, version)
-            found = self._plans[(code, version)] = RoutePlan(self.catalog, self.rules, route)
+    def __missing__(self, key: tuple[str, int]) -> RoutePlan:
+        route = self.catalog.route(*key)
+        found = self[key] = RoutePlan(self.catalog, self.rules, route)
         return found

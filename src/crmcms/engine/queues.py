@@ -38,17 +38,19 @@ class Queues(Protocol):
     def queue(self, code: str) -> Queue: ...
 
 
-class QueueIndex:
-    """The catalog's queues by code, one dict lookup each (the catalog's own lookup does more
-    work, and every action asks at least once)."""
+class QueueIndex(dict[str, Queue]):
+    """The catalog's queues by code. ``queue(code)`` is a plain dict lookup (the catalog's own
+    does more work, and every action asks at least once); a code the catalog lacks is
+    looked up there, which says so."""
 
     def __init__(self, catalog: Catalog) -> None:
+        super().__init__((q.code, q) for q in catalog.queues)
         self._catalog = catalog
-        self._queues = {q.code: q for q in catalog.queues}
 
-    def queue(self, code: str) -> Queue:
-        found = self._queues.get(code)
-        return self._catalog.queue(code) if found is None else found
+    def __missing__(self, code: str) -> Queue:
+        return self._catalog.queue(code)
+
+    queue = dict.__getitem__
 
 
 @attrs.frozen

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from crmcms.dsl import Explanation, format_value
+from crmcms.engine.context import RuleData
 from crmcms.engine.deadlines import due_at
 from crmcms.engine.handlers import run_handlers
 from crmcms.engine.history import CLOSE, MOVE, change
@@ -70,12 +72,11 @@ def _false_parts(node: Explanation) -> list[str]:
     return [node.text + (f" ({', '.join(reads)})" if reads else "")]
 
 
-def _rule_reason(tx: Tx, step: TransitionPlan, data: Mapping[str, Any]) -> str | None:
-    if step.rule is None or step.rule.evaluate(data):
-        return None
-    # Only a refusal needs the explanation, so it is worked out only then.
+def _rule_reason(tx: Tx, step: TransitionPlan, data: Mapping[str, Any]) -> str:
+    """Why the transition's rule is false; only a refusal needs the explanation."""
     code = step.transition.rule
     assert code is not None
+    assert step.rule is not None
     detail = "; ".join(_false_parts(step.rule.explain(data))) or step.rule.text
     return f"rule {code} ({tx.catalog.rule(code).name}) is false: {detail}"
 
@@ -97,9 +98,8 @@ def _reasons(
         reasons.append(who)
     if step.transition.automatic and operator is not None:
         reasons.append("automatic: the system takes it as soon as its rule holds")
-    rule = _rule_reason(tx, step, data)
-    if rule is not None:
-        reasons.append(rule)
+    if step.rule is not None and not step.rule.evaluate(data):
+        reasons.append(_rule_reason(tx, step, data))
     missing = tx.rt.policy.missing_required(appeal, data)
     if missing:
         codes = ", ".join(p.code for p in missing)
@@ -144,7 +144,8 @@ def perform(
             f"transition {code} leaves {step.source.code}, appeal {appeal.id} is in "
             f"{appeal.process}"
         )
-    data = tx.data(appeal, operator)
+    # Live: everything reading it runs before the appeal changes (see _move and _enter).
+    data = tx.data(appeal, operator, live=True)
     reasons = _reasons(tx, appeal, plan, step, operator, data)
     if reasons:
         login = operator.login if operator else "the system"
@@ -167,7 +168,7 @@ def _move(
     step: TransitionPlan,
     operator: Operator | None,
     comment: str,
-    data: Mapping[str, Any],
+    data: RuleData,
 ) -> None:
     """Take ``step``; ``data`` is the rule data of the appeal as it is before the move."""
     login = operator.login if operator else None
@@ -197,7 +198,9 @@ def _move(
     # that change.
     appeal.process = step.target.code
     tx.event(appeal, HistoryKind.MOVED, step.moved, login, step.code, comment or transition.name)
-    _enter(tx, appeal, plan, step.target, operator, step.code, True)
+    # Nothing reads the data as it was any more: it can show the appeal in its new process.
+    data.refresh(appeal)
+    _enter(tx, appeal, plan, step.target, operator, step.code, True, data)
 
 
 def enter_process(
@@ -214,8 +217,10 @@ def enter_process(
     Returns why the queue was chosen. ``save=False`` is for a new appeal, which its caller
     stores and records instead.
     """
-    plan = tx.rt.plan(route.code, route.version)
-    return _enter(tx, appeal, plan, plan.process(appeal.process), operator, transition, save)
+    plan = tx.rt.plans[route.key]
+    step = plan.process(appeal.process)
+    data = tx.data(appeal, operator, live=True)
+    return _enter(tx, appeal, plan, step, operator, transition, save, data)
 
 
 def _enter(
@@ -226,10 +231,11 @@ def _enter(
     operator: Operator | None,
     transition: str | None,
     save: bool,
+    data: RuleData,
 ) -> str:
+    """Enter ``step``; ``data`` shows the appeal as it is, in that process (live)."""
     login = operator.login if operator else None
     now = tx.now
-    data = tx.data(appeal, operator)
     old_queue, old_entered, old_deadline = (
         appeal.queue,
         appeal.process_entered_at,
@@ -238,7 +244,12 @@ def _enter(
     queue, reason = choose_queue(
         step.code, step.keeps_queue, plan.queues(step.code), old_queue, data
     )
-    deadline = None if step.deadline is None else due_at(now, step.deadline)
+    if step.on_entered:  # they read the data after the appeal changes, as it was before
+        data.capture()
+    if step.clock_limit is not None:
+        deadline: datetime | None = now + step.clock_limit
+    else:
+        deadline = None if step.deadline is None else due_at(now, step.deadline)
     appeal.queue = queue
     appeal.process_entered_at = now
     appeal.process_deadline = deadline
@@ -279,7 +290,7 @@ def close_appeal(
     save: bool = True,
 ) -> None:
     """Close the appeal, run close handlers and tell the client the result."""
-    step = tx.rt.plan(route.code, route.version).process(appeal.process)
+    step = tx.rt.plans[route.key].process(appeal.process)
     _close(tx, appeal, step, operator, comment, save)
 
 
@@ -340,7 +351,7 @@ def run_automatic(tx: Tx, appeal: Appeal) -> None:
         automatic = plan.process(appeal.process).automatic
         if not automatic:
             return
-        data = tx.data(appeal)
+        data = tx.data(appeal, live=True)  # read before any change, then refreshed
         ready = next(
             (
                 step

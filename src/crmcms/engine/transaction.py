@@ -9,7 +9,7 @@ from typing import Any
 
 import pluggy
 
-from crmcms.engine.context import AppealData, ContactParts, RuleData
+from crmcms.engine.context import AppealData, RuleData, client_data
 from crmcms.engine.history import Snapshot, again, blank_snapshot, diff
 from crmcms.engine.hooks import FastHook
 from crmcms.engine.notifications import Notification
@@ -64,16 +64,17 @@ class Runtime:
         self.queues = QueueIndex(catalog)
         self.operators = {o.login: o for o in catalog.operators}
         """Operators by login: one lookup (unknown ones go to the catalog, which says so)."""
-        self.plan = Plans(catalog, rules)
-        """The plan of a route version: ``rt.plan(code, version)``."""
+        self.plans = Plans(catalog, rules)
+        """The plan of a route version: ``rt.plans[code, version]``."""
         self.appeal_data = AppealData(catalog)
         self._hooks: dict[str, FastHook] = {}
         self._event_hook = self._hook("crmcms_event")
-        self._find_client = self._hook("crmcms_find_client")
+        self.find_client_hook = self._hook("crmcms_find_client")
+        """The client directory: ``find_client_hook(client_id)``."""
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
-        return self.plan(code, version).route
+        return self.plans[code, version].route
 
     def _hook(self, name: str) -> FastHook:
         found = self._hooks.get(name)
@@ -91,17 +92,6 @@ class Runtime:
         except Exception as exc:
             raise PluginError("<plugin>", name, f"{type(exc).__name__}: {exc}") from exc
 
-    def find_client(self, client_id: str) -> Any:
-        """The client directory's answer for ``client_id`` (``crmcms_find_client``)."""
-        try:
-            return self._find_client(client_id)
-        except CrmcmsError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                "<plugin>", "crmcms_find_client", f"{type(exc).__name__}: {exc}"
-            ) from exc
-
     def external_items(
         self, dictionary: str, params: Mapping[str, Any]
     ) -> Sequence[tuple[str, str]] | None:
@@ -114,9 +104,14 @@ class Runtime:
         """Tell observers about stored events. The change is already committed, so an
         observer's failure is logged rather than raised."""
         hook = self._event_hook
+        functions = hook.plain()  # one look at the observers for all the events
         for event in events:
             try:
-                hook(event)
+                if functions is None:
+                    hook(event)
+                else:
+                    for function in functions:
+                        function(event)
             except Exception:
                 log.exception("crmcms_event observer failed on history event %s", event.id)
 
@@ -124,7 +119,7 @@ class Runtime:
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`finish`."""
 
-    __slots__ = ("_clients", "_contacts", "_parts", "catalog", "events", "now", "rt", "uow")
+    __slots__ = ("_client_parts", "_clients", "_contacts", "catalog", "events", "now", "rt", "uow")
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
         self.rt = runtime
@@ -134,7 +129,7 @@ class Tx:
         self.events: list[HistoryEvent] = []
         self._contacts: dict[int, Contact] = {}
         self._clients: dict[int, Any] = {}
-        self._parts: dict[int, ContactParts] = {}
+        self._client_parts: dict[int, dict[str, Any]] = {}
 
     # --- Reading ----------------------------------------------------------------------------
 
@@ -164,7 +159,13 @@ class Tx:
         if client_id is None:
             return None
         if client_id not in self._clients:
-            found = self.rt.find_client(str(client_id))
+            try:
+                found = self.rt.find_client_hook(str(client_id))
+            except CrmcmsError:
+                raise
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                raise PluginError("<plugin>", "crmcms_find_client", message) from exc
             if found is None:
                 raise NotFoundError("client", client_id, hint="no client directory knows it")
             self._clients[client_id] = found
@@ -172,20 +173,25 @@ class Tx:
 
     def plan(self, appeal: Appeal) -> RoutePlan:
         """The plan of the route version ``appeal`` runs on."""
-        return self.rt.plan(appeal.route, appeal.route_version)
+        return self.rt.plans[appeal.route, appeal.route_version]
 
-    def data(self, appeal: Appeal, operator: Operator | None = None) -> dict[str, Any]:
+    def data(
+        self, appeal: Appeal, operator: Operator | None = None, *, live: bool = False
+    ) -> RuleData:
         """What rules see for ``appeal`` acted on by ``operator``, as it is now.
 
-        The contact and client are looked up now (once per action); the parts of the data
-        are made as rules read them (see :class:`~crmcms.engine.context.RuleData`).
+        The contact and client are looked up now, once per action, and the client's part
+        made then; the other parts are made as rules read them (see
+        :class:`~crmcms.engine.context.RuleData`, also for ``live``).
         """
-        parts = self._parts.get(appeal.contact_id)
-        if parts is None:
-            contact = self.contact(appeal.contact_id)
-            parts = ContactParts(contact, self.client(contact.client_id))
-            self._parts[appeal.contact_id] = parts
-        return RuleData(self.rt.appeal_data, appeal, parts, operator)
+        contact_id = appeal.contact_id
+        client = self._client_parts.get(contact_id)
+        if client is None:
+            contact = self.contact(contact_id)
+            client = client_data(self.client(contact.client_id))
+            self._client_parts[contact_id] = client
+        contact = self._contacts[contact_id]
+        return RuleData(self.rt.appeal_data, appeal, client, contact, operator, live=live)
 
     # --- Writing ----------------------------------------------------------------------------
 

@@ -50,14 +50,9 @@ class MemoryStore:
             contacts = _Contacts(self)
             return contacts, _Appeals(self, contacts), _History(self), _Idempotency(self)
 
-    def give_back(self, repositories: _Repositories) -> None:
-        """Keep emptied repositories for later units of work (a few: enough for the units
-        open at once in practice)."""
-        if len(self.spare) < _SPARE:
-            self.spare.append(repositories)
-
 
 _SPARE = 8
+"""Spare repositories a store keeps: enough for the units of work open at once in practice."""
 
 
 class _Contacts:
@@ -222,14 +217,15 @@ class MemoryUnitOfWork:
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._attach()
-
-    def _attach(self) -> None:
-        self.contacts, self.appeals, self.history, self.idempotency = self._store.repositories()
+        try:
+            repositories = store.spare.pop()
+        except IndexError:
+            repositories = store.repositories()
+        self.contacts, self.appeals, self.history, self.idempotency = repositories
 
     def __enter__(self) -> Self:
-        if not hasattr(self, "appeals"):
-            self._attach()
+        if not hasattr(self, "appeals"):  # left before: take repositories again
+            self.contacts, self.appeals, self.history, self.idempotency = self._store.repositories()
         return self
 
     def __exit__(
@@ -239,7 +235,9 @@ class MemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
-        self._store.give_back((self.contacts, self.appeals, self.history, self.idempotency))
+        spare = self._store.spare
+        if len(spare) < _SPARE:
+            spare.append((self.contacts, self.appeals, self.history, self.idempotency))
         del self.contacts, self.appeals, self.history, self.idempotency
 
     def commit(self) -> None:
@@ -280,7 +278,13 @@ class MemoryUnitOfWork:
                     events.append(event)
             if keys.new:
                 store.idempotency.update(keys.new)
-        self.rollback()
+            # The store copied what it keeps: the staging goes (as in rollback).
+            appeals.new.clear()
+            appeals.changed.clear()
+            appeals.base_versions.clear()
+            history.new.clear()
+            contacts.new.clear()
+            keys.new.clear()
 
     def rollback(self) -> None:
         # The repositories stay; only what they staged goes, and most actions stage in two
