@@ -181,8 +181,10 @@ def attribute_schema(attributes: Mapping[str, AttributeDef], base: Schema | None
     return _closed_schema(base or default_schema(), infos)
 
 
-def catalog_schema(catalog: Catalog, topic: str | None = None) -> Schema:
-    """What rules of ``catalog`` may see: the default schema with its topic attributes typed.
+def catalog_schema(
+    catalog: Catalog, topic: str | None = None, *, base: Schema | None = None
+) -> Schema:
+    """What rules of ``catalog`` may see: ``base`` (the default schema) with attributes typed.
 
     With ``topic``, only that topic's attributes (its own and inherited) exist; without, every
     attribute defined anywhere in the catalog does. Unknown codes are then errors.
@@ -190,7 +192,7 @@ def catalog_schema(catalog: Catalog, topic: str | None = None) -> Schema:
     scope = ("topic", topic) if topic is not None else ("catalog",)
     if topic is not None:
         catalog.topic(topic)  # an unknown topic is a NotFoundError with a hint, not an empty set
-    return _Scopes(catalog).schema(scope)
+    return _Scopes(catalog, base).schema(scope)
 
 
 def _closed_schema(base: Schema, infos: Mapping[str, AttributeInfo]) -> Schema:
@@ -209,9 +211,9 @@ def _closed_schema(base: Schema, infos: Mapping[str, AttributeInfo]) -> Schema:
 class _Scopes:
     """Attribute sets and schemas per scope, built once each."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, base: Schema | None = None) -> None:
         self.catalog = catalog
-        self.base = default_schema()
+        self.base = base or default_schema()
 
     @functools.cache  # noqa: B019 - one instance per check run
     def attributes(self, scope: tuple[str, ...]) -> Mapping[str, AttributeDef]:

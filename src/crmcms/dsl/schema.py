@@ -424,6 +424,9 @@ def add_builtin_objects(schema: SchemaBuilder) -> None:
     appeal.field("Deadline", dt, aliases=["Срок"])
     appeal.field("ClosedAt", dt, aliases=["ВремяЗакрытия"])
     appeal.field("Responsible", s, aliases=["Ответственный"], doc="login of the responsible")
+    appeal.field("Operator", s, aliases=["Оператор"], doc="login of who registered it")
+    appeal.field("Route", s, aliases=["Маршрут"], doc="code of the route it runs on")
+    appeal.field("Parent", s, aliases=["Родитель"], doc="id of the parent appeal")
     appeal.attributes("Attribute", aliases=["Атрибут"], doc="topic attributes by code")
 
     operator = schema.object("Operator", aliases=["Оператор"], doc="the operator acting")

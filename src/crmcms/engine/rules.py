@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from crmcms.dsl import CompiledRule, SchemaBuilder, build_schema, compile_rule
+from crmcms.dsl import CompiledRule, build_schema, catalog_schema, compile_rule
 from crmcms.dsl.checker import Checker
 from crmcms.dsl.compile_python import compile_function, generate
 from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.schema import STRING, Schema
+from crmcms.dsl.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 from crmcms.model import Catalog
 
@@ -18,16 +18,14 @@ __all__ = ["RuleBook", "engine_schema"]
 Expression = Callable[[Mapping[str, Any]], Any]
 
 
-def _engine_fields(schema: SchemaBuilder) -> None:
-    appeal = schema.object("Appeal")
-    appeal.field("Operator", STRING, aliases=["Оператор"], doc="login of who registered it")
-    appeal.field("Route", STRING, aliases=["Маршрут"])
-    appeal.field("Parent", STRING, aliases=["Родитель"], doc="id of the parent appeal")
+def engine_schema(plugin_manager: Any = None, catalog: Catalog | None = None) -> Schema:
+    """What the engine's rules may see: the plugins' schema, with ``catalog``'s attributes typed.
 
-
-def engine_schema(plugin_manager: Any = None) -> Schema:
-    """The rule schema plus what the engine adds: ``Appeal.Operator``, ``.Route``, ``.Parent``."""
-    return build_schema(plugin_manager, configure=_engine_fields)
+    The same schema the definition checks use, so a rule that passed ``crmcms check`` means
+    the same thing when the engine runs it.
+    """
+    schema = build_schema(plugin_manager)
+    return schema if catalog is None else catalog_schema(catalog, base=schema)
 
 
 class RuleBook:

@@ -58,7 +58,7 @@ class Engine:
             from crmcms.plugins import make_plugin_manager
 
             plugins = make_plugin_manager()
-        rules = RuleBook(catalog, engine_schema(plugins))
+        rules = RuleBook(catalog, engine_schema(plugins, catalog))
         rules.compile_all()
         self.runtime = Runtime(catalog, uow_factory, plugins, rules, clock)
 
