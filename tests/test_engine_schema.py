@@ -1,10 +1,10 @@
-"""The engine reads rules with the same schema the definition checks use."""
+"""The engine reads rules as the definition checks do, at the time of the action."""
 
 from __future__ import annotations
 
 import pytest
 
-from crmcms import DefinitionError, Engine
+from crmcms import AppealDraft, DefinitionError, Engine
 from crmcms.dsl import load_catalog_text
 from crmcms.model import Catalog
 
@@ -13,6 +13,10 @@ topic T "T" {
     attribute 168 "Termination date": date
 }
 queue Q "Q"
+operator olga "Olga"
+place kind CALL_CENTRE "Call centre"
+place CC "Contact centre" kind CALL_CENTRE
+channel PHONE "Phone"
 rule RULE
 route R "R" {
     topics: T
@@ -43,3 +47,20 @@ def test_the_engine_refuses_an_attribute_no_topic_defines() -> None:
     catalog = _catalog('GUARD "g": Appeal.Attribute[999] is empty', check=False)
     with pytest.raises(DefinitionError, match="unknown attribute code '999'"):
         Engine.in_memory(catalog)
+
+
+def test_now_and_today_in_rules_are_the_engines_clock() -> None:
+    from crmcms.testing.engine import ManualClock
+
+    clock = ManualClock()  # 2026-03-02 09:00 UTC
+    catalog = _catalog(
+        'GUARD "g": today() = 2026-03-02 and now() < 2026-03-02T12:00:00Z', check=True
+    )
+    engine = Engine.in_memory(catalog, clock=clock)
+    contact = engine.register_contact(
+        "olga", place="CC", channel="PHONE", drafts=[AppealDraft("T", {})]
+    )
+    appeal = contact.appeals[0]
+    assert [o.available for o in engine.available_transitions(appeal.id, "olga")] == [True]
+    clock.advance(hours=4)
+    assert [o.available for o in engine.available_transitions(appeal.id, "olga")] == [False]

@@ -5,7 +5,7 @@ from crmcms.dsl.definition_checks import catalog_schema
 from crmcms.dsl.definitions_parser import parse_definitions
 from crmcms.dsl.explain import Explanation, format_value
 from crmcms.dsl.formatter import format_source
-from crmcms.dsl.functions import BUILTIN_FUNCTIONS, RuleFunction
+from crmcms.dsl.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_clock
 from crmcms.dsl.graph import render_dot, route_dot, route_mermaid
 from crmcms.dsl.loader import (
     DEFINITION_SUFFIX,
@@ -75,5 +75,6 @@ __all__ = [
     "render_dot",
     "route_dot",
     "route_mermaid",
+    "rule_clock",
     "type_named",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from crmcms.dsl.schema import (
     list_of,
 )
 
-__all__ = ["BUILTIN_FUNCTIONS", "ParamType", "RuleFunction"]
+__all__ = ["BUILTIN_FUNCTIONS", "ParamType", "RuleFunction", "rule_clock"]
 
 ParamType = RuleType | tuple[RuleType, ...]
 """What one parameter accepts: a type, or any of several (``ANY`` accepts everything)."""
@@ -66,12 +68,33 @@ class RuleFunction:
         return f"{self.name}({', '.join(shown)})"
 
 
-def _now() -> datetime:
+def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A host with its own notion of "now" (the engine's clock, a replay, a test) sets it here, so
+# that now() and today() agree with the time of the action the rule is evaluated for.
+_clock: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
+    "rule_clock", default=_utc_now
+)
+
+
+@contextlib.contextmanager
+def rule_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Within this block, ``now()`` and ``today()`` in rules read ``clock`` (an aware datetime)."""
+    token = _clock.set(clock)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+def _now() -> datetime:
+    return _clock.get()()
+
+
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return _clock.get()().astimezone(UTC).date()
 
 
 def _first_known(args: Sequence[RuleType]) -> RuleType:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import pluggy
 
+from crmcms.dsl.functions import rule_clock
 from crmcms.engine import admin, appeals, contacts, queues, routing, sla
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk
@@ -83,7 +84,9 @@ class Engine:
         """Run ``action`` in a fresh transaction and commit it if it returns."""
         with self.runtime.uow_factory() as uow:
             tx = Tx(self.runtime, uow, now)
-            result = action(tx)
+            # Every rule of one action sees the action's time as now(), not the wall clock.
+            with rule_clock(lambda: tx.now):
+                result = action(tx)
             tx.commit()
         return result
 
