@@ -150,3 +150,28 @@ def test_every_problem_of_every_file_at_once_and_nothing_loaded() -> None:
 def test_syntax_errors_of_several_files_are_all_reported() -> None:
     _, problems = check_sources({"a.crm": "topic T {", "b.crm": 'queue "Q"'})
     assert [p.span.file for p in problems] == ["a.crm", "b.crm"]
+
+
+def test_syntax_errors_of_several_declarations_in_one_file_are_all_reported() -> None:
+    source = (
+        'queue A "A" {\n'
+        "    members:\n"
+        "}\n"
+        'channel PHONE "Phone"\n'
+        'route X "x" {\n'
+        '    process a "A" initial\n'
+        "    transition a ->\n"
+        "}\n"
+        'channel SMS "SMS" {\n'
+        "}}\n"
+    )
+    _, problems = check_sources({"bad.crm": source})
+    assert [(p.span.line, p.span.column) for p in problems] == [(3, 1), (8, 1), (10, 2)]
+    assert all(p.source == source for p in problems)
+    assert "    }}\n     ^" in problems[2].render()
+
+
+def test_a_file_with_one_syntax_error_reports_only_that_one() -> None:
+    source = 'channel PHONE "Phone"\nchannel SMS "SMS" {\n'
+    _, problems = check_sources({"one.crm": source})
+    assert len(problems) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ def _load(sources: Mapping[str, str], *, check: bool) -> tuple[Catalog | None, l
         try:
             files.append(parse_definitions(text, file=name))
         except DslError as err:
-            problems.append(err)
+            problems += _syntax_errors(text, name, err)
     if problems:
         # References into a file that did not parse would all look unknown: stop here.
         return None, _sorted(problems)
@@ -128,6 +129,38 @@ def _load(sources: Mapping[str, str], *, check: bool) -> tuple[Catalog | None, l
     if catalog is not None and check:
         run_checks(catalog, index)
     return (catalog if not index.problems else None), _sorted(index.problems)
+
+
+# A declaration that starts a line (as `crmcms fmt` lays them out) is where parsing can resume.
+_DECLARATION_START = re.compile(
+    r"(?:dictionary|place|channel|client|priority|mailing|role|operator|template|group|topic"
+    r"|rule|queue|route)\b"
+)
+
+
+def _syntax_errors(text: str, file: str, first: DslError) -> list[DslError]:
+    """``first`` and the syntax errors of the declarations after it, one per declaration.
+
+    After an error, parsing resumes at the next line that starts a declaration, with the
+    lines before it blanked so positions stay true. A broken declaration can hide errors in
+    the ones it swallows, but never invents one.
+    """
+    found = [first]
+    lines = text.splitlines(keepends=True)
+    after = first.span.line  # 1-based line of the last error = 0-based index of the next line
+    while True:
+        start = next(
+            (i for i in range(after, len(lines)) if _DECLARATION_START.match(lines[i])), None
+        )
+        if start is None:
+            return found
+        try:
+            parse_definitions("\n" * start + "".join(lines[start:]), file=file)
+        except DslError as err:
+            found.append(DslError(err.message, err.span, source=text, hint=err.hint))
+            after = max(err.span.line, start + 1)
+        else:
+            return found
 
 
 def _sorted(problems: list[DslError]) -> list[DslError]:
