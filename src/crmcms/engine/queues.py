@@ -84,7 +84,8 @@ class QueueCandidate:
     code: str
     rule: CompiledRule | None
     chosen: str
-    """Why it was chosen, when it is."""
+    """Why it was chosen, when it is. Candidates are tried in order and only a false rule
+    passes one over, so every candidate before it was passed over: that is said here too."""
     passed_over: str
     """Why it was passed over, when its rule is false."""
 
@@ -93,7 +94,7 @@ def queue_candidates(
     catalog: Catalog, rules: RuleBook, route: Route, process: str
 ) -> tuple[QueueCandidate, ...]:
     """:func:`candidate_queues` ready to choose from: rules compiled, reasons written."""
-    out = []
+    out: list[QueueCandidate] = []
     for queue in candidate_queues(catalog, route, process):
         if queue.rule is None:
             rule = None
@@ -101,6 +102,8 @@ def queue_candidates(
         else:
             rule = rules.rule(queue.rule)
             chosen = f"rule {queue.rule} ({catalog.rule(queue.rule).name}) holds"
+        if out:
+            chosen += "; passed over " + ", ".join(c.passed_over for c in out)
         skipped = f"{queue.code}: rule {queue.rule} is false"
         out.append(QueueCandidate(queue.code, rule, chosen, skipped))
     return tuple(out)
@@ -120,15 +123,10 @@ def choose_queue(
     """
     if keeps_queue and current is not None:
         return current, f"process {process} keeps the queue the appeal was in"
-    skipped: list[str] = []
     for candidate in candidates:
-        if candidate.rule is not None and not candidate.rule.evaluate(data):
-            skipped.append(candidate.passed_over)
-            continue
-        if skipped:
-            return candidate.code, f"{candidate.chosen}; passed over {', '.join(skipped)}"
-        return candidate.code, candidate.chosen
-    detail = "; ".join(skipped) if skipped else "no active queue allows it"
+        if candidate.rule is None or candidate.rule.evaluate(data):
+            return candidate.code, candidate.chosen
+    detail = "; ".join(c.passed_over for c in candidates) or "no active queue allows it"
     raise WorkflowError(f"no queue accepts an appeal in process {process}: {detail}")
 
 

@@ -198,18 +198,15 @@ class Engine:
         expected_version: int | None = None,
     ) -> Appeal:
         """Move the appeal along ``transition``; ``operator=None`` acts as the system."""
-        # What run() does, written out: the busiest action skips a closure and a call.
-        with self.runtime.uow_factory() as uow:
-            tx = Tx(self.runtime, uow)
-            appeal = routing.perform(
+        return self.run(
+            lambda tx: routing.perform(
                 tx,
                 tx.appeal(appeal_id, expected_version),
                 transition,
                 tx.operator(operator),
                 comment=comment,
             )
-            tx.commit()
-        return appeal
+        )
 
     def reject(self, appeal_id: int, operator: str, reason: str) -> Appeal:
         """Send a handed-over appeal back along the transition that brought it."""

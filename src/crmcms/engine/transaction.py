@@ -222,8 +222,9 @@ class Tx:
         comment: str = "",
     ) -> HistoryEvent:
         """Append a history event with ``changes``, worked out by the caller."""
+        history = self.uow.history
         event = make_event(
-            self.uow.history.next_id(),
+            history.next_id(),
             appeal.id,
             kind,
             self.now,
@@ -234,7 +235,7 @@ class Tx:
             tuple(changes),
             comment,
         )
-        self.uow.history.add(event)
+        history.add(event)
         self.events.append(event)
         return event
 
@@ -246,5 +247,5 @@ class Tx:
         self.uow.commit()
         events = self.events
         if events:
-            self.events = []
             self.rt.publish(events)
+            events.clear()
