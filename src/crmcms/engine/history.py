@@ -161,7 +161,7 @@ def diff(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
     changes = watch.compare(old_fields, new_fields)
     if old is not None and new is not None and old != new:
         changes += [
-            Change(VALUES + code, old.get(code), new.get(code))
+            make_change(VALUES + code, old.get(code), new.get(code))
             for code in sorted(old.keys() | new.keys())
             if old.get(code) != new.get(code)
         ]

@@ -194,16 +194,27 @@ class AttributePolicy:
         self, appeal: Appeal, codes: Mapping[str, object], data: Mapping[str, Any]
     ) -> list[Problem]:
         """Why the operator may not set the attributes ``codes`` of the appeal, if they may not."""
-        states = {s.code: s for s in self.states(appeal, data)}
+        # The flags :meth:`states` works out (hidden, read-only: every condition evaluated, in
+        # the same order), without making a state for each attribute.
+        flags = {
+            e.definition.code: (
+                e.definition.active,
+                self._holds(e.flags.hidden, data),
+                self._holds(e.flags.read_only, data),
+            )
+            for e in self._appeal_entries(appeal)
+        }
         problems = []
         for code in codes:
-            state = states.get(code)
-            if state is None:
+            found = flags.get(code)
+            if found is None:
                 problems.append(Problem(code, f"topic {appeal.topic} has no such attribute"))
-            elif not state.active:
+                continue
+            active, hidden, read_only = found
+            if not active:
                 problems.append(Problem(code, "is inactive and takes no new values"))
-            elif state.hidden:
+            elif hidden:
                 problems.append(Problem(code, f"is hidden in process {appeal.process}"))
-            elif state.read_only:
+            elif read_only:
                 problems.append(Problem(code, f"is read-only in process {appeal.process}"))
         return problems

@@ -48,9 +48,16 @@ class ValueChecker:
         self.catalog = catalog
         self.rules = rules
         self.external = external
+        self._definitions: dict[str, dict[str, AttributeDef]] = {}
 
     def definitions(self, topic: str) -> dict[str, AttributeDef]:
-        return {e.code: e.definition for e in self.catalog.effective_attributes(topic)}
+        """The topic's attributes by code (worked out once per topic: definitions are fixed;
+        callers only read the dict)."""
+        found = self._definitions.get(topic)
+        if found is None:
+            found = {e.code: e.definition for e in self.catalog.effective_attributes(topic)}
+            self._definitions[topic] = found
+        return found
 
     def defaults(
         self, topic: str, given: Mapping[str, object], data: Mapping[str, Any]
