@@ -232,10 +232,10 @@ def section(r: dict[str, Any]) -> str:
 | register, {ATTRIBUTES} attributes | {r["register_us"]} µs, **{r["register_per_s"]}/s** | |
 | plain-dict baseline | {r["dict_baseline_per_s"]}/s | |
 
-Our transition is a whole engine action: a unit of work, the transition's rule, the required
-attributes of the process left, the queue rules of the process entered, the process deadline, two
-history events and the commit. Rules are compiled once per catalog; attribute flags are resolved
-once per (topic, route version, process).
+Our transition is a whole engine action: a unit of work, the client directory asked through its
+hook, the transition's rule, the required attributes of the process left, the queue rules of the
+process entered, the process deadline, two history events, the commit and both events handed to
+the observing plugin. What keeps it small is in `docs/engine.md` ("How an action stays cheap").
 {END}
 """
 
