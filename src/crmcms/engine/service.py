@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import pluggy
 
-from crmcms.dsl.functions import rule_clock
+from crmcms.dsl.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, contacts, queues, routing, sla
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk
@@ -85,8 +85,11 @@ class Engine:
         with self.runtime.uow_factory() as uow:
             tx = Tx(self.runtime, uow, now)
             # Every rule of one action sees the action's time as now(), not the wall clock.
-            with rule_clock(lambda: tx.now):
+            token = set_rule_clock(tx.clock)
+            try:
                 result = action(tx)
+            finally:
+                reset_rule_clock(token)
             tx.commit()
         return result
 

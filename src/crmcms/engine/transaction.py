@@ -133,6 +133,10 @@ class Tx:
 
     # --- Reading ----------------------------------------------------------------------------
 
+    def clock(self) -> datetime:
+        """The action's time: what ``now()`` in its rules reads."""
+        return self.now
+
     def operator(self, login: str | None) -> Operator | None:
         """The acting operator (``None`` is the system); unknown or inactive ones are refused."""
         if login is None:
