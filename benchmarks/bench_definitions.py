@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
-import pathlib
 import platform
 import statistics
 import sys
@@ -13,14 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _report import run
 from lark import Lark
 
 from crmcms.dsl import format_source, load_catalog_text
 
 LINES = 5000
-START = "<!-- bench_definitions:start -->"
-END = "<!-- bench_definitions:end -->"
-INTRO = "# Performance\n"
 
 
 def unit(n: int) -> str:
@@ -150,7 +145,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
 
 def section(r: dict[str, Any]) -> str:
-    return f"""{START}
+    return f"""
 ## Definition files (`benchmarks/bench_definitions.py`)
 
 {r["lines"]} lines of definitions in {r["files"]} files ({r["topics"]} topics,
@@ -168,34 +163,11 @@ The loader's parser builds declarations directly in lark's callbacks instead of 
 so building the catalog costs little beyond the parse; the static checks (rule types against
 each topic's attributes, reachability, queue coverage, availability, route versions) add the
 rest.
-{END}
 """
 
 
-def write_docs(result: dict[str, Any], path: pathlib.Path) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
-    block = section(result)
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (well under 60 s)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
-    args = parser.parse_args(argv)
-    result = measure(args.quick)
-    for key, value in result.items():
-        print(f"{key:>16}: {value}", file=sys.stderr)
-    if not args.no_docs:
-        write_docs(result, pathlib.Path(__file__).resolve().parent.parent / "docs/performance.md")
-    print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return run("bench_definitions", __doc__, measure, section, argv)
 
 
 if __name__ == "__main__":

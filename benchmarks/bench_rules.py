@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
-import pathlib
 import platform
 import random
 import statistics
@@ -13,6 +10,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from _report import run
 
 from crmcms.dsl import compile_rule
 
@@ -121,18 +120,8 @@ def measure(quick: bool) -> dict[str, Any]:
     }
 
 
-START = "<!-- bench_rules:start -->"
-END = "<!-- bench_rules:end -->"
-INTRO = """# Performance
-
-Benchmarks live in `benchmarks/`; `make bench` runs each with `--quick` and each rewrites its own
-section below (between its marker comments), leaving the others alone. Figures are medians of
-repeated rounds; every ratio pairs a measurement with its baseline taken in the same round.
-"""
-
-
 def section(r: dict[str, Any]) -> str:
-    return f"""{START}
+    return f"""
 ## Rules (`benchmarks/bench_rules.py`)
 
 Rule: `{r["rule"]}` over {r["records"]} records, {r["repeats"]} rounds, Python {r["python"]}.
@@ -153,34 +142,11 @@ expression with plain subscripts (a missing key makes its guard rebuild the reco
 path present and call it again), literal lists become constant sets, and an empty check is
 added only where a value may be empty. Parse + check + compile is measured from text every
 time: nothing is cached between rounds.
-{END}
 """
 
 
-def write_docs(result: dict[str, Any], path: pathlib.Path) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
-    block = section(result)
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer records and rounds (~20 s)")
-    parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
-    args = parser.parse_args(argv)
-    result = measure(args.quick)
-    for key, value in result.items():
-        print(f"{key:>24}: {value}", file=sys.stderr)
-    if not args.no_docs:
-        write_docs(result, pathlib.Path(__file__).resolve().parent.parent / "docs/performance.md")
-    print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return run("bench_rules", __doc__, measure, section, argv)
 
 
 if __name__ == "__main__":
