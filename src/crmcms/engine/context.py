@@ -164,7 +164,6 @@ class RuleData(dict[str, Any]):
         client: dict[str, Any],
         contact: Contact | None,
         operator: Operator | None,
-        *,
         live: bool = False,
     ) -> None:
         # dict's own __init__ is not called: it would only do what this line does.

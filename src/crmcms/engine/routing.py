@@ -35,6 +35,10 @@ __all__ = [
 MAX_AUTOMATIC_STEPS = 20
 """Automatic transitions taken in a row before the engine calls it a loop and gives up."""
 
+# Enum members read on every move, bound once (each ``HistoryKind.X`` is a lookup).
+_MOVED = HistoryKind.MOVED
+_QUEUED = HistoryKind.QUEUED
+
 
 @attrs.frozen
 class TransitionOption:
@@ -128,7 +132,6 @@ def perform(
     appeal: Appeal,
     code: str,
     operator: Operator | None,
-    *,
     comment: str = "",
 ) -> Appeal:
     """Move ``appeal`` along transition ``code``; refuses with every reason it is unavailable.
@@ -137,7 +140,7 @@ def perform(
     process-entered handlers (each: own handlers first, the route's global ones after),
     closing if the target is final, and finally any automatic transitions that now hold.
     """
-    plan = tx.plan(appeal)
+    plan = tx.rt.plans[appeal.route, appeal.route_version]
     step = plan.transition(code)
     if step.source.code != appeal.process:
         raise WorkflowError(
@@ -145,7 +148,7 @@ def perform(
             f"{appeal.process}"
         )
     # Live: everything reading it runs before the appeal changes (see _move and _enter).
-    data = tx.data(appeal, operator, live=True)
+    data = tx.data(appeal, operator, True)
     reasons = _reasons(tx, appeal, plan, step, operator, data)
     if reasons:
         login = operator.login if operator else "the system"
@@ -172,7 +175,6 @@ def _move(
 ) -> None:
     """Take ``step``; ``data`` is the rule data of the appeal as it is before the move."""
     login = operator.login if operator else None
-    transition = step.transition
     # Handlers get a copy of the appeal and cannot change it: ``data`` stays current.
     if step.source.on_left:
         run_handlers(
@@ -196,11 +198,12 @@ def _move(
         )
     # The move changes the process alone, from the source to the target: the plan holds
     # that change.
-    appeal.process = step.target.code
-    tx.event(appeal, HistoryKind.MOVED, step.moved, login, step.code, comment or transition.name)
+    target = step.target
+    appeal.process = target.code
+    tx.event(appeal, _MOVED, step.moved, login, step.code, comment or step.transition.name)
     # Nothing reads the data as it was any more: it can show the appeal in its new process.
     data.refresh(appeal)
-    _enter(tx, appeal, plan, step.target, operator, step.code, True, data)
+    _enter(tx, appeal, plan, target, operator, step.code, True, data)
 
 
 def enter_process(
@@ -219,7 +222,7 @@ def enter_process(
     """
     plan = tx.rt.plans[route.key]
     step = plan.process(appeal.process)
-    data = tx.data(appeal, operator, live=True)
+    data = tx.data(appeal, operator, True)
     return _enter(tx, appeal, plan, step, operator, transition, save, data)
 
 
@@ -236,11 +239,7 @@ def _enter(
     """Enter ``step``; ``data`` shows the appeal as it is, in that process (live)."""
     login = operator.login if operator else None
     now = tx.now
-    old_queue, old_entered, old_deadline = (
-        appeal.queue,
-        appeal.process_entered_at,
-        appeal.process_deadline,
-    )
+    old_queue = appeal.queue
     queue, reason = choose_queue(
         step.code, step.keeps_queue, plan.queues(step.code), old_queue, data
     )
@@ -250,19 +249,20 @@ def _enter(
         deadline: datetime | None = now + step.clock_limit
     else:
         deadline = None if step.deadline is None else due_at(now, step.deadline)
-    appeal.queue = queue
-    appeal.process_entered_at = now
-    appeal.process_deadline = deadline
     if save:
         # Entering a process changes these three fields and nothing else.
         changes = []
         if queue != old_queue:
             changes.append(change("queue", old_queue, queue))
-        if now != old_entered:
-            changes.append(make_change("process_entered_at", old_entered, now))
-        if deadline != old_deadline:
-            changes.append(make_change("process_deadline", old_deadline, deadline))
-        tx.event(appeal, HistoryKind.QUEUED, changes, login, transition, reason)
+        if now != appeal.process_entered_at:
+            changes.append(make_change("process_entered_at", appeal.process_entered_at, now))
+        if deadline != appeal.process_deadline:
+            changes.append(make_change("process_deadline", appeal.process_deadline, deadline))
+    appeal.queue = queue
+    appeal.process_entered_at = now
+    appeal.process_deadline = deadline
+    if save:
+        tx.event(appeal, _QUEUED, changes, login, transition, reason)
     if step.on_entered:
         run_handlers(
             tx,

@@ -207,7 +207,7 @@ class Engine:
                 tx.appeal(appeal_id, expected_version),
                 transition,
                 tx.operator(operator),
-                comment=comment,
+                comment,
             )
         )
 

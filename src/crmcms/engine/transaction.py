@@ -119,7 +119,7 @@ class Runtime:
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`finish`."""
 
-    __slots__ = ("_client_parts", "_clients", "_contacts", "catalog", "events", "now", "rt", "uow")
+    __slots__ = ("_clients", "_contacts", "_parties", "catalog", "events", "now", "rt", "uow")
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
         self.rt = runtime
@@ -129,7 +129,8 @@ class Tx:
         self.events: list[HistoryEvent] = []
         self._contacts: dict[int, Contact] = {}
         self._clients: dict[int, Any] = {}
-        self._client_parts: dict[int, dict[str, Any]] = {}
+        self._parties: dict[int, tuple[Contact, dict[str, Any]]] = {}
+        """By contact id: the contact and its client's part of the rule data."""
 
     # --- Reading ----------------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class Tx:
         return self.rt.plans[appeal.route, appeal.route_version]
 
     def data(
-        self, appeal: Appeal, operator: Operator | None = None, *, live: bool = False
+        self, appeal: Appeal, operator: Operator | None = None, live: bool = False
     ) -> RuleData:
         """What rules see for ``appeal`` acted on by ``operator``, as it is now.
 
@@ -189,13 +190,14 @@ class Tx:
         :class:`~crmcms.engine.context.RuleData`, also for ``live``).
         """
         contact_id = appeal.contact_id
-        client = self._client_parts.get(contact_id)
-        if client is None:
+        found = self._parties.get(contact_id)
+        if found is None:
             contact = self.contact(contact_id)
-            client = client_data(self.client(contact.client_id))
-            self._client_parts[contact_id] = client
-        contact = self._contacts[contact_id]
-        return RuleData(self.rt.appeal_data, appeal, client, contact, operator, live=live)
+            found = self._parties[contact_id] = (
+                contact,
+                client_data(self.client(contact.client_id)),
+            )
+        return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live)
 
     # --- Writing ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable
@@ -37,10 +38,12 @@ class MemoryStore:
         self.event_ids = itertools.count(1)
         self.spare: list[_Repositories] = []
         """Repositories of finished units of work, empty, for the next ones to take."""
-
-    def unit_of_work(self) -> MemoryUnitOfWork:
+        # The unit of work made straight from its class: an engine makes one per action, and
+        # a method of ours in between would cost a Python call each time.
+        self.unit_of_work: Callable[[], MemoryUnitOfWork] = functools.partial(
+            MemoryUnitOfWork, self
+        )
         """A fresh unit of work; pass ``store.unit_of_work`` as the engine's factory."""
-        return MemoryUnitOfWork(self)
 
     def repositories(self) -> _Repositories:
         """A set of empty repositories: a spare one, or new ones."""
@@ -74,7 +77,8 @@ class _Contacts:
         self.new[contact.id] = copy_contact(contact)
 
     def get(self, contact_id: int) -> Contact:
-        found = self.new.get(contact_id) or self._store.contacts.get(contact_id)
+        new = self.new
+        found = (new and new.get(contact_id)) or self._store.contacts.get(contact_id)
         if found is None:
             raise NotFoundError("contact", contact_id)
         return copy_contact(found)
@@ -104,9 +108,11 @@ class _Appeals:
         self.new[appeal.id] = _copy_appeal(appeal)
 
     def get(self, appeal_id: int) -> Appeal:
+        new, changed = self.new, self.changed
+        # What is staged first; most units of work have staged nothing when they read.
         found = (
-            self.new.get(appeal_id)
-            or self.changed.get(appeal_id)
+            (new and new.get(appeal_id))
+            or (changed and changed.get(appeal_id))
             or self._store.appeals.get(appeal_id)
         )
         if found is None:
@@ -114,21 +120,25 @@ class _Appeals:
         return _copy_appeal(found)
 
     def update(self, appeal: Appeal) -> None:
-        found = (
-            self.new.get(appeal.id)
-            or self.changed.get(appeal.id)
-            or self._store.appeals.get(appeal.id)
-        )
-        if found is None or found.version != appeal.version:
-            raise ConcurrencyError(
-                "appeal", appeal.id, appeal.version, None if found is None else found.version
-            )
-        appeal.version += 1
-        if appeal.id in self.new:
-            self.new[appeal.id] = _copy_appeal(appeal)
+        appeal_id = appeal.id
+        version = appeal.version
+        staged = self.new.get(appeal_id)
+        if staged is not None:  # added in this unit of work: no committed version to check
+            if staged.version != version:
+                raise ConcurrencyError("appeal", appeal_id, version, staged.version)
+            appeal.version = version + 1
+            self.new[appeal_id] = _copy_appeal(appeal)
             return
-        self.base_versions.setdefault(appeal.id, appeal.version - 1)
-        self.changed[appeal.id] = _copy_appeal(appeal)
+        found = self.changed.get(appeal_id) or self._store.appeals.get(appeal_id)
+        if found is None or found.version != version:
+            raise ConcurrencyError(
+                "appeal", appeal_id, version, None if found is None else found.version
+            )
+        appeal.version = version + 1
+        base_versions = self.base_versions
+        if appeal_id not in base_versions:
+            base_versions[appeal_id] = version
+        self.changed[appeal_id] = _copy_appeal(appeal)
 
     def _all(self) -> list[Appeal]:
         merged = {**self._store.appeals, **self.changed, **self.new}
@@ -234,7 +244,16 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.rollback()
+        appeals = self.appeals
+        # After a commit (most exits) nothing is staged: no rollback to do.
+        if (
+            appeals.new
+            or appeals.changed
+            or self.history.new
+            or self.contacts.new
+            or self.idempotency.new
+        ):
+            self.rollback()
         spare = self._store.spare
         if len(spare) < _SPARE:
             spare.append((self.contacts, self.appeals, self.history, self.idempotency))
@@ -247,44 +266,48 @@ class MemoryUnitOfWork:
             self.contacts,
             self.idempotency,
         )
-        if not (appeals.new or appeals.changed or history.new or contacts.new or keys.new):
+        new, changed, events = appeals.new, appeals.changed, history.new
+        if not (changed or events or new or contacts.new or keys.new):
             return  # nothing to check or write: a read-only action
         store = self._store
         with store.lock:
             # Check everything before writing anything, so a conflict leaves the store as it was.
+            stored = store.appeals
             for appeal_id, base in appeals.base_versions.items():
-                stored = store.appeals.get(appeal_id)
-                if stored is None or stored.version != base:
+                current = stored.get(appeal_id)
+                if current is None or current.version != base:
                     self.rollback()
                     raise ConcurrencyError(
-                        "appeal", appeal_id, base, None if stored is None else stored.version
+                        "appeal", appeal_id, base, None if current is None else current.version
                     )
-            for key in keys.new:
-                if key in store.idempotency:
-                    self.rollback()
-                    raise ConcurrencyError("idempotency key", key, 0, 1)
-            # Only what was staged is written (an action stages in two or three places).
+            if keys.new:
+                for key in keys.new:
+                    if key in store.idempotency:
+                        self.rollback()
+                        raise ConcurrencyError("idempotency key", key, 0, 1)
+                store.idempotency.update(keys.new)
+                keys.new.clear()
+            # Only what was staged is written (an action stages in two or three places), and
+            # the staging goes once the store has it (as in rollback).
             if contacts.new:
                 store.contacts.update(contacts.new)
-            if appeals.changed:
-                store.appeals.update(appeals.changed)
-            if appeals.new:
-                store.appeals.update(appeals.new)
-            for event in history.new:
-                events = store.history.get(event.appeal_id)
-                if events is None:
-                    store.history[event.appeal_id] = [event]
-                else:
-                    events.append(event)
-            if keys.new:
-                store.idempotency.update(keys.new)
-            # The store copied what it keeps: the staging goes (as in rollback).
-            appeals.new.clear()
-            appeals.changed.clear()
-            appeals.base_versions.clear()
-            history.new.clear()
-            contacts.new.clear()
-            keys.new.clear()
+                contacts.new.clear()
+            if changed:
+                stored.update(changed)
+                changed.clear()
+                appeals.base_versions.clear()
+            if new:
+                stored.update(new)
+                new.clear()
+            if events:
+                histories = store.history
+                for event in events:
+                    found = histories.get(event.appeal_id)
+                    if found is None:
+                        histories[event.appeal_id] = [event]
+                    else:
+                        found.append(event)
+                events.clear()
 
     def rollback(self) -> None:
         # The repositories stay; only what they staged goes, and most actions stage in two
