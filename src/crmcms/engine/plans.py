@@ -72,15 +72,21 @@ class TransitionPlan:
 
 
 class RoutePlan:
-    """Every process and transition of one route version, planned."""
+    """Every process and transition of one route version, planned.
+
+    ``transitions`` holds every transition's plan by code: hot paths read it directly and
+    call :meth:`transition` only for a code it lacks (which raises the route's error).
+    """
 
     def __init__(self, catalog: Catalog, rules: RuleBook, route: Route) -> None:
         self.route = route
         self._catalog = catalog
         self._rules = rules
-        self._queues: dict[str, tuple[QueueCandidate, ...]] = {}
+        self.candidates: dict[str, tuple[QueueCandidate, ...]] = {}
+        """Candidate queues by process, for those entered so far (see :meth:`queues`): a hot
+        path reads this first and calls :meth:`queues` only when it lacks the process."""
         self._processes = {p.code: self._process(route, p) for p in route.processes}
-        self._transitions = {
+        self.transitions: dict[str, TransitionPlan] = {
             t.code: TransitionPlan(
                 t,
                 t.code,
@@ -121,14 +127,14 @@ class RoutePlan:
     def queues(self, process: str) -> tuple[QueueCandidate, ...]:
         """The candidate queues of ``process``, worked out when an appeal first enters it (so
         that a queue missing from the catalog is reported there, as it always was)."""
-        found = self._queues.get(process)
+        found = self.candidates.get(process)
         if found is None:
             found = queue_candidates(self._catalog, self._rules, self.route, process)
-            self._queues[process] = found
+            self.candidates[process] = found
         return found
 
     def transition(self, code: str) -> TransitionPlan:
-        found = self._transitions.get(code)
+        found = self.transitions.get(code)
         if found is None:
             self.route.transition(code)  # raises the route's own "not found" error
             raise NotFoundError(f"transition of route {self.route.code}", code)  # pragma: no cover

@@ -141,7 +141,7 @@ def perform(
     closing if the target is final, and finally any automatic transitions that now hold.
     """
     plan = tx.rt.plans[appeal.route, appeal.route_version]
-    step = plan.transition(code)
+    step = plan.transitions.get(code) or plan.transition(code)
     if step.source.code != appeal.process:
         raise WorkflowError(
             f"transition {code} leaves {step.source.code}, appeal {appeal.id} is in "
@@ -240,9 +240,17 @@ def _enter(
     login = operator.login if operator else None
     now = tx.now
     old_queue = appeal.queue
-    queue, reason = choose_queue(
-        step.code, step.keeps_queue, plan.queues(step.code), old_queue, data
-    )
+    candidates = plan.candidates.get(step.code) or plan.queues(step.code)
+    if step.keeps_queue and old_queue is not None:
+        queue, reason = choose_queue(step.code, True, candidates, old_queue, data)
+    else:
+        # choose_queue's loop, written out: it runs on every move.
+        for candidate in candidates:
+            if candidate.rule is None or candidate.rule.evaluate(data):
+                queue, reason = candidate.code, candidate.chosen
+                break
+        else:  # no queue accepts it: choose_queue says why
+            queue, reason = choose_queue(step.code, False, candidates, old_queue, data)
     if step.on_entered:  # they read the data after the appeal changes, as it was before
         data.capture()
     if step.clock_limit is not None:

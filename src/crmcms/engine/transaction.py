@@ -192,12 +192,16 @@ class Tx:
         contact_id = appeal.contact_id
         found = self._parties.get(contact_id)
         if found is None:
-            contact = self.contact(contact_id)
-            found = self._parties[contact_id] = (
-                contact,
-                client_data(self.client(contact.client_id)),
-            )
+            found = self._parties[contact_id] = self._party(contact_id)
         return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live)
+
+    def _party(self, contact_id: int) -> tuple[Contact, dict[str, Any]]:
+        """The contact and its client's part of the rule data, looked up (most actions read
+        one appeal, so this runs once per action: :meth:`contact` is written out here)."""
+        contact = self._contacts.get(contact_id)
+        if contact is None:
+            contact = self._contacts[contact_id] = self.uow.contacts.get(contact_id)
+        return contact, client_data(self.client(contact.client_id))
 
     # --- Writing ----------------------------------------------------------------------------
 
