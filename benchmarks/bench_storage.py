@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from _report import write_section
 from bench_engine import VALUES, bench_catalog
 
 from crmcms.engine import AppealDraft, Engine, appeals, contacts
@@ -45,12 +46,8 @@ from crmcms.testing.engine import FakeBilling
 PG_URL = os.environ.get(
     "CRMCMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 # Quick and full runs keep a section each: `make bench` must not erase the 1,000,000 figures.
-MARKERS = {
-    True: ("<!-- bench_storage:start -->", "<!-- bench_storage:end -->"),
-    False: ("<!-- bench_storage_full:start -->", "<!-- bench_storage_full:end -->"),
-}
+SECTIONS = {True: "bench_storage", False: "bench_storage_full"}
 
 
 @contextmanager
@@ -324,10 +321,8 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
 
 def section(r: dict[str, Any], s: dict[str, Any]) -> str:
     mode = "quick run" if r["quick"] else "full run"
-    start, end = MARKERS[r["quick"]]
     title = "" if r["quick"] else ", full run"
     lines = [
-        start,
         f"## Storage (`benchmarks/bench_storage.py`{title})",
         "",
         f"Latest {mode}: {r['appeals']:,} generated appeals per backend (`crmcms dev seed`), "
@@ -384,32 +379,22 @@ def section(r: dict[str, Any], s: dict[str, Any]) -> str:
         " within a pair alternates. Attribute filters alternate"
         " `Appeal.Attribute[reason] = ...` and a date range on `Appeal.Attribute[due]`, over"
         " expression indexes.",
-        end,
     ]
     return "\n".join(lines)
-
-
-def write_doc(text: str, quick: bool) -> None:
-    start, end = MARKERS[quick]
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if start in doc and end in doc:
-        head, rest = doc.split(start, 1)
-        doc = head + text + rest.split(end, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, under a minute")
     parser.add_argument("--appeals", type=int, default=None, help="appeals per backend")
-    parser.add_argument("--no-doc", action="store_true", help="do not touch docs/performance.md")
+    parser.add_argument(
+        "--no-docs", "--no-doc", action="store_true", help="do not touch docs/performance.md"
+    )
     args = parser.parse_args()
     result = measure(args.quick, args.appeals)
     s = summary(result)
-    if not args.no_doc:
-        write_doc(section(result, s), args.quick)
+    if not args.no_docs:
+        write_section(SECTIONS[args.quick], section(result, s))
     print(json.dumps(result, default=str))
     print(json.dumps(s))
 
