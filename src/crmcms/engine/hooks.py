@@ -92,6 +92,8 @@ class FastHook:
         if functions is None:
             return self._caller(**dict(zip(self.argnames, args, strict=True)))
         if self.firstresult:
+            if len(functions) == 1:  # the usual case (one client directory): no loop
+                return functions[0](*args)
             for function in functions:
                 result = function(*args)
                 if result is not None:

@@ -82,7 +82,7 @@ class AttributePolicy:
         self._entries: dict[tuple[str, str, int, str], tuple[_Entry, ...]] = {}
         self._common: dict[tuple[str, int], frozenset[str]] = {}
         self._routes: dict[tuple[str, int], Route] = {}
-        self._may_require: dict[tuple[str, str, int, str], tuple[_Entry, ...]] = {}
+        self._may_require: dict[tuple[str, str, int, str], tuple[tuple[str, _Entry], ...]] = {}
 
     def _route(self, appeal: Appeal) -> Route:
         key = (appeal.route, appeal.route_version)
@@ -173,21 +173,22 @@ class AttributePolicy:
         entries = self._may_require.get(key)
         if entries is None:
             # Only attributes that may be required need looking at, and only when empty.
+            # Each with its code, read for every entry on every call.
             entries = tuple(
-                e
+                (e.definition.code, e)
                 for e in self._appeal_entries(appeal)
                 if e.flags.required.value and e.definition.active
             )
             self._may_require[key] = entries
         problems = []
         values = appeal.values
-        for e in entries:
-            value = values.get(e.definition.code)
+        for code, e in entries:
+            value = values.get(code)
             # A truthy value is filled; only falsy ones (None, "", 0, ...) need a closer look.
             if value or not is_empty(value) or not self._holds(e.flags.required, data):
                 continue
             if not self._holds(e.flags.hidden, data):
-                problems.append(Problem(e.definition.code, "is required"))
+                problems.append(Problem(code, "is required"))
         return problems
 
     def edit_problems(

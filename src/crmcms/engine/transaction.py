@@ -163,18 +163,20 @@ class Tx:
         """The client as the directory plugin (billing) describes it, or ``None``."""
         if client_id is None:
             return None
-        if client_id not in self._clients:
-            try:
-                found = self.rt.find_client_hook(str(client_id))
-            except CrmcmsError:
-                raise
-            except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                raise PluginError("<plugin>", "crmcms_find_client", message) from exc
-            if found is None:
-                raise NotFoundError("client", client_id, hint="no client directory knows it")
-            self._clients[client_id] = found
-        return self._clients[client_id]
+        found = self._clients.get(client_id)
+        if found is not None:
+            return found
+        try:
+            found = self.rt.find_client_hook(str(client_id))
+        except CrmcmsError:
+            raise
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            raise PluginError("<plugin>", "crmcms_find_client", message) from exc
+        if found is None:
+            raise NotFoundError("client", client_id, hint="no client directory knows it")
+        self._clients[client_id] = found
+        return found
 
     def plan(self, appeal: Appeal) -> RoutePlan:
         """The plan of the route version ``appeal`` runs on."""
@@ -192,16 +194,15 @@ class Tx:
         contact_id = appeal.contact_id
         found = self._parties.get(contact_id)
         if found is None:
-            found = self._parties[contact_id] = self._party(contact_id)
+            # Most actions read one appeal, so this runs once per action: :meth:`contact`
+            # written out, and a plain dict (the usual directory answer) copied in place.
+            contact = self._contacts.get(contact_id)
+            if contact is None:
+                contact = self._contacts[contact_id] = self.uow.contacts.get(contact_id)
+            client = self.client(contact.client_id)
+            part = dict(client) if type(client) is dict else client_data(client)
+            found = self._parties[contact_id] = (contact, part)
         return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live)
-
-    def _party(self, contact_id: int) -> tuple[Contact, dict[str, Any]]:
-        """The contact and its client's part of the rule data, looked up (most actions read
-        one appeal, so this runs once per action: :meth:`contact` is written out here)."""
-        contact = self._contacts.get(contact_id)
-        if contact is None:
-            contact = self._contacts[contact_id] = self.uow.contacts.get(contact_id)
-        return contact, client_data(self.client(contact.client_id))
 
     # --- Writing ----------------------------------------------------------------------------
 

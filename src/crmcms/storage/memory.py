@@ -122,14 +122,16 @@ class _Appeals:
     def update(self, appeal: Appeal) -> None:
         appeal_id = appeal.id
         version = appeal.version
-        staged = self.new.get(appeal_id)
-        if staged is not None:  # added in this unit of work: no committed version to check
+        new = self.new
+        staged = new and new.get(appeal_id)
+        if staged:  # added in this unit of work: no committed version to check
             if staged.version != version:
                 raise ConcurrencyError("appeal", appeal_id, version, staged.version)
             appeal.version = version + 1
-            self.new[appeal_id] = _copy_appeal(appeal)
+            new[appeal_id] = _copy_appeal(appeal)
             return
-        found = self.changed.get(appeal_id) or self._store.appeals.get(appeal_id)
+        changed = self.changed
+        found = (changed and changed.get(appeal_id)) or self._store.appeals.get(appeal_id)
         if found is None or found.version != version:
             raise ConcurrencyError(
                 "appeal", appeal_id, version, None if found is None else found.version
@@ -138,7 +140,7 @@ class _Appeals:
         base_versions = self.base_versions
         if appeal_id not in base_versions:
             base_versions[appeal_id] = version
-        self.changed[appeal_id] = _copy_appeal(appeal)
+        changed[appeal_id] = _copy_appeal(appeal)
 
     def _all(self) -> list[Appeal]:
         merged = {**self._store.appeals, **self.changed, **self.new}
@@ -301,12 +303,14 @@ class MemoryUnitOfWork:
                 new.clear()
             if events:
                 histories = store.history
+                last: int | None = None
+                found: list[HistoryEvent] = []
                 for event in events:
-                    found = histories.get(event.appeal_id)
-                    if found is None:
-                        histories[event.appeal_id] = [event]
-                    else:
-                        found.append(event)
+                    # An action's events are mostly of one appeal: one lookup for them all.
+                    if event.appeal_id != last:
+                        last = event.appeal_id
+                        found = histories.setdefault(last, [])
+                    found.append(event)
                 events.clear()
 
     def rollback(self) -> None:
