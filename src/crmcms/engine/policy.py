@@ -82,7 +82,11 @@ class AttributePolicy:
         self._entries: dict[tuple[str, str, int, str], tuple[_Entry, ...]] = {}
         self._common: dict[tuple[str, int], frozenset[str]] = {}
         self._routes: dict[tuple[str, int], Route] = {}
-        self._may_require: dict[tuple[str, str, int, str], tuple[tuple[str, _Entry], ...]] = {}
+        self._may_require: dict[
+            tuple[str, str, int, str], tuple[tuple[str, ...], tuple[_Entry, ...]]
+        ] = {}
+        """By (topic, route, version, process): the attributes that may be required, and
+        their codes."""
 
     def _route(self, appeal: Appeal) -> Route:
         key = (appeal.route, appeal.route_version)
@@ -170,21 +174,25 @@ class AttributePolicy:
     def missing_required(self, appeal: Appeal, data: Mapping[str, Any]) -> list[Problem]:
         """A problem for each required attribute without a value."""
         key = (appeal.topic, appeal.route, appeal.route_version, appeal.process)
-        entries = self._may_require.get(key)
-        if entries is None:
+        found = self._may_require.get(key)
+        if found is None:
             # Only attributes that may be required need looking at, and only when empty.
-            # Each with its code, read for every entry on every call.
             entries = tuple(
-                (e.definition.code, e)
+                e
                 for e in self._appeal_entries(appeal)
                 if e.flags.required.value and e.definition.active
             )
-            self._may_require[key] = entries
-        problems = []
+            found = self._may_require[key] = (tuple(e.definition.code for e in entries), entries)
+        codes, entries = found
         values = appeal.values
-        for code, e in entries:
+        # A truthy value is filled: when every one is (the usual case), nothing is missing,
+        # which one pass in C over the values tells.
+        if all(map(values.get, codes)):
+            return []
+        problems = []
+        for code, e in zip(codes, entries, strict=True):
             value = values.get(code)
-            # A truthy value is filled; only falsy ones (None, "", 0, ...) need a closer look.
+            # Only falsy values (None, "", 0, ...) need a closer look.
             if value or not is_empty(value) or not self._holds(e.flags.required, data):
                 continue
             if not self._holds(e.flags.hidden, data):
