@@ -137,9 +137,7 @@ class _Appeals:
                 "appeal", appeal_id, version, None if found is None else found.version
             )
         appeal.version = version + 1
-        base_versions = self.base_versions
-        if appeal_id not in base_versions:
-            base_versions[appeal_id] = version
+        self.base_versions.setdefault(appeal_id, version)  # the first update's base counts
         changed[appeal_id] = _copy_appeal(appeal)
 
     def _all(self) -> list[Appeal]:
