@@ -257,19 +257,19 @@ def _enter(
         deadline: datetime | None = now + step.clock_limit
     else:
         deadline = None if step.deadline is None else due_at(now, step.deadline)
+    old_entered, old_deadline = appeal.process_entered_at, appeal.process_deadline
+    appeal.queue = queue
+    appeal.process_entered_at = now
+    appeal.process_deadline = deadline
     if save:
         # Entering a process changes these three fields and nothing else.
         changes = []
         if queue != old_queue:
             changes.append(change("queue", old_queue, queue))
-        if now != appeal.process_entered_at:
-            changes.append(make_change("process_entered_at", appeal.process_entered_at, now))
-        if deadline != appeal.process_deadline:
-            changes.append(make_change("process_deadline", appeal.process_deadline, deadline))
-    appeal.queue = queue
-    appeal.process_entered_at = now
-    appeal.process_deadline = deadline
-    if save:
+        if now != old_entered:
+            changes.append(make_change("process_entered_at", old_entered, now))
+        if deadline != old_deadline:
+            changes.append(make_change("process_deadline", old_deadline, deadline))
         tx.event(appeal, _QUEUED, changes, login, transition, reason)
     if step.on_entered:
         run_handlers(
