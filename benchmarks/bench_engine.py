@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
-import pathlib
 import platform
 import statistics
 import sys
 import time
 from datetime import timedelta
 from typing import Any
+
+from _report import run
 
 from crmcms.engine import Engine
 from crmcms.model import (
@@ -209,17 +208,8 @@ def measure(quick: bool) -> dict[str, Any]:
     }
 
 
-START = "<!-- bench_engine:start -->"
-END = "<!-- bench_engine:end -->"
-INTRO = """# Performance
-
-Benchmarks live in `benchmarks/`; `make bench` runs each with `--quick` and each rewrites its own
-section below (between its marker comments), leaving the others alone.
-"""
-
-
 def section(r: dict[str, Any]) -> str:
-    return f"""{START}
+    return f"""
 ## Engine (`benchmarks/bench_engine.py`)
 
 {r["appeals"]} appeals per round, {r["repeats"]} rounds, in-memory storage, Python {r["python"]}.
@@ -236,34 +226,11 @@ Our transition is a whole engine action: a unit of work, the client directory as
 hook, the transition's rule, the required attributes of the process left, the queue rules of the
 process entered, the process deadline, two history events, the commit and both events handed to
 the observing plugin. What keeps it small is in `docs/engine.md` ("How an action stays cheap").
-{END}
 """
 
 
-def write_docs(result: dict[str, Any], path: pathlib.Path) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
-    block = section(result)
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer appeals and rounds")
-    parser.add_argument("--no-docs", action="store_true", help="do not update the docs")
-    args = parser.parse_args(argv)
-    result = measure(args.quick)
-    for key, value in result.items():
-        print(f"{key:>30}: {value}", file=sys.stderr)
-    if not args.no_docs:
-        write_docs(result, pathlib.Path(__file__).resolve().parent.parent / "docs/performance.md")
-    print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return run("bench_engine", __doc__, measure, section, argv)
 
 
 if __name__ == "__main__":
