@@ -64,3 +64,38 @@ def test_now_and_today_in_rules_are_the_engines_clock() -> None:
     assert [o.available for o in engine.available_transitions(appeal.id, "olga")] == [True]
     clock.advance(hours=4)
     assert [o.available for o in engine.available_transitions(appeal.id, "olga")] == [False]
+
+
+def test_rules_read_the_subscriber_and_contact_person_from_their_directories() -> None:
+    from crmcms.model import Client, ContactPerson, Subscriber
+    from crmcms.plugins import make_plugin_manager
+    from crmcms.testing.engine import FakeBilling
+
+    guard = (
+        'GUARD "g": Абонент.Тариф = "Corporate" and ContactPerson.Name = "Анна"'
+        ' and Subscriber.Msisdn like "+7%"'
+    )
+    billing = FakeBilling(
+        [Client(1, "ООО Ромашка", category="BIS")],
+        subscribers=[Subscriber(10, 1, "+79110000000", tariff="Corporate")],
+        contact_persons=[ContactPerson(20, "Анна"), ContactPerson(21, "Борис")],
+    )
+    plugins = make_plugin_manager([billing], load_entry_points=False)
+    engine = Engine.in_memory(_catalog(guard, check=True), plugins=plugins)
+
+    def available(**people: int) -> bool:
+        registered = engine.register_contact(
+            "olga",
+            place="CC",
+            channel="PHONE",
+            client_id=1,
+            drafts=[AppealDraft("T", {})],
+            **people,
+        )
+        (option,) = engine.available_transitions(registered.appeals[0].id, "olga")
+        return option.available
+
+    assert available(subscriber_id=10, contact_person_id=20)
+    assert not available(subscriber_id=10, contact_person_id=21)
+    assert not available(subscriber_id=99, contact_person_id=20)  # unknown: reads as empty
+    assert not available(contact_person_id=20)

@@ -53,6 +53,23 @@ def crmcms_find_client(client_id: str) -> Mapping[str, Any] | None:
     """Look a client up in the client directory (billing); return its fields or ``None``."""
 
 
+@hookspec(firstresult=True)
+def crmcms_find_subscriber(subscriber_id: str) -> Mapping[str, Any] | None:
+    """Look a subscriber (one of a client's numbers) up; return its fields or ``None``.
+
+    Fields as rules read them: ``Id``, ``Msisdn``, ``Region``, ``Tariff``, ``Status``. Asked
+    only when a rule reads ``Subscriber``; an unknown subscriber reads as empty.
+    """
+
+
+@hookspec(firstresult=True)
+def crmcms_find_contact_person(contact_person_id: str) -> Mapping[str, Any] | None:
+    """Look up the person who spoke for the client; return ``Name``, ``Phone``, ``Email``...
+
+    Asked only when a rule reads ``ContactPerson``; an unknown person reads as empty.
+    """
+
+
 @hookspec
 def crmcms_business_functions() -> Mapping[str, Any]:
     """Return ``{name: callable}`` business functions that route handlers may ``call``.

@@ -155,7 +155,7 @@ class RuleData(dict[str, Any]):
     :meth:`capture` before it does.
     """
 
-    __slots__ = ("_appeal", "_appeal_data", "_contact", "_operator")
+    __slots__ = ("_appeal", "_appeal_data", "_contact", "_operator", "_party")
 
     def __init__(
         self,
@@ -165,6 +165,7 @@ class RuleData(dict[str, Any]):
         contact: Contact | None,
         operator: Operator | None,
         live: bool = False,
+        party: Callable[[str, int | None], dict[str, Any]] | None = None,
     ) -> None:
         # dict's own __init__ is not called: it would only do what this line does.
         self["Client"] = client
@@ -172,6 +173,8 @@ class RuleData(dict[str, Any]):
         self._appeal: Appeal | tuple[Any, ...] = appeal if live else _appeal_fields(appeal)
         self._contact = contact
         self._operator = operator
+        self._party = party
+        """Looks a subscriber or contact person up by part name and id (see :class:`Tx`)."""
 
     def capture(self) -> None:
         """Keep the appeal's part as the appeal is now, whatever happens to it next."""
@@ -195,7 +198,13 @@ class RuleData(dict[str, Any]):
         elif key == "Operator":
             part = operator_data(self._operator)
         elif key in ("Subscriber", "ContactPerson"):
-            part = {}
+            contact = self._contact
+            if contact is None or self._party is None:
+                part = {}
+            elif key == "Subscriber":
+                part = self._party(key, contact.subscriber_id)
+            else:
+                part = self._party(key, contact.contact_person_id)
         else:
             raise KeyError(key)
         self[key] = part

@@ -71,6 +71,11 @@ class Runtime:
         self._event_hook = self._hook("crmcms_event")
         self.find_client_hook = self._hook("crmcms_find_client")
         """The client directory: ``find_client_hook(client_id)``."""
+        self.party_hooks = {
+            "Subscriber": self._hook("crmcms_find_subscriber"),
+            "ContactPerson": self._hook("crmcms_find_contact_person"),
+        }
+        """Directories of subscribers and contact persons, by the rule data part they fill."""
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
@@ -202,7 +207,21 @@ class Tx:
             client = self.client(contact.client_id)
             part = dict(client) if type(client) is dict else client_data(client)
             found = self._parties[contact_id] = (contact, part)
-        return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live)
+        return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live, self.party)
+
+    def party(self, part: str, ident: int | None) -> dict[str, Any]:
+        """A subscriber's or contact person's part of the rule data, asked of its directory
+        plugin when a rule first reads it; empty when there is none or nobody knows it."""
+        if ident is None:
+            return {}
+        hook = self.rt.party_hooks[part]
+        try:
+            found = hook(str(ident))
+        except CrmcmsError:
+            raise
+        except Exception as exc:
+            raise PluginError("<plugin>", hook.name, f"{type(exc).__name__}: {exc}") from exc
+        return {} if found is None else dict(found)
 
     # --- Writing ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crmcms.engine import Engine, Notification
-from crmcms.model import Catalog, Client, HistoryEvent
+from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
 
 __all__ = ["FakeBilling", "ManualClock", "make_engine"]
@@ -38,8 +38,12 @@ class FakeBilling:
         dictionaries: Mapping[str, Iterable[tuple[str, str]]] | None = None,
         functions: Mapping[str, Callable[..., Any]] | None = None,
         actions: Mapping[str, Callable[..., Any]] | None = None,
+        subscribers: Iterable[Subscriber] = (),
+        contact_persons: Iterable[ContactPerson] = (),
     ) -> None:
         self.clients = {str(c.id): c for c in clients}
+        self.subscribers = {str(s.id): s for s in subscribers}
+        self.contact_persons = {str(p.id): p for p in contact_persons}
         self.dictionaries = {k: list(v) for k, v in (dictionaries or {}).items()}
         self.functions = dict(functions or {})
         self.actions = dict(actions or {})
@@ -58,6 +62,24 @@ class FakeBilling:
             "Region": c.region,
             "Status": c.status,
         }
+
+    @hookimpl
+    def crmcms_find_subscriber(self, subscriber_id: str) -> Mapping[str, Any] | None:
+        s = self.subscribers.get(subscriber_id)
+        if s is None:
+            return None
+        return {
+            "Id": str(s.id),
+            "Msisdn": s.msisdn,
+            "Region": s.region,
+            "Tariff": s.tariff,
+            "Status": s.status,
+        }
+
+    @hookimpl
+    def crmcms_find_contact_person(self, contact_person_id: str) -> Mapping[str, Any] | None:
+        p = self.contact_persons.get(contact_person_id)
+        return None if p is None else {"Name": p.name, "Phone": p.phone, "Email": p.email}
 
     @hookimpl
     def crmcms_external_dictionary_items(
