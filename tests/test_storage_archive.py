@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from crmcms.errors import NotFoundError, StorageError
-from crmcms.model import Appeal, AppealState, Contact, Direction, HistoryEvent, HistoryKind
+from crmcms.model import Appeal, AppealState, HistoryEvent, HistoryKind
 from crmcms.storage.sql import AppealReads, Archiver, SqlStore
+from crmcms.testing.stored import add_contact
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=100)
@@ -21,16 +22,7 @@ NOW = T0 + timedelta(days=100)
 def store(database_url: str) -> Iterator[SqlStore]:
     store = SqlStore(database_url, id_block=50)
     with store.unit_of_work() as uow:
-        c = Contact(
-            id=uow.contacts.next_id(),
-            place="CC",
-            direction=Direction.INCOMING,
-            channel="PHONE",
-            operator="olga",
-            registered_at=T0,
-            client_id=7,
-        )
-        uow.contacts.add(c)
+        c = add_contact(uow, registered_at=T0, client_id=7)
         for k in range(25):
             closed = k % 5 != 0
             a = Appeal(

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from crmcms.errors import ConcurrencyError
-from crmcms.model import Appeal, Contact, Direction
+from crmcms.model import Appeal
 from crmcms.storage.database import create_engine
 from crmcms.storage.sql import SqlStore
+from crmcms.testing.stored import add_contact
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 THREADS = 50
@@ -23,15 +24,7 @@ APPEALS = 5
 def test_fifty_threads_lose_no_update(postgres_url: str) -> None:
     store = SqlStore(create_engine(postgres_url, pool_size=THREADS, max_overflow=5), id_block=10)
     with store.unit_of_work() as uow:
-        c = Contact(
-            id=uow.contacts.next_id(),
-            place="CC",
-            direction=Direction.INCOMING,
-            channel="PHONE",
-            operator="olga",
-            registered_at=T0,
-        )
-        uow.contacts.add(c)
+        c = add_contact(uow, registered_at=T0)
         ids = []
         for _ in range(APPEALS):
             a = Appeal(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from crmcms.dsl import DATE, DECIMAL, STRING
 from crmcms.errors import DefinitionError, NotFoundError
-from crmcms.model import Appeal, AppealState, Contact, Direction
+from crmcms.model import Appeal, AppealState
 from crmcms.storage.schema import client
 from crmcms.storage.sql import (
     AppealFilters,
@@ -20,6 +20,7 @@ from crmcms.storage.sql import (
     SqlStore,
     index_attributes,
 )
+from crmcms.testing.stored import add_contact
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ATTRIBUTES = {"reason": STRING, "due": DATE, "amount": DECIMAL}
@@ -38,16 +39,7 @@ def store(database_url: str) -> SqlStore:
         )
     with store.unit_of_work() as uow:
         for client_id in (1, 2):
-            c = Contact(
-                id=uow.contacts.next_id(),
-                place="CC",
-                direction=Direction.INCOMING,
-                channel="PHONE",
-                operator="olga",
-                registered_at=T0,
-                client_id=client_id,
-            )
-            uow.contacts.add(c)
+            c = add_contact(uow, registered_at=T0, client_id=client_id)
             for k in range(15):
                 uow.appeals.add(
                     Appeal(

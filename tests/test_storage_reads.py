@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from crmcms.model import Appeal, AppealState, Contact, Direction
+from crmcms.model import Appeal, AppealState
 from crmcms.storage.schema import appeal_archive
 from crmcms.storage.sql import AppealReads, AppealSummary, SqlStore
 from crmcms.storage.sql.codec import appeal_row
+from crmcms.testing.stored import add_contact
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -22,16 +23,7 @@ def store(database_url: str) -> Iterator[SqlStore]:
     store = SqlStore(database_url)
     archived = []
     with store.unit_of_work() as uow:
-        c = Contact(
-            id=uow.contacts.next_id(),
-            place="CC",
-            direction=Direction.INCOMING,
-            channel="PHONE",
-            operator="olga",
-            registered_at=T0,
-            client_id=7,
-        )
-        uow.contacts.add(c)
+        c = add_contact(uow, registered_at=T0, client_id=7)
         for hour in range(12):
             a = Appeal(
                 id=uow.appeals.next_id(),

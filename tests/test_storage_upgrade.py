@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from crmcms.model import Appeal, Contact, Direction
+from crmcms.model import Appeal
 from crmcms.storage.database import create_engine
 from crmcms.storage.definitions import DefinitionStore
 from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
 from crmcms.storage.sql import SqlStore
+from crmcms.testing.stored import add_contact
 
 FIRST_RELEASE = "0001"
 
@@ -36,15 +37,7 @@ def test_upgrade_from_the_first_release_keeps_definitions(database_url: str) -> 
     store = SqlStore(engine)
     t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
     with store.unit_of_work() as uow:
-        c = Contact(
-            id=uow.contacts.next_id(),
-            place="CC",
-            direction=Direction.INCOMING,
-            channel="PHONE",
-            operator="olga",
-            registered_at=t0,
-        )
-        uow.contacts.add(c)
+        c = add_contact(uow, registered_at=t0)
         route = loaded.routes[0]
         a = Appeal(
             id=uow.appeals.next_id(),

@@ -15,7 +15,6 @@ from crmcms.model import (
     AttributeValue,
     Change,
     Contact,
-    Direction,
     HistoryEvent,
     HistoryKind,
 )
@@ -23,6 +22,7 @@ from crmcms.storage.schema import appeal, contact, history, id_counter
 from crmcms.storage.sql import SqlStore, SqlUnitOfWork
 from crmcms.storage.sql.codec import appeal_row, contact_row, event_row
 from crmcms.storage.sql.ids import IdAllocator
+from crmcms.testing.stored import add_contact
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 250, tzinfo=UTC)
 VALUES: dict[str, AttributeValue] = {
@@ -34,16 +34,7 @@ VALUES: dict[str, AttributeValue] = {
 
 
 def _register(uow: SqlUnitOfWork, count: int) -> tuple[Contact, list[Appeal], HistoryEvent]:
-    c = Contact(
-        id=uow.contacts.next_id(),
-        place="CC",
-        direction=Direction.INCOMING,
-        channel="PHONE",
-        operator="olga",
-        registered_at=T0,
-        client_id=7,
-    )
-    uow.contacts.add(c)
+    c = add_contact(uow, registered_at=T0, client_id=7)
     made = []
     for k in range(count):
         a = Appeal(

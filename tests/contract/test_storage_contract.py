@@ -15,45 +15,23 @@ from crmcms.model import (
     AppealState,
     Change,
     Contact,
-    Direction,
     HistoryEvent,
     HistoryKind,
 )
+from crmcms.testing.stored import add_appeal, add_contact
 
 Factory = Callable[[], UnitOfWork]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def contact(uow: UnitOfWork, *, client_id: int | None = 1) -> Contact:
-    c = Contact(
-        id=uow.contacts.next_id(),
-        place="CC",
-        direction=Direction.INCOMING,
-        channel="PHONE",
-        operator="olga",
-        registered_at=T0,
-        client_id=client_id,
-    )
-    uow.contacts.add(c)
-    return c
+    return add_contact(uow, client_id=client_id)
 
 
 def appeal(uow: UnitOfWork, contact_id: int, **fields: object) -> Appeal:
-    values: dict[str, object] = {
-        "id": uow.appeals.next_id(),
-        "contact_id": contact_id,
-        "topic": "TERMINATION",
-        "route": "TERMINATION",
-        "route_version": 2,
-        "process": "registration",
-        "queue": "REGISTRATION",
-        "operator": "olga",
-        "registered_at": T0,
-        **fields,
-    }
-    a = Appeal(**values)  # type: ignore[arg-type]
-    uow.appeals.add(a)
-    return a
+    defaults = {"topic": "TERMINATION", "route": "TERMINATION", "route_version": 2}
+    where = {"process": "registration", "queue": "REGISTRATION"}
+    return add_appeal(uow, contact_id, **{**defaults, **where, **fields})
 
 
 def event(uow: UnitOfWork, appeal_id: int, at: datetime, kind: HistoryKind) -> HistoryEvent:
