@@ -301,14 +301,19 @@ class MemoryUnitOfWork:
                 new.clear()
             if events:
                 histories = store.history
-                last: int | None = None
-                found: list[HistoryEvent] = []
-                for event in events:
-                    # An action's events are mostly of one appeal: one lookup for them all.
-                    if event.appeal_id != last:
-                        last = event.appeal_id
-                        found = histories.setdefault(last, [])
-                    found.append(event)
+                first = events[0].appeal_id
+                if len(events) <= 2 and events[-1].appeal_id == first:
+                    # The usual action: one or two events of one appeal, stored at once.
+                    histories.setdefault(first, []).extend(events)
+                else:
+                    last: int | None = None
+                    found: list[HistoryEvent] = []
+                    for event in events:
+                        # An action's events are mostly of one appeal: one lookup for them all.
+                        if event.appeal_id != last:
+                            last = event.appeal_id
+                            found = histories.setdefault(last, [])
+                        found.append(event)
                 events.clear()
 
     def rollback(self) -> None:
