@@ -175,3 +175,34 @@ def test_a_file_with_one_syntax_error_reports_only_that_one() -> None:
     source = 'channel PHONE "Phone"\nchannel SMS "SMS" {\n'
     _, problems = check_sources({"one.crm": source})
     assert len(problems) == 1
+
+
+@pytest.mark.parametrize(
+    ("spelled", "canonical"),
+    [
+        ("2 business days", "2d business"),
+        ("1 business day warn 4h", "1d business warn 4h"),
+        ("3 hours", "3h"),
+        ("1 week", "1w"),
+        ("90 minutes", "90m"),
+    ],
+)
+def test_deadlines_spelled_in_words_mean_the_same_as_durations(
+    spelled: str, canonical: str
+) -> None:
+    def route(deadline: str) -> str:
+        return (
+            'queue Q "Q"\n'
+            'topic T "T"\n'
+            'route R "r" {\n'
+            "    topics: T\n"
+            f'    process a "A" initial {{ deadline: {deadline} }}\n'
+            '    process b "B" final\n'
+            "    transition a -> b\n"
+            "}\n"
+        )
+
+    words = load_catalog_text(route(spelled), check=False).route("R").process("a").deadline
+    short = load_catalog_text(route(canonical), check=False).route("R").process("a").deadline
+    assert words == short
+    assert words is not None

@@ -329,7 +329,19 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     def deadline(self, items: list[Any]) -> Item:
         limit, *opts = items
+        if isinstance(limit, Item):  # spelled out: "2 business days"
+            duration, business = limit.values
+            opts = [Item("business", limit.span), *opts] if business else opts
+            return Item("deadline", limit.span, (duration, tuple(opts)))
         return Item("deadline", token_span(limit), (_duration(limit), tuple(opts)))
+
+    def spelled_duration(self, items: list[Token]) -> Item:
+        amount, unit = items[0], items[-1]
+        letter = str(unit)[0]  # weeks, days, hours, minutes: w, d, h, m
+        business = any(t.type == "BUSINESS" for t in items)
+        return Item(
+            "spelled", token_span(amount), (_duration_text(f"{amount}{letter}", amount), business)
+        )
 
     business = _flag_item("business")
 
@@ -354,8 +366,12 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
 
 def _duration(tok: Token) -> timedelta:
+    return _duration_text(str(tok), tok)
+
+
+def _duration_text(text: str, tok: Token) -> timedelta:
     try:
-        return parse_duration(str(tok))
+        return parse_duration(text)
     except ValueError as exc:
         raise DslError(str(exc), token_span(tok)) from None
 
@@ -441,9 +457,9 @@ SYNTAX_EXAMPLES: dict[str, Sequence[str]] = {
         'route R "r" { transition a -> b "x" when }',
     ],
     "a rule needs ':' and a condition after its name": ['rule R "r" a = 1', 'rule R "r"'],
-    "a deadline is a duration such as 4h, 2d or 1d12h": [
+    "a deadline is a duration such as 4h, 2d or 1d12h, or words: 2 business days": [
         'route R "r" { deadline: 4 }',
-        'route R "r" { deadline: 4 hours }',
+        'route R "r" { deadline: 4 fortnights }',
         'route R "r" { deadline: }',
     ],
     "a transition goes from one process to another: a -> b": [
