@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -50,6 +50,32 @@ def _index(items: Iterable[T], key: Callable[[T], K]) -> Mapping[K, T]:
 
 def _code(item: Any) -> str:
     return str(item.code)
+
+
+class _Nested(Protocol):
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def parent(self) -> str | None: ...
+
+
+N = TypeVar("N", bound=_Nested)
+
+
+def _ancestors(code: str | None, get: Callable[[str], N], field: str, what: str) -> tuple[N, ...]:
+    """``code``'s definition and its parents up to the root, root first; a cycle is refused."""
+    chain: list[N] = []
+    while code is not None:
+        item = get(code)
+        if item in chain:
+            names = " -> ".join(i.code for i in [*chain, item])
+            raise ValidationError(
+                [Problem(field, f"{what} form a cycle: {names}")], subject="catalog"
+            )
+        chain.append(item)
+        code = item.parent
+    return tuple(reversed(chain))
 
 
 @attrs.frozen
@@ -185,19 +211,7 @@ class Catalog:
 
     def group_chain(self, topic: str) -> tuple[TopicGroup, ...]:
         """The groups enclosing ``topic``, outermost first."""
-        chain: list[TopicGroup] = []
-        code = self.topic(topic).group
-        while code is not None:
-            group = self.topic_group(code)
-            if group in chain:
-                names = " -> ".join(g.code for g in [*chain, group])
-                raise ValidationError(
-                    [Problem("topic_groups", f"topic groups form a cycle: {names}")],
-                    subject="catalog",
-                )
-            chain.append(group)
-            code = group.parent
-        return tuple(reversed(chain))
+        return _ancestors(self.topic(topic).group, self.topic_group, "topic_groups", "topic groups")
 
     def effective_attributes(self, topic: str) -> tuple[EffectiveAttribute, ...]:
         """The attributes an appeal on ``topic`` carries: inherited ones first, outermost group
@@ -248,19 +262,7 @@ class Catalog:
 
     def place_chain(self, code: str) -> tuple[ContactPlace, ...]:
         """The place and its ancestors, root first."""
-        chain: list[ContactPlace] = []
-        current: str | None = code
-        while current is not None:
-            place = self.place(current)
-            if place in chain:
-                names = " -> ".join(p.code for p in [*chain, place])
-                raise ValidationError(
-                    [Problem("places", f"contact places form a cycle: {names}")],
-                    subject="catalog",
-                )
-            chain.append(place)
-            current = place.parent
-        return tuple(reversed(chain))
+        return _ancestors(code, self.place, "places", "contact places")
 
     def place_path(self, code: str) -> str:
         """The place's names from the root, joined with ``\\`` as the console shows them."""
