@@ -73,13 +73,21 @@ def _span_of(item: ast.Node | Token) -> SourceSpan:
     return item.span if isinstance(item, ast.Node) else token_span(item)
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
-_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if len(code) == 5:  # \uXXXX
+        return chr(int(code[1:], 16))
+    return _ESCAPES.get(code, match.group(0))
 
 
 def unquote(token: str) -> str:
-    """The value of a string literal: quotes removed, ``\\n \\t \\\\ \\" \\'`` unescaped."""
-    return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), token[1:-1])
+    """The value of a string literal: quotes removed, ``\\n \\r \\t \\\\ \\" \\'`` and
+    ``\\uXXXX`` unescaped."""
+    return _ESCAPE.sub(_unescape, token[1:-1])
 
 
 class AstBuilder(Transformer[Token, ast.Node]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,10 +14,20 @@ __all__ = ["format_duration", "quote", "unparse"]
 _OR, _AND, _NOT, _PREDICATE, _SUM, _PRODUCT, _UNARY = range(7)
 
 
+_NAMED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Characters written as escapes: the named ones, and every other control or line-breaking
+# character (str.splitlines breaks at some of them, so a file would not read back the same).
+_ESCAPED = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return _NAMED.get(char) or f"\\u{ord(char):04x}"
+
+
 def quote(text: str) -> str:
     """A double-quoted string literal that the parser reads back as ``text``."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t") + '"'
+    return '"' + _ESCAPED.sub(_escape, text) + '"'
 
 
 def format_duration(value: timedelta) -> str:
