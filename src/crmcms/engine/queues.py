@@ -46,6 +46,19 @@ class QueueIndex(dict[str, Queue]):
     def __init__(self, catalog: Catalog) -> None:
         super().__init__((q.code, q) for q in catalog.queues)
         self._catalog = catalog
+        self.workers: dict[str, frozenset[str] | None] = {
+            q.code: None
+            if not q.members
+            else frozenset(
+                o.login
+                for o in catalog.operators
+                if q.has_member(o.login, o.roles) or o.login in q.administrators
+            )
+            for q in catalog.queues
+        }
+        """By queue code: the logins of the catalog's operators who may work in it (members,
+        directly or by role, and administrators), or ``None`` for an open queue. The same
+        answer as :func:`can_work` before the appeal's responsible, read in one lookup."""
 
     def __missing__(self, code: str) -> Queue:
         return self._catalog.queue(code)

@@ -1,5 +1,5 @@
-"""Records the engine makes on every action (copies of appeals and contacts on every read and
-save, history events and changes on every change), made by functions written for them."""
+"""Records the engine makes on every action (copies of appeals on every read and save, history
+events and changes on every change), made by functions written for them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcms.model import Appeal, Change, Contact, HistoryEvent
+from crmcms.model import Appeal, Change, HistoryEvent
 
-__all__ = ["copy_appeal", "copy_contact", "make_change", "make_event"]
+__all__ = ["copy_appeal", "make_change", "make_event"]
 
 T = TypeVar("T")
 
@@ -60,15 +60,38 @@ def _frozen(cls: type[Any]) -> bool:
 def _maker(cls: type[T]) -> Callable[..., T]:
     """A function making a frozen ``cls`` record from every field, in field order.
 
-    A frozen attrs class's ``__init__`` sets each slot through ``object.__setattr__``, which
-    looks the slot up by name each time; this sets them through the slots' own descriptors,
-    found once. The result is the same record (equal, hashable, immutable).
+    A frozen attrs class's ``__init__`` sets each slot through ``object.__setattr__``, a
+    call per field that costs several times a plain attribute store. So the record is
+    made as an instance of a twin class with the same slots and no frozen ``__setattr__``,
+    its fields stored plainly, and then made a ``cls`` by assigning ``__class__`` (CPython
+    allows it between classes whose slots are the same). The result is the same record:
+    equal, hashable and immutable. Where the assignment is refused (a class with a
+    ``__weakref__`` slot, another interpreter), each slot is set through its descriptor.
     """
     names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
     if any(name.startswith("_") for name in names):
         raise TypeError(f"{cls.__name__} has a private field")
-    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
+    twin = type(f"_{cls.__name__}Fields", (object,), {"__slots__": cls.__dict__["__slots__"]})
+    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls, "twin": twin}
     # Local names start with an underscore, which field names here never do.
+    lines = [f"def make({', '.join(names)}):", "    _record = new_instance(twin)"]
+    lines += [f"    _record.{name} = {name}" for name in names]
+    lines += ["    _record.__class__ = cls", "    return _record"]
+    exec("\n".join(lines), namespace)
+    function: Callable[..., T] = namespace["make"]
+    try:
+        sample = function(*range(len(names)))
+    except TypeError:  # the layouts differ: one descriptor call per slot instead
+        return _setting_maker(cls, names)
+    expected = cls(**{name: i for i, name in enumerate(names)})
+    if sample != expected:  # pragma: no cover - a guard on the technique
+        raise TypeError(f"{cls.__name__}: a record made field by field differs from __init__'s")
+    return function
+
+
+def _setting_maker(cls: type[T], names: list[str]) -> Callable[..., T]:
+    """:func:`_maker`'s fallback: each slot set through its own descriptor."""
+    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
     lines = [f"def make({', '.join(names)}):", "    _record = new_instance(cls)"]
     for name in names:
         namespace[f"set_{name}"] = cls.__dict__[name].__set__
@@ -79,15 +102,12 @@ def _maker(cls: type[T]) -> Callable[..., T]:
     return function
 
 
-for _cls in (Appeal, Contact, HistoryEvent, Change):
+for _cls in (Appeal, HistoryEvent, Change):
     _check(_cls)
 
 copy_appeal = _copier(Appeal, frozenset({"values"}))
 """A copy of an appeal that shares nothing mutable with it (``values`` is the only mutable
 field)."""
-
-copy_contact = _copier(Contact)
-"""A copy of a contact (every field is immutable)."""
 
 make_event: Callable[..., HistoryEvent] = _maker(HistoryEvent)
 """``HistoryEvent(...)`` with every field given, in field order."""

@@ -19,7 +19,15 @@ from crmcms.engine.queues import can_work, choose_queue
 from crmcms.engine.records import make_change
 from crmcms.engine.transaction import Tx
 from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
-from crmcms.model import Appeal, HandlerEvent, HistoryKind, Operator, Route, Transition
+from crmcms.model import (
+    Appeal,
+    AppealState,
+    HandlerEvent,
+    HistoryKind,
+    Operator,
+    Route,
+    Transition,
+)
 
 __all__ = [
     "MAX_AUTOMATIC_STEPS",
@@ -38,6 +46,7 @@ MAX_AUTOMATIC_STEPS = 20
 # Enum members read on every move, bound once (each ``HistoryKind.X`` is a lookup).
 _MOVED = HistoryKind.MOVED
 _QUEUED = HistoryKind.QUEUED
+_OPEN = AppealState.OPEN
 
 
 @attrs.frozen
@@ -115,6 +124,39 @@ def _reasons(
     return reasons
 
 
+def _allowed(
+    tx: Tx,
+    appeal: Appeal,
+    plan: RoutePlan,
+    step: TransitionPlan,
+    operator: Operator | None,
+    data: Mapping[str, Any],
+) -> bool:
+    """Whether :func:`_reasons` would find nothing, checked without writing any reason:
+    what nearly every transition asks. ``False`` sends the caller to :func:`_reasons`."""
+    if appeal.state is not _OPEN:
+        return False
+    if operator is not None:
+        if step.transition.automatic:
+            return False
+        queue = appeal.queue
+        if queue is not None:
+            # A queue the catalog lacks is left to _reasons, which says so.
+            logins = tx.rt.queues.workers.get(queue, _NOBODY)
+            login = operator.login
+            if logins is not None and login not in logins and appeal.responsible != login:
+                return False
+    rule = step.rule
+    if rule is not None and not rule.evaluate(data):
+        return False
+    if step.target.final and not plan.route.close_with_open_children:
+        return False  # the open children are looked up by _reasons
+    return not tx.rt.policy.missing_required(appeal, data)
+
+
+_NOBODY: frozenset[str] = frozenset()
+
+
 def options(tx: Tx, appeal: Appeal, operator: Operator | None) -> list[TransitionOption]:
     """Every transition out of the appeal's process, each with why it is unavailable."""
     plan = tx.plan(appeal)
@@ -149,19 +191,34 @@ def perform(
         )
     # Live: everything reading it runs before the appeal changes (see _move and _enter).
     data = tx.data(appeal, operator, True)
-    reasons = _reasons(tx, appeal, plan, step, operator, data)
-    if reasons:
-        login = operator.login if operator else "the system"
-        message = f"transition {code} of appeal {appeal.id} is not available to {login}: "
-        message += "; ".join(reasons)
-        if operator is not None and can_work(operator, appeal, tx.rt.queues) is not None:
-            raise PermissionDeniedError(operator.login, f"take transition {code}", message)
-        raise WorkflowError(message)
+    if not _allowed(tx, appeal, plan, step, operator, data):
+        _refuse(tx, appeal, plan, step, operator, data)
     _move(tx, appeal, plan, step, operator, comment, data)
     # Only a process with automatic transitions out of it can start a chain of them.
     if step.target.automatic:
         run_automatic(tx, appeal)
     return appeal
+
+
+def _refuse(
+    tx: Tx,
+    appeal: Appeal,
+    plan: RoutePlan,
+    step: TransitionPlan,
+    operator: Operator | None,
+    data: Mapping[str, Any],
+) -> None:
+    """Raise with every reason ``step`` is unavailable; return if there is none after all."""
+    reasons = _reasons(tx, appeal, plan, step, operator, data)
+    if not reasons:
+        return
+    code = step.code
+    login = operator.login if operator else "the system"
+    message = f"transition {code} of appeal {appeal.id} is not available to {login}: "
+    message += "; ".join(reasons)
+    if operator is not None and can_work(operator, appeal, tx.rt.queues) is not None:
+        raise PermissionDeniedError(operator.login, f"take transition {code}", message)
+    raise WorkflowError(message)
 
 
 def _move(
@@ -281,7 +338,7 @@ def _enter(
             operator=login,
             transition=transition,
         )
-    if step.final and appeal.is_open:
+    if step.final and appeal.state is _OPEN:
         _close(tx, appeal, step, operator, "", save)
     elif save:
         tx.uow.appeals.update(appeal)

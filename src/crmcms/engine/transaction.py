@@ -200,12 +200,13 @@ class Tx:
         found = self._parties.get(contact_id)
         if found is None:
             # Most actions read one appeal, so this runs once per action: :meth:`contact`
-            # written out, and a plain dict (the usual directory answer) copied in place.
+            # written out.
             contact = self._contacts.get(contact_id)
             if contact is None:
                 contact = self._contacts[contact_id] = self.uow.contacts.get(contact_id)
             client = self.client(contact.client_id)
-            part = dict(client) if type(client) is dict else client_data(client)
+            # Rules only read it: a plain dict (the usual directory answer) is used as given.
+            part = client if type(client) is dict else client_data(client)
             found = self._parties[contact_id] = (contact, part)
         return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live, self.party)
 
@@ -262,7 +263,7 @@ class Tx:
             appeal.process,
             appeal.queue,
             transition,
-            tuple(changes),
+            changes if type(changes) is tuple else tuple(changes),
             comment,
         )
         history.add(event)

@@ -27,7 +27,9 @@ class HistoryKind(enum.Enum):
     ARCHIVED = "archived"
 
 
-@attrs.frozen
+# No ``__weakref__`` slot: nothing needs weak references to history, and without it the
+# engine can make these records with plain attribute stores (see crmcms.engine.records).
+@attrs.frozen(weakref_slot=False)
 class Change:
     """One field or attribute that changed: ``field`` is a field name or attribute code."""
 
@@ -36,7 +38,7 @@ class Change:
     new: AttributeValue | None = None
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class HistoryEvent:
     """An entry of an appeal's history; history is appended to, never edited."""
 

@@ -23,9 +23,13 @@ __all__ = [
 ]
 
 
-@attrs.define(kw_only=True)
+@attrs.frozen(kw_only=True)
 class Contact:
-    """One interaction with a client; it holds one or more appeals."""
+    """One interaction with a client; it holds one or more appeals.
+
+    A contact records what happened and is never edited, so it is immutable: storage hands
+    out the stored record itself, with nothing to copy.
+    """
 
     id: int
     place: str

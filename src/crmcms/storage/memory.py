@@ -12,7 +12,6 @@ from typing import Self
 
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.engine.records import copy_appeal as _copy_appeal
-from crmcms.engine.records import copy_contact
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import Appeal, Contact, HistoryEvent
 
@@ -74,14 +73,14 @@ class _Contacts:
     def add(self, contact: Contact) -> None:
         if contact.id in self.new or contact.id in self._store.contacts:
             raise StorageError(f"contact {contact.id} is already stored")
-        self.new[contact.id] = copy_contact(contact)
+        self.new[contact.id] = contact  # immutable: nothing to copy
 
     def get(self, contact_id: int) -> Contact:
         new = self.new
         found = (new and new.get(contact_id)) or self._store.contacts.get(contact_id)
         if found is None:
             raise NotFoundError("contact", contact_id)
-        return copy_contact(found)
+        return found
 
 
 class _Appeals:
