@@ -66,6 +66,39 @@ def test_now_and_today_in_rules_are_the_engines_clock() -> None:
     assert [o.available for o in engine.available_transitions(appeal.id, "olga")] == [False]
 
 
+@pytest.mark.parametrize(
+    "guard", ["now() < 2026-03-02T12:00:00Z", "сейчас() < 2026-03-02T12:00:00Z"]
+)
+def test_a_transition_reads_the_engines_clock(guard: str) -> None:
+    from crmcms.errors import WorkflowError
+    from crmcms.testing.engine import ManualClock
+
+    clock = ManualClock()  # 2026-03-02 09:00 UTC
+    engine = Engine.in_memory(_catalog(f'GUARD "g": {guard}', check=True), clock=clock)
+    assert engine.runtime.rules.reads_clock
+
+    def register() -> int:
+        drafts = [AppealDraft("T", {})]
+        made = engine.register_contact("olga", place="CC", channel="PHONE", drafts=drafts)
+        return made.appeals[0].id
+
+    assert engine.transition(register(), "olga", "go").process == "b"
+    clock.advance(hours=4)  # past noon by the engine's clock, whatever the wall clock says
+    with pytest.raises(WorkflowError, match="rule GUARD"):
+        engine.transition(register(), "olga", "go")
+
+
+def test_only_catalogs_whose_rules_may_call_the_clock_need_it() -> None:
+    from crmcms.engine.rules import may_read_clock
+
+    assert not may_read_clock(_catalog('GUARD "g": Client.Category = "BIS"', check=True))
+    assert may_read_clock(_catalog('GUARD "g": today() > 2026-01-01', check=True))
+    assert may_read_clock(_catalog('GUARD "g": Сегодня () > 2026-01-01', check=False))
+    # A description that looks like a call is a harmless yes.
+    assert may_read_clock(_catalog('GUARD "g" description "now()": 1 = 1', check=True))
+    assert not may_read_clock(_catalog('GUARD "g" description "nowhere": 1 = 1', check=True))
+
+
 def test_rules_read_the_subscriber_and_contact_person_from_their_directories() -> None:
     from crmcms.model import Client, ContactPerson, Subscriber
     from crmcms.plugins import make_plugin_manager

@@ -22,7 +22,7 @@ from crmcms.dsl.schema import (
     list_of,
 )
 
-__all__ = ["BUILTIN_FUNCTIONS", "ParamType", "RuleFunction", "rule_clock"]
+__all__ = ["BUILTIN_FUNCTIONS", "CLOCK_FUNCTIONS", "ParamType", "RuleFunction", "rule_clock"]
 
 ParamType = RuleType | tuple[RuleType, ...]
 """What one parameter accepts: a type, or any of several (``ANY`` accepts everything)."""
@@ -188,3 +188,10 @@ BUILTIN_FUNCTIONS: tuple[RuleFunction, ...] = (
         doc="the first argument that is not empty",
     ),
 )  # fmt: skip
+
+
+CLOCK_FUNCTIONS: frozenset[str] = frozenset(
+    name for f in BUILTIN_FUNCTIONS if f.func in (_now, _today) for name in f.names
+)
+"""Every name of the built-in functions that read the rule clock (``now``, ``today``, and
+their aliases): a host that knows no rule calls one need not set the clock."""

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+import attrs
 
 from crmcms.dsl import CompiledRule, build_schema, catalog_schema, compile_rule
 from crmcms.dsl.checker import Checker
 from crmcms.dsl.compile_python import compile_function, generate
+from crmcms.dsl.functions import CLOCK_FUNCTIONS
 from crmcms.dsl.parser import parse_rule
 from crmcms.dsl.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 from crmcms.model import Catalog
 
-__all__ = ["RuleBook", "engine_schema"]
+__all__ = ["RuleBook", "engine_schema", "may_read_clock"]
 
 Expression = Callable[[Mapping[str, Any]], Any]
 
@@ -28,12 +32,47 @@ def engine_schema(plugin_manager: Any = None, catalog: Catalog | None = None) ->
     return schema if catalog is None else catalog_schema(catalog, base=schema)
 
 
+_CLOCK_CALL = re.compile(
+    r"(?<![\w.])(?:" + "|".join(sorted(CLOCK_FUNCTIONS)) + r")\s*\(", re.IGNORECASE
+)
+
+
+def _strings(node: object) -> Iterator[str]:
+    """Every string held anywhere in ``node``: attrs records, mappings and sequences."""
+    if isinstance(node, str):
+        yield node
+    elif attrs.has(type(node)):
+        for field in attrs.fields(type(node)):  # type: ignore[arg-type]
+            yield from _strings(getattr(node, field.name))
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _strings(key)
+            yield from _strings(value)
+    elif isinstance(node, tuple | list | frozenset | set):
+        for item in node:
+            yield from _strings(item)
+
+
+def may_read_clock(catalog: Catalog) -> bool:
+    """Whether any rule text of ``catalog`` may call ``now()`` or ``today()``.
+
+    Every string of the catalog is looked at, so a name or description that merely looks
+    like such a call answers yes: a cautious answer costs a little time, a wrong "no" would
+    let a rule read the wall clock instead of the action's.
+    """
+    return any(_CLOCK_CALL.search(text) for text in _strings(catalog))
+
+
 class RuleBook:
     """Every rule text of a catalog, compiled on first use and kept: never once per call."""
 
     def __init__(self, catalog: Catalog, schema: Schema) -> None:
         self.catalog = catalog
         self.schema = schema
+        self.reads_clock = may_read_clock(catalog)
+        """Whether some rule may call ``now()`` or ``today()``: the engine sets the rule
+        clock to the action's time only then. Every text compiled comes from the catalog,
+        which was looked at whole; one that did not would still turn this on."""
         self._by_code: dict[str, CompiledRule] = {}
         self._by_text: dict[str, CompiledRule] = {}
         self._expressions: dict[str, Expression] = {}
@@ -43,6 +82,7 @@ class RuleBook:
         found = self._by_code.get(code)
         if found is None:
             definition = self.catalog.rule(code)
+            self._note_clock(definition.expression)
             found = compile_rule(definition.expression, schema=self.schema, file=f"rule {code}")
             self._by_code[code] = found
         return found
@@ -51,6 +91,7 @@ class RuleBook:
         """A condition written in place (a flag's ``condition``), compiled."""
         found = self._by_text.get(text)
         if found is None:
+            self._note_clock(text)
             found = self._by_text[text] = compile_rule(text, schema=self.schema, file="<condition>")
         return found
 
@@ -58,6 +99,7 @@ class RuleBook:
         """A value expression (a computed default, a handler argument), compiled."""
         found = self._expressions.get(text)
         if found is None:
+            self._note_clock(text)
             try:
                 tree = parse_rule(text, file="<expression>")
             except DslError as err:
@@ -69,6 +111,10 @@ class RuleBook:
             found = compile_function(generate(typed, text=text))
             self._expressions[text] = found
         return found
+
+    def _note_clock(self, text: str) -> None:
+        if not self.reads_clock and _CLOCK_CALL.search(text):
+            self.reads_clock = True
 
     def compile_all(self) -> None:
         """Compile every rule the catalog's routes and queues name, so mistakes show at start."""

@@ -202,9 +202,11 @@ class Engine:
     ) -> Appeal:
         """Move the appeal along ``transition``; ``operator=None`` acts as the system."""
         # :meth:`run` written out: the most frequent action saves a closure and a call.
-        with self.runtime.uow_factory() as uow:
-            tx = Tx(self.runtime, uow)
-            token = set_rule_clock(tx.clock)
+        runtime = self.runtime
+        with runtime.uow_factory() as uow:
+            tx = Tx(runtime, uow)
+            # The rule clock only matters to rules that call now() or today().
+            token = set_rule_clock(tx.clock) if runtime.rules.reads_clock else None
             try:
                 result = routing.perform(
                     tx,
@@ -214,7 +216,8 @@ class Engine:
                     comment,
                 )
             finally:
-                reset_rule_clock(token)
+                if token is not None:
+                    reset_rule_clock(token)
             tx.commit()
         return result
 
