@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 from collections.abc import Callable
@@ -35,26 +34,32 @@ class MemoryStore:
         self.contact_ids = itertools.count(1)
         self.appeal_ids = itertools.count(1)
         self.event_ids = itertools.count(1)
-        self.spare: list[_Repositories] = []
-        """Repositories of finished units of work, empty, for the next ones to take."""
-        # The unit of work made straight from its class: an engine makes one per action, and
-        # a method of ours in between would cost a Python call each time.
-        self.unit_of_work: Callable[[], MemoryUnitOfWork] = functools.partial(
-            MemoryUnitOfWork, self
-        )
-        """A fresh unit of work; pass ``store.unit_of_work`` as the engine's factory."""
+        self.idle: list[MemoryUnitOfWork] = []
+        """Units of work left, with nothing staged, for the next actions to take again."""
 
-    def repositories(self) -> _Repositories:
-        """A set of empty repositories: a spare one, or new ones."""
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A unit of work; pass ``store.unit_of_work`` as the engine's factory.
+
+        An engine opens one per action, and making one (with its four repositories) cost
+        more than many actions' own work, so units left are kept and handed out again.
+        """
         try:
-            return self.spare.pop()
+            uow = self.idle.pop()
         except IndexError:
-            contacts = _Contacts(self)
-            return contacts, _Appeals(self, contacts), _History(self), _Idempotency(self)
+            return MemoryUnitOfWork(self)
+        uow.idle = False
+        return uow
+
+    def claim(self, uow: MemoryUnitOfWork) -> None:
+        """Take ``uow`` out of :attr:`idle`: someone entered it again after leaving it."""
+        with self.lock:
+            if uow in self.idle:
+                self.idle.remove(uow)
+            uow.idle = False
 
 
-_SPARE = 8
-"""Spare repositories a store keeps: enough for the units of work open at once in practice."""
+_IDLE = 8
+"""Units of work a store keeps for reuse: enough for those open at once in practice."""
 
 
 class _Contacts:
@@ -210,31 +215,33 @@ class _Idempotency:
         self.new[record.key] = record
 
 
-_Repositories = tuple["_Contacts", "_Appeals", "_History", "_Idempotency"]
-
-
 class MemoryUnitOfWork:
     """A transaction over a :class:`MemoryStore`: writes are staged here until commit.
 
-    Its repositories hold only what it staged, so once it is left (and that is dropped)
-    they go back to the store for the next unit of work: an engine opens one per action,
-    and making four repositories each time cost more than many actions' own work. A unit
-    left is detached from them; entering it again takes a set anew.
+    A unit of work may be entered again once left (what it staged is gone by then), but
+    not while it is in use. Once left, the store may hand it to its next caller: it holds
+    nothing of the last one.
     """
 
-    __slots__ = ("_store", "appeals", "contacts", "history", "idempotency")
+    __slots__ = ("_store", "appeals", "contacts", "history", "idempotency", "idle", "inside")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        try:
-            repositories = store.spare.pop()
-        except IndexError:
-            repositories = store.repositories()
-        self.contacts, self.appeals, self.history, self.idempotency = repositories
+        self.contacts = _Contacts(store)
+        self.appeals = _Appeals(store, self.contacts)
+        self.history = _History(store)
+        self.idempotency = _Idempotency(store)
+        self.idle = False
+        """Whether it is among the store's idle units of work."""
+        self.inside = False
+        """Whether a ``with`` block is using it."""
 
     def __enter__(self) -> Self:
-        if not hasattr(self, "appeals"):  # left before: take repositories again
-            self.contacts, self.appeals, self.history, self.idempotency = self._store.repositories()
+        if self.idle:  # left before and entered again: the store must not hand it out
+            self._store.claim(self)
+        if self.inside:
+            raise StorageError("this unit of work is already in use")
+        self.inside = True
         return self
 
     def __exit__(
@@ -243,22 +250,60 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.inside = False
         appeals = self.appeals
         # After a commit (most exits) nothing is staged: no rollback to do.
         if (
-            appeals.new
-            or appeals.changed
+            appeals.changed
             or self.history.new
+            or appeals.new
             or self.contacts.new
             or self.idempotency.new
         ):
             self.rollback()
-        spare = self._store.spare
-        if len(spare) < _SPARE:
-            spare.append((self.contacts, self.appeals, self.history, self.idempotency))
-        del self.contacts, self.appeals, self.history, self.idempotency
+        idle = self._store.idle
+        if len(idle) < _IDLE:
+            self.idle = True
+            idle.append(self)
 
     def commit(self) -> None:
+        appeals, events = self.appeals, self.history.new
+        changed, new = appeals.changed, appeals.new
+        if new or self.contacts.new or self.idempotency.new:
+            self._commit_all()
+        elif changed or events:
+            # The usual action: appeals it read and changed, and their history events.
+            store = self._store
+            stored = store.appeals
+            with store.lock:
+                if changed:
+                    for appeal_id, base in appeals.base_versions.items():
+                        current = stored.get(appeal_id)
+                        if current is None or current.version != base:
+                            self._check_versions(stored)  # raises, having rolled back
+                    stored.update(changed)
+                if events:
+                    first = events[0].appeal_id
+                    if len(events) <= 2 and events[-1].appeal_id == first:
+                        # One or two events of one appeal: stored at once.
+                        store.history.setdefault(first, []).extend(events)
+                    else:
+                        _append_history(store.history, events)
+            if changed:
+                changed.clear()
+                appeals.base_versions.clear()
+            events.clear()
+
+    def _check_versions(self, stored: dict[int, Appeal]) -> None:
+        """Refuse (and roll back) if an appeal changed here was committed meanwhile."""
+        for appeal_id, base in self.appeals.base_versions.items():
+            current = stored.get(appeal_id)
+            if current is None or current.version != base:
+                self.rollback()
+                found = None if current is None else current.version
+                raise ConcurrencyError("appeal", appeal_id, base, found)
+
+    def _commit_all(self) -> None:
         appeals, history, contacts, keys = (
             self.appeals,
             self.history,
@@ -266,19 +311,11 @@ class MemoryUnitOfWork:
             self.idempotency,
         )
         new, changed, events = appeals.new, appeals.changed, history.new
-        if not (changed or events or new or contacts.new or keys.new):
-            return  # nothing to check or write: a read-only action
         store = self._store
         with store.lock:
             # Check everything before writing anything, so a conflict leaves the store as it was.
             stored = store.appeals
-            for appeal_id, base in appeals.base_versions.items():
-                current = stored.get(appeal_id)
-                if current is None or current.version != base:
-                    self.rollback()
-                    raise ConcurrencyError(
-                        "appeal", appeal_id, base, None if current is None else current.version
-                    )
+            self._check_versions(stored)
             if keys.new:
                 for key in keys.new:
                     if key in store.idempotency:
@@ -286,8 +323,7 @@ class MemoryUnitOfWork:
                         raise ConcurrencyError("idempotency key", key, 0, 1)
                 store.idempotency.update(keys.new)
                 keys.new.clear()
-            # Only what was staged is written (an action stages in two or three places), and
-            # the staging goes once the store has it (as in rollback).
+            # Only what was staged is written, and the staging goes once the store has it.
             if contacts.new:
                 store.contacts.update(contacts.new)
                 contacts.new.clear()
@@ -299,20 +335,7 @@ class MemoryUnitOfWork:
                 stored.update(new)
                 new.clear()
             if events:
-                histories = store.history
-                first = events[0].appeal_id
-                if len(events) <= 2 and events[-1].appeal_id == first:
-                    # The usual action: one or two events of one appeal, stored at once.
-                    histories.setdefault(first, []).extend(events)
-                else:
-                    last: int | None = None
-                    found: list[HistoryEvent] = []
-                    for event in events:
-                        # An action's events are mostly of one appeal: one lookup for them all.
-                        if event.appeal_id != last:
-                            last = event.appeal_id
-                            found = histories.setdefault(last, [])
-                        found.append(event)
+                _append_history(store.history, events)
                 events.clear()
 
     def rollback(self) -> None:
@@ -326,3 +349,15 @@ class MemoryUnitOfWork:
             self.history.reset()
         if self.idempotency.new:
             self.idempotency.reset()
+
+
+def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:
+    """Add staged events to the appeals' histories."""
+    last: int | None = None
+    found: list[HistoryEvent] = []
+    for event in events:
+        # An action's events are mostly of one appeal: one lookup for them all.
+        if event.appeal_id != last:
+            last = event.appeal_id
+            found = histories.setdefault(last, [])
+        found.append(event)
