@@ -162,3 +162,61 @@ def test_a_hand_over_can_be_rejected(world) -> None:  # type: ignore[no-untyped-
     assert (back.process, back.queue) == ("registration", "REGISTRATION")
     rejection = [n for n in billing.notifications if n.kind is NotificationKind.REJECTION]
     assert rejection[0].to == ("bis",)  # the seed notifies Appeal.Responsible
+
+
+PLAIN = """
+topic T "T" { attribute A "A": string required }
+rule IN_PSKOV "Pskov": Client.Region = "Pskov"
+queue REG "Registration" {
+    processes: a
+}
+queue PSKOV "Pskov" {
+    processes: b
+    when IN_PSKOV
+}
+queue OTHER "Other" {
+    processes: b, c
+}
+operator olga "Olga"
+place kind CALL_CENTRE "Call centre"
+place CC "Contact centre" kind CALL_CENTRE
+channel PHONE "Phone"
+rule BIS "BIS": Client.Category = "BIS"
+route R "R" {
+    topics: T
+    process a "A" initial
+    process b "B" { deadline: 2 days }
+    process c "C" final
+    transition go a -> b "Go" when BIS
+    transition done b -> c "Done"
+}
+"""
+
+
+def test_a_plain_transition_records_what_the_general_path_records() -> None:
+    # Transitions without handlers into an ordinary process are taken in one step; the
+    # appeal and its history must come out as the general path (_move, _enter) makes them.
+    import attrs
+
+    from crmcms.dsl import load_catalog_text
+
+    def run(general: bool):  # type: ignore[no-untyped-def]
+        engine, _, clock = make_engine(load_catalog_text(PLAIN), FakeBilling(CLIENTS))
+        plan = engine.runtime.plans["R", 1]
+        assert plan.transitions["go"].plain
+        if general:
+            for code, step in plan.transitions.items():
+                plan.transitions[code] = attrs.evolve(step, plain=False)
+        made = engine.register_contact(
+            "olga", place="CC", channel="PHONE", client_id=3, drafts=[AppealDraft("T", {"A": "x"})]
+        )
+        appeal = made.appeals[0]
+        clock.advance(hours=3)
+        moved = engine.transition(appeal.id, "olga", "go", comment="on to B")
+        return moved, engine.history(appeal.id)
+
+    plain, general = run(False), run(True)
+    assert plain == general
+    moved, events = plain
+    assert (moved.process, moved.queue) == ("b", "PSKOV")
+    assert [e.kind for e in events][-2:] == [HistoryKind.MOVED, HistoryKind.QUEUED]

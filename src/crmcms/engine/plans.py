@@ -69,6 +69,9 @@ class TransitionPlan:
     on_rejection: tuple[Handler, ...]
     moved: tuple[Change, ...]
     """The history change of taking it: the process, from its source to its target."""
+    plain: bool
+    """Taking it runs no handlers, enters a process that keeps no queue and is not final:
+    what most transitions are, and what the engine does in one step."""
 
 
 class RoutePlan:
@@ -96,6 +99,7 @@ class RoutePlan:
                 handlers_for(HandlerEvent.HAND_OVER, t.handlers, route),
                 handlers_for(HandlerEvent.REJECTION, t.handlers, route),
                 () if t.source == t.target else (change("process", t.source, t.target),),
+                _plain(self._processes[t.source], self._processes[t.target], t, route),
             )
             for t in route.transitions
         }
@@ -139,6 +143,16 @@ class RoutePlan:
             self.route.transition(code)  # raises the route's own "not found" error
             raise NotFoundError(f"transition of route {self.route.code}", code)  # pragma: no cover
         return found
+
+
+def _plain(source: ProcessPlan, target: ProcessPlan, transition: Transition, route: Route) -> bool:
+    return not (
+        source.on_left
+        or handlers_for(HandlerEvent.HAND_OVER, transition.handlers, route)
+        or target.on_entered
+        or target.final
+        or target.keeps_queue
+    )
 
 
 class Plans(dict[tuple[str, int], RoutePlan]):

@@ -22,6 +22,7 @@ from crmcms.errors import PermissionDeniedError, Problem, ValidationError, Workf
 from crmcms.model import (
     Appeal,
     AppealState,
+    Change,
     HandlerEvent,
     HistoryKind,
     Operator,
@@ -193,11 +194,72 @@ def perform(
     data = tx.data(appeal, operator, True)
     if not _allowed(tx, appeal, plan, step, operator, data):
         _refuse(tx, appeal, plan, step, operator, data)
-    _move(tx, appeal, plan, step, operator, comment, data)
+    target = step.target
+    if step.plain:
+        # _move and _enter for a transition without handlers into a process that is not
+        # final and keeps no queue (most of them), in one step: the same changes, events
+        # and order.
+        login = operator.login if operator else None
+        process = appeal.process = target.code
+        tx.event(appeal, _MOVED, step.moved, login, code, comment or step.transition.name)
+        data.refresh(appeal)
+        old_queue = appeal.queue
+        queue, reason = _first_queue(plan, process, old_queue, data)
+        now = tx.now
+        limit = target.clock_limit
+        if limit is not None:
+            deadline: datetime | None = now + limit
+        else:
+            deadline = None if target.deadline is None else due_at(now, target.deadline)
+        changes = _entry_changes(appeal, queue, now, deadline)
+        appeal.queue = queue
+        appeal.process_entered_at = now
+        appeal.process_deadline = deadline
+        tx.event(appeal, _QUEUED, changes, login, code, reason)
+        tx.uow.appeals.update(appeal)
+    else:
+        _move(tx, appeal, plan, step, operator, comment, data)
     # Only a process with automatic transitions out of it can start a chain of them.
-    if step.target.automatic:
+    if target.automatic:
         run_automatic(tx, appeal)
     return appeal
+
+
+def _first_queue(
+    plan: RoutePlan, process: str, old_queue: str | None, data: RuleData
+) -> tuple[str, str]:
+    """The queue an appeal entering ``process`` goes to, and why (see :func:`choose_queue`)."""
+    candidates = plan.candidates.get(process) or plan.queues(process)
+    # choose_queue's loop, written out: it runs on every move.
+    for candidate in candidates:
+        if candidate.rule is None or candidate.rule.evaluate(data):
+            return candidate.code, candidate.chosen
+    return choose_queue(process, False, candidates, old_queue, data)  # says why none
+
+
+def _entry_changes(
+    appeal: Appeal, queue: str, now: datetime, deadline: datetime | None
+) -> tuple[Change, ...]:
+    """What entering a process changes: the queue, when it was entered, its deadline."""
+    old_queue, old_entered, old_deadline = (
+        appeal.queue,
+        appeal.process_entered_at,
+        appeal.process_deadline,
+    )
+    if queue != old_queue and now != old_entered and deadline != old_deadline:
+        return (
+            change("queue", old_queue, queue),
+            make_change("process_entered_at", old_entered, now),
+            make_change("process_deadline", old_deadline, deadline),
+        )
+    changes = []
+    if queue != old_queue:
+        changes.append(change("queue", old_queue, queue))
+    if now != old_entered:
+        changes.append(make_change("process_entered_at", old_entered, now))
+    if deadline != old_deadline:
+        changes.append(make_change("process_deadline", old_deadline, deadline))
+    return tuple(changes)
 
 
 def _refuse(
@@ -297,36 +359,23 @@ def _enter(
     login = operator.login if operator else None
     now = tx.now
     old_queue = appeal.queue
-    candidates = plan.candidates.get(step.code) or plan.queues(step.code)
     if step.keeps_queue and old_queue is not None:
+        candidates = plan.candidates.get(step.code) or plan.queues(step.code)
         queue, reason = choose_queue(step.code, True, candidates, old_queue, data)
     else:
-        # choose_queue's loop, written out: it runs on every move.
-        for candidate in candidates:
-            if candidate.rule is None or candidate.rule.evaluate(data):
-                queue, reason = candidate.code, candidate.chosen
-                break
-        else:  # no queue accepts it: choose_queue says why
-            queue, reason = choose_queue(step.code, False, candidates, old_queue, data)
+        queue, reason = _first_queue(plan, step.code, old_queue, data)
     if step.on_entered:  # they read the data after the appeal changes, as it was before
         data.capture()
     if step.clock_limit is not None:
         deadline: datetime | None = now + step.clock_limit
     else:
         deadline = None if step.deadline is None else due_at(now, step.deadline)
-    old_entered, old_deadline = appeal.process_entered_at, appeal.process_deadline
+    # Entering a process changes these three fields and nothing else.
+    changes = _entry_changes(appeal, queue, now, deadline) if save else ()
     appeal.queue = queue
     appeal.process_entered_at = now
     appeal.process_deadline = deadline
     if save:
-        # Entering a process changes these three fields and nothing else.
-        changes = []
-        if queue != old_queue:
-            changes.append(change("queue", old_queue, queue))
-        if now != old_entered:
-            changes.append(make_change("process_entered_at", old_entered, now))
-        if deadline != old_deadline:
-            changes.append(make_change("process_deadline", old_deadline, deadline))
         tx.event(appeal, _QUEUED, changes, login, transition, reason)
     if step.on_entered:
         run_handlers(
