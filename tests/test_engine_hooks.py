@@ -65,6 +65,23 @@ def test_observers_registered_later_are_called_and_unregistered_ones_are_not() -
     assert len(late.seen) == count
 
 
+class Directory:
+    @hookimpl
+    def crmcms_find_client(self, client_id: str) -> dict[str, Any]:
+        return {"Id": client_id, "Category": "BIS", "Region": "Moscow"}
+
+
+def test_an_observer_registered_on_an_engine_nobody_observed_is_called() -> None:
+    pm = make_plugin_manager([Directory()], load_entry_points=False)
+    engine = Engine.in_memory(build_catalog(), plugins=pm, clock=ManualClock())
+    appeal = register(engine)
+    engine.transition(appeal, "olga", "to_sd")  # nobody observes: nothing to publish
+    late = Observer()
+    pm.register(late)
+    engine.take(appeal, "bis")
+    assert [e.kind.value for e in late.seen] == ["assigned"]
+
+
 class Wrapper:
     def __init__(self) -> None:
         self.calls = 0

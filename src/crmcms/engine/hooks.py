@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pluggy
@@ -67,6 +67,12 @@ class FastHook:
         )
         ok = _PLAIN_LOOP is not None and not traced and plain
         self._functions = tuple(i.function for i in reversed(impls)) if ok else None
+
+    def live_implementations(self) -> Sequence[Any]:
+        """pluggy's own list of the hook's implementations, which it changes in place as
+        plugins come and go (so it tells later whether any is registered), or a non-empty
+        stand-in where that list cannot be reached."""
+        return self._live if self._live is not None else (None,)
 
     def implemented(self) -> bool:
         """Whether any plugin implements the hook now."""

@@ -69,6 +69,9 @@ class Runtime:
         self.appeal_data = AppealData(catalog)
         self._hooks: dict[str, FastHook] = {}
         self._event_hook = self._hook("crmcms_event")
+        self.observers: Sequence[Any] = self._event_hook.live_implementations()
+        """The event hook's implementations as pluggy keeps them (so always current): empty
+        when nobody observes history events, and there is nothing to publish."""
         self.find_client_hook = self._hook("crmcms_find_client")
         """The client directory: ``find_client_hook(client_id)``."""
         self.party_hooks = {
@@ -126,7 +129,7 @@ class Runtime:
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`finish`."""
 
-    __slots__ = ("_clients", "_contacts", "_parties", "catalog", "events", "now", "rt", "uow")
+    __slots__ = ("_clients", "_contacts", "catalog", "events", "now", "rt", "uow")
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
         self.rt = runtime
@@ -134,10 +137,9 @@ class Tx:
         self.uow = uow
         self.now = now if now is not None else runtime.clock()
         self.events: list[HistoryEvent] = []
-        self._contacts: dict[int, Contact] = {}
+        self._contacts: dict[int, tuple[Contact, dict[str, Any] | None]] = {}
+        """By contact id: the contact, and its client's part of the rule data once made."""
         self._clients: dict[int, Any] = {}
-        self._parties: dict[int, tuple[Contact, dict[str, Any]]] = {}
-        """By contact id: the contact and its client's part of the rule data."""
 
     # --- Reading ----------------------------------------------------------------------------
 
@@ -163,8 +165,8 @@ class Tx:
     def contact(self, contact_id: int) -> Contact:
         found = self._contacts.get(contact_id)
         if found is None:
-            found = self._contacts[contact_id] = self.uow.contacts.get(contact_id)
-        return found
+            found = self._contacts[contact_id] = (self.uow.contacts.get(contact_id), None)
+        return found[0]
 
     def client(self, client_id: int | None) -> Any:
         """The client as the directory plugin (billing) describes it, or ``None``."""
@@ -199,18 +201,25 @@ class Tx:
         :class:`~crmcms.engine.context.RuleData`, also for ``live``).
         """
         contact_id = appeal.contact_id
-        found = self._parties.get(contact_id)
-        if found is None:
-            # Most actions read one appeal, so this runs once per action: :meth:`contact`
-            # written out.
-            contact = self._contacts.get(contact_id)
-            if contact is None:
-                contact = self._contacts[contact_id] = self.uow.contacts.get(contact_id)
-            client = self.client(contact.client_id)
-            # Rules only read it: a plain dict (the usual directory answer) is used as given.
-            part = client if type(client) is dict else client_data(client)
-            found = self._parties[contact_id] = (contact, part)
-        return RuleData(self.rt.appeal_data, appeal, found[1], found[0], operator, live, self.party)
+        found = self._contacts.get(contact_id)
+        part: dict[str, Any] | None = None if found is None else found[1]
+        if found is not None and part is not None:
+            contact = found[0]
+        else:
+            # Most actions read one appeal, so this runs once per action.
+            contact = self.uow.contacts.get(contact_id) if found is None else found[0]
+            client_id = contact.client_id
+            if client_id is None:
+                part = {}
+            else:
+                client = self._clients.get(client_id)
+                if client is None:
+                    client = self.client(client_id)
+                # Rules only read it: a plain dict (the usual directory answer) is used as
+                # given.
+                part = client if type(client) is dict else client_data(client)
+            self._contacts[contact_id] = (contact, part)
+        return RuleData(self.rt.appeal_data, appeal, part, contact, operator, live, self.party)
 
     def party(self, part: str, ident: int | None) -> dict[str, Any]:
         """A subscriber's or contact person's part of the rule data, asked of its directory
@@ -280,5 +289,6 @@ class Tx:
         self.uow.commit()
         events = self.events
         if events:
-            self.rt.publish(events)
+            if self.rt.observers:
+                self.rt.publish(events)
             events.clear()
