@@ -204,14 +204,29 @@ def perform(
         tx.event(appeal, _MOVED, step.moved, login, code, comment or step.transition.name)
         data.refresh(appeal)
         old_queue = appeal.queue
-        queue, reason = _first_queue(plan, process, old_queue, data)
+        # _first_queue written out: the loop runs on every move.
+        for candidate in plan.candidates.get(process) or plan.queues(process):
+            if candidate.rule is None or candidate.rule.evaluate(data):
+                queue, reason = candidate.code, candidate.chosen
+                break
+        else:
+            queue, reason = _first_queue(plan, process, old_queue, data)  # says why none
         now = tx.now
         limit = target.clock_limit
         if limit is not None:
             deadline: datetime | None = now + limit
         else:
             deadline = None if target.deadline is None else due_at(now, target.deadline)
-        changes = _entry_changes(appeal, queue, now, deadline)
+        old_entered, old_deadline = appeal.process_entered_at, appeal.process_deadline
+        if queue != old_queue and now != old_entered and deadline != old_deadline:
+            # _entry_changes' usual answer: all three change.
+            changes: tuple[Change, ...] = (
+                change("queue", old_queue, queue),
+                make_change("process_entered_at", old_entered, now),
+                make_change("process_deadline", old_deadline, deadline),
+            )
+        else:
+            changes = _entry_changes(appeal, queue, now, deadline)
         appeal.queue = queue
         appeal.process_entered_at = now
         appeal.process_deadline = deadline
