@@ -126,6 +126,14 @@ class Runtime:
                 log.exception("crmcms_event observer failed on history event %s", event.id)
 
 
+def _directory_failed(exc: Exception) -> PluginError:
+    return PluginError("<plugin>", "crmcms_find_client", f"{type(exc).__name__}: {exc}")
+
+
+def _unknown_client(client_id: int) -> NotFoundError:
+    return NotFoundError("client", client_id, hint="no client directory knows it")
+
+
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`finish`."""
 
@@ -180,10 +188,9 @@ class Tx:
         except CrmcmsError:
             raise
         except Exception as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            raise PluginError("<plugin>", "crmcms_find_client", message) from exc
+            raise _directory_failed(exc) from exc
         if found is None:
-            raise NotFoundError("client", client_id, hint="no client directory knows it")
+            raise _unknown_client(client_id)
         self._clients[client_id] = found
         return found
 
@@ -214,7 +221,16 @@ class Tx:
             else:
                 client = self._clients.get(client_id)
                 if client is None:
-                    client = self.client(client_id)
+                    # self.client(client_id), written out: this runs on every action.
+                    try:
+                        client = self.rt.find_client_hook(str(client_id))
+                    except CrmcmsError:
+                        raise
+                    except Exception as exc:
+                        raise _directory_failed(exc) from exc
+                    if client is None:
+                        raise _unknown_client(client_id)
+                    self._clients[client_id] = client
                 # Rules only read it: a plain dict (the usual directory answer) is used as
                 # given.
                 part = client if type(client) is dict else client_data(client)

@@ -29,7 +29,8 @@ class MemoryStore:
         self.appeals: dict[int, Appeal] = {}
         self.history: dict[int, list[HistoryEvent]] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
+        """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
         self.contact_ids = itertools.count(1)
         self.appeal_ids = itertools.count(1)
