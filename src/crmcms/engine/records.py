@@ -72,9 +72,10 @@ def _maker(cls: type[T]) -> Callable[..., T]:
     if any(name.startswith("_") for name in names):
         raise TypeError(f"{cls.__name__} has a private field")
     twin = type(f"_{cls.__name__}Fields", (object,), {"__slots__": cls.__dict__["__slots__"]})
-    namespace: dict[str, Any] = {"new_instance": object.__new__, "cls": cls, "twin": twin}
-    # Local names start with an underscore, which field names here never do.
-    lines = [f"def make({', '.join(names)}):", "    _record = new_instance(twin)"]
+    namespace: dict[str, Any] = {"cls": cls, "twin": twin}
+    # Local names start with an underscore, which field names here never do. The twin has
+    # no __init__, so calling it is the cheapest way to a blank instance.
+    lines = [f"def make({', '.join(names)}):", "    _record = twin()"]
     lines += [f"    _record.{name} = {name}" for name in names]
     lines += ["    _record.__class__ = cls", "    return _record"]
     exec("\n".join(lines), namespace)
