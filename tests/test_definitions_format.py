@@ -142,6 +142,27 @@ route R "r" {
     )
 
 
+def test_short_actions_are_kept_as_written() -> None:
+    text = """route R "r" { transition a -> b "go" {
+  on handover:   notify MANAGERS,olga
+  on reject: call   billing.log_rejection
+  on rejection "Long": notify(to:"SD") } }
+"""
+    formatted = format_source(text)
+    assert (
+        formatted
+        == """route R "r" {
+    transition a -> b "go" {
+        on handover: notify MANAGERS, olga
+        on reject: call billing.log_rejection
+        on rejection "Long": notify(to: "SD")
+    }
+}
+"""
+    )
+    assert format_source(formatted) == formatted
+
+
 def test_format_refuses_text_that_does_not_parse() -> None:
     with pytest.raises(DslError, match="a block is not closed"):
         format_source('topic T "t" {')

@@ -206,3 +206,50 @@ def test_deadlines_spelled_in_words_mean_the_same_as_durations(
     short = load_catalog_text(route(canonical), check=False).route("R").process("a").deadline
     assert words == short
     assert words is not None
+
+
+SHORT_ACTIONS = """
+mailing list MANAGERS "Managers"
+topic T "T"
+queue Q "Q" {
+    processes: a, b
+}
+operator olga "Olga"
+route R "R" {
+    topics: T
+    process a "A" initial
+    process b "B" final
+    transition a -> b "Hand over" {
+        on handover: HANDOVER
+        on reject: REJECT
+    }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("short", "long"),
+    [
+        ("notify MANAGERS", 'notify(to: "MANAGERS")'),
+        ("notify MANAGERS, olga", 'notify(to: ["MANAGERS", "olga"])'),
+        ("escalate MANAGERS", 'escalate(to: "MANAGERS")'),
+        ("call log_rejection", 'call(function: "log_rejection")'),
+        ("call billing.log_rejection", 'call(function: "billing.log_rejection")'),
+    ],
+)
+def test_built_in_actions_have_short_forms(short: str, long: str) -> None:
+    # As the definition sketch writes them: "on handover: notify MANAGERS".
+    def handlers(action: str) -> object:
+        text = SHORT_ACTIONS.replace("HANDOVER", action).replace("REJECT", "notify olga")
+        return load_catalog_text(text).route("R").transitions[0].handlers
+
+    assert handlers(short) == handlers(long)
+
+
+def test_a_short_notify_names_known_recipients() -> None:
+    text = SHORT_ACTIONS.replace("HANDOVER", "notify MANGERS").replace("REJECT", "notify olga")
+    with pytest.raises(DefinitionError) as err:
+        load_catalog_text(text, file="route.crm")
+    assert "route.crm:13:" in str(err.value)
+    assert "MANGERS" in str(err.value)
+    assert "MANAGERS" in str(err.value)  # did you mean

@@ -8,8 +8,8 @@ from typing import Any
 
 from crmcms.dsl._loader_base import BuilderBase
 from crmcms.dsl.definition_checks import Condition
-from crmcms.dsl.definitions_ast import Decl, Ref
-from crmcms.dsl.unparse import unparse
+from crmcms.dsl.definitions_ast import Decl, Item, Ref
+from crmcms.dsl.unparse import quote, unparse
 from crmcms.model import (
     AttributeOverride,
     Deadline,
@@ -38,7 +38,7 @@ class RouteBuilder(BuilderBase):
     def handlers(self, decl: Decl, scope: tuple[str, ...], what: str) -> tuple[Handler, ...]:
         built = []
         for item in decl.items("on"):
-            event_ref, name, (action, arguments) = item.values
+            event_ref, name, written = item.values
             event = EVENT_NAMES.get(event_ref.code)
             if event is None:
                 self.error(
@@ -47,16 +47,31 @@ class RouteBuilder(BuilderBase):
                     did_you_mean(event_ref.code, EVENT_NAMES),
                 )
                 continue
-            args = {}
-            for key, node in arguments:
-                self.index.conditions.append(Condition(node, scope, what, boolean=False))
-                args[key.code] = unparse(node)
+            if isinstance(written, Item):  # a short form: notify CODES, call NAME
+                action, args = self.short_action(written, what)
+            else:
+                action, arguments = written
+                args = {}
+                for key, node in arguments:
+                    self.index.conditions.append(Condition(node, scope, what, boolean=False))
+                    args[key.code] = unparse(node)
             made = self.make(
                 item.span, functools.partial(Handler, event, action, args, name=name or "")
             )
             if made is not None:
                 built.append(made)
         return tuple(built)
+
+    def short_action(self, written: Item, what: str) -> tuple[str, dict[str, str]]:
+        """The action and arguments a short form stands for: ``notify A, B`` is
+        ``notify(to: ["A", "B"])`` (one code: ``to: "A"``), ``escalate`` the same, and
+        ``call NAME`` is ``call(function: "NAME")``. Recipients are checked as references."""
+        if written.key == "call":
+            return "call", {"function": quote(written.values[0].code)}
+        codes = [self.ref("recipient", r, what) for r in written.values]
+        if len(codes) == 1:
+            return written.key, {"to": quote(codes[0])}
+        return written.key, {"to": "[" + ", ".join(quote(c) for c in codes) + "]"}
 
     def deadline(self, decl: Decl, what: str) -> Deadline | None:
         item = self.single(decl, "deadline")

@@ -357,12 +357,29 @@ class _DefinitionBuilder(Transformer[Token, Any]):
         return Item("on", event.span, (event, name, items[-1]))
 
     def action(self, items: list[Any]) -> tuple[str, tuple[tuple[Ref, ast.Node], ...]]:
-        names = [str(t) for t in items if isinstance(t, Token) and t.type == "NAME"]
+        names = [str(t) for t in items if isinstance(t, Token) and t.type in _ACTION_WORDS]
         args = tuple(a for a in items if isinstance(a, tuple))
         return ".".join(names), args
 
+    # Short forms of the built-in actions: an item keyed by the action, holding the codes
+    # written (the loader makes the arguments; the formatter writes them back as written).
+
+    def short_notify(self, items: list[Any]) -> Item:
+        return Item("notify", token_span(items[0]), items[-1])
+
+    def short_escalate(self, items: list[Any]) -> Item:
+        return Item("escalate", token_span(items[0]), items[-1])
+
+    def short_call(self, items: list[Token]) -> Item:
+        name = ".".join(str(t) for t in items[1:])
+        return Item("call", token_span(items[0]), (Ref(name, token_span(items[1])),))
+
     def argument(self, items: list[Any]) -> tuple[Ref, ast.Node]:
         return items[0], items[1]
+
+
+_ACTION_WORDS = frozenset({"NAME", "NOTIFY", "ESCALATE", "CALL"})
+"""Tokens an action's name is made of: names, and the built-in actions' own words."""
 
 
 def _duration(tok: Token) -> timedelta:

@@ -107,9 +107,14 @@ def _deadline(item: Item) -> str:
 
 
 def _handler(item: Item) -> str:
-    event, name, (action, arguments) = item.values
-    args = ", ".join(f"{_ref(k)}: {unparse(v)}" for k, v in arguments)
+    event, name, written = item.values
     label = f" {quote(name)}" if name is not None else ""
+    if isinstance(written, Item):  # a short form, kept as written: notify A, B / call f
+        # A function's name is dotted names, never quoted; recipients are codes.
+        what = written.values[0].code if written.key == "call" else _refs(written.values)
+        return f"on {_ref(event)}{label}: {written.key} {what}"
+    action, arguments = written
+    args = ", ".join(f"{_ref(k)}: {unparse(v)}" for k, v in arguments)
     return f"on {_ref(event)}{label}: {action}({args})"
 
 
