@@ -85,9 +85,8 @@ class RoutePlan:
         self.route = route
         self._catalog = catalog
         self._rules = rules
-        self.candidates: dict[str, tuple[QueueCandidate, ...]] = {}
-        """Candidate queues by process, for those entered so far (see :meth:`queues`): a hot
-        path reads this first and calls :meth:`queues` only when it lacks the process."""
+        self._candidates: dict[str, tuple[QueueCandidate, ...]] = {}
+        """Candidate queues by process, for those entered so far (see :meth:`queues`)."""
         self._processes = {p.code: self._process(route, p) for p in route.processes}
         self.transitions: dict[str, TransitionPlan] = {
             t.code: TransitionPlan(
@@ -131,10 +130,10 @@ class RoutePlan:
     def queues(self, process: str) -> tuple[QueueCandidate, ...]:
         """The candidate queues of ``process``, worked out when an appeal first enters it (so
         that a queue missing from the catalog is reported there, as it always was)."""
-        found = self.candidates.get(process)
+        found = self._candidates.get(process)
         if found is None:
             found = queue_candidates(self._catalog, self._rules, self.route, process)
-            self.candidates[process] = found
+            self._candidates[process] = found
         return found
 
     def transition(self, code: str) -> TransitionPlan:

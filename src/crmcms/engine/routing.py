@@ -203,30 +203,14 @@ def perform(
         process = appeal.process = target.code
         tx.event(appeal, _MOVED, step.moved, login, code, comment or step.transition.name)
         data.refresh(appeal)
-        old_queue = appeal.queue
-        # _first_queue written out: the loop runs on every move.
-        for candidate in plan.candidates.get(process) or plan.queues(process):
-            if candidate.rule is None or candidate.rule.evaluate(data):
-                queue, reason = candidate.code, candidate.chosen
-                break
-        else:
-            queue, reason = _first_queue(plan, process, old_queue, data)  # says why none
+        queue, reason = choose_queue(process, False, plan.queues(process), appeal.queue, data)
         now = tx.now
         limit = target.clock_limit
         if limit is not None:
             deadline: datetime | None = now + limit
         else:
             deadline = None if target.deadline is None else due_at(now, target.deadline)
-        old_entered, old_deadline = appeal.process_entered_at, appeal.process_deadline
-        if queue != old_queue and now != old_entered and deadline != old_deadline:
-            # _entry_changes' usual answer: all three change.
-            changes: tuple[Change, ...] = (
-                change("queue", old_queue, queue),
-                make_change("process_entered_at", old_entered, now),
-                make_change("process_deadline", old_deadline, deadline),
-            )
-        else:
-            changes = _entry_changes(appeal, queue, now, deadline)
+        changes = _entry_changes(appeal, queue, now, deadline)
         appeal.queue = queue
         appeal.process_entered_at = now
         appeal.process_deadline = deadline
@@ -240,18 +224,6 @@ def perform(
     return appeal
 
 
-def _first_queue(
-    plan: RoutePlan, process: str, old_queue: str | None, data: RuleData
-) -> tuple[str, str]:
-    """The queue an appeal entering ``process`` goes to, and why (see :func:`choose_queue`)."""
-    candidates = plan.candidates.get(process) or plan.queues(process)
-    # choose_queue's loop, written out: it runs on every move.
-    for candidate in candidates:
-        if candidate.rule is None or candidate.rule.evaluate(data):
-            return candidate.code, candidate.chosen
-    return choose_queue(process, False, candidates, old_queue, data)  # says why none
-
-
 def _entry_changes(
     appeal: Appeal, queue: str, now: datetime, deadline: datetime | None
 ) -> tuple[Change, ...]:
@@ -261,12 +233,6 @@ def _entry_changes(
         appeal.process_entered_at,
         appeal.process_deadline,
     )
-    if queue != old_queue and now != old_entered and deadline != old_deadline:
-        return (
-            change("queue", old_queue, queue),
-            make_change("process_entered_at", old_entered, now),
-            make_change("process_deadline", old_deadline, deadline),
-        )
     changes = []
     if queue != old_queue:
         changes.append(change("queue", old_queue, queue))
@@ -373,12 +339,8 @@ def _enter(
     """Enter ``step``; ``data`` shows the appeal as it is, in that process (live)."""
     login = operator.login if operator else None
     now = tx.now
-    old_queue = appeal.queue
-    if step.keeps_queue and old_queue is not None:
-        candidates = plan.candidates.get(step.code) or plan.queues(step.code)
-        queue, reason = choose_queue(step.code, True, candidates, old_queue, data)
-    else:
-        queue, reason = _first_queue(plan, step.code, old_queue, data)
+    candidates = plan.queues(step.code)
+    queue, reason = choose_queue(step.code, step.keeps_queue, candidates, appeal.queue, data)
     if step.on_entered:  # they read the data after the appeal changes, as it was before
         data.capture()
     if step.clock_limit is not None:

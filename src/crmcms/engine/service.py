@@ -20,7 +20,6 @@ from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.sla import SlaFinding
 from crmcms.engine.transaction import Runtime, Tx
-from crmcms.errors import ConcurrencyError
 from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent
 
 if TYPE_CHECKING:
@@ -209,14 +208,13 @@ class Engine:
             # The rule clock only matters to rules that call now() or today().
             token = set_rule_clock(tx.clock) if runtime.rules.reads_clock else None
             try:
-                appeal = uow.appeals.get(appeal_id)  # Tx.appeal, written out
-                if expected_version is not None and appeal.version != expected_version:
-                    raise ConcurrencyError("appeal", appeal_id, expected_version, appeal.version)
-                # Tx.operator, written out for the usual known, active operator.
-                acting = None if operator is None else runtime.operators.get(operator)
-                if acting is None or not acting.active:
-                    acting = tx.operator(operator)
-                result = routing.perform(tx, appeal, transition, acting, comment)
+                result = routing.perform(
+                    tx,
+                    tx.appeal(appeal_id, expected_version),
+                    transition,
+                    tx.operator(operator),
+                    comment,
+                )
             finally:
                 if token is not None:
                     reset_rule_clock(token)

@@ -126,14 +126,6 @@ class Runtime:
                 log.exception("crmcms_event observer failed on history event %s", event.id)
 
 
-def _directory_failed(exc: Exception) -> PluginError:
-    return PluginError("<plugin>", "crmcms_find_client", f"{type(exc).__name__}: {exc}")
-
-
-def _unknown_client(client_id: int) -> NotFoundError:
-    return NotFoundError("client", client_id, hint="no client directory knows it")
-
-
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`finish`."""
 
@@ -188,9 +180,10 @@ class Tx:
         except CrmcmsError:
             raise
         except Exception as exc:
-            raise _directory_failed(exc) from exc
+            message = f"{type(exc).__name__}: {exc}"
+            raise PluginError("<plugin>", "crmcms_find_client", message) from exc
         if found is None:
-            raise _unknown_client(client_id)
+            raise NotFoundError("client", client_id, hint="no client directory knows it")
         self._clients[client_id] = found
         return found
 
@@ -219,18 +212,7 @@ class Tx:
             if client_id is None:
                 part = {}
             else:
-                client = self._clients.get(client_id)
-                if client is None:
-                    # self.client(client_id), written out: this runs on every action.
-                    try:
-                        client = self.rt.find_client_hook(str(client_id))
-                    except CrmcmsError:
-                        raise
-                    except Exception as exc:
-                        raise _directory_failed(exc) from exc
-                    if client is None:
-                        raise _unknown_client(client_id)
-                    self._clients[client_id] = client
+                client = self.client(client_id)
                 # Rules only read it: a plain dict (the usual directory answer) is used as
                 # given.
                 part = client if type(client) is dict else client_data(client)

@@ -278,18 +278,10 @@ class MemoryUnitOfWork:
             stored = store.appeals
             with store.lock:
                 if changed:
-                    for appeal_id, base in appeals.base_versions.items():
-                        current = stored.get(appeal_id)
-                        if current is None or current.version != base:
-                            self._check_versions(stored)  # raises, having rolled back
+                    self._check_versions(stored)
                     stored.update(changed)
                 if events:
-                    first = events[0].appeal_id
-                    if len(events) <= 2 and events[-1].appeal_id == first:
-                        # One or two events of one appeal: stored at once.
-                        store.history.setdefault(first, []).extend(events)
-                    else:
-                        _append_history(store.history, events)
+                    _append_history(store.history, events)
             if changed:
                 changed.clear()
                 appeals.base_versions.clear()
@@ -354,6 +346,11 @@ class MemoryUnitOfWork:
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:
     """Add staged events to the appeals' histories."""
+    first = events[0].appeal_id
+    if len(events) <= 2 and events[-1].appeal_id == first:
+        # The usual action: one or two events of one appeal, stored at once.
+        histories.setdefault(first, []).extend(events)
+        return
     last: int | None = None
     found: list[HistoryEvent] = []
     for event in events:
