@@ -17,6 +17,7 @@ __all__ = [
     "PermissionDeniedError",
     "PluginError",
     "Problem",
+    "ReadOnlyRecordError",
     "RuleEvaluationError",
     "SourceSpan",
     "SqlTranslationError",
@@ -205,6 +206,18 @@ class PluginError(CrmcmsError):
         self.plugin = plugin
         self.hook = hook
         super().__init__(f"plugin {plugin!r} failed in {hook}: {message}")
+
+
+class ReadOnlyRecordError(CrmcmsError, AttributeError):
+    """A record that storage holds was changed: it is read-only (copy it to change it)."""
+
+    def __init__(self, record: str, field: str) -> None:
+        self.record = record
+        self.field = field
+        super().__init__(
+            f"{record} is read-only as stored: {field} cannot be set; change it through an "
+            "engine action, or work on a copy (copy.copy gives a plain one)"
+        )
 
 
 class StorageError(CrmcmsError):

@@ -55,10 +55,15 @@ returns the upgraded document; :func:`load` applies them in order and then sets
 function for the previous version here, with a line saying what changed.
 """
 
+_WRITTEN_AS: dict[type[Any], type[Any]] = {crmcms.model.StoredAppeal: crmcms.model.Appeal}
+"""Classes written as another: an appeal as storage holds it is an appeal."""
+
 MODEL_TYPES: dict[str, type[Any]] = {
     name: obj
     for name in crmcms.model.__all__
-    if attrs.has(obj := getattr(crmcms.model, name)) and isinstance(obj, type)
+    if attrs.has(obj := getattr(crmcms.model, name))
+    and isinstance(obj, type)
+    and obj not in _WRITTEN_AS
 }
 """Every model class by the name used as a document's ``type`` tag."""
 
@@ -267,8 +272,10 @@ def unstructure(obj: Any) -> Any:
 
 def dump(obj: Any) -> Document:
     """A stored document for a model object: ``type``, ``schema_version`` and ``data``."""
-    name = type(obj).__name__
-    if MODEL_TYPES.get(name) is not type(obj):
+    cls = type(obj)
+    cls = _WRITTEN_AS.get(cls, cls)
+    name = cls.__name__
+    if MODEL_TYPES.get(name) is not cls:
         raise TypeError(f"{type(obj).__qualname__} is not a crmcms model class")
     return {"type": name, "schema_version": SCHEMA_VERSION, "data": unstructure(obj)}
 

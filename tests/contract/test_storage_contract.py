@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from crmcms.engine.ports import IdempotencyRecord, UnitOfWork
-from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
+from crmcms.errors import ConcurrencyError, NotFoundError, ReadOnlyRecordError, StorageError
 from crmcms.model import (
     Appeal,
     AppealState,
@@ -17,6 +17,7 @@ from crmcms.model import (
     Contact,
     HistoryEvent,
     HistoryKind,
+    StoredAppeal,
 )
 from crmcms.testing.stored import add_appeal, add_contact
 
@@ -189,11 +190,45 @@ def test_two_updates_in_one_unit(uow_factory: Factory) -> None:
         uow.commit()
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
+        got.process = "transfer_sd"
         uow.appeals.update(got)
-        uow.appeals.update(got)
+        again = uow.appeals.get(a.id)  # the staged state, to change further
+        assert (again.version, again.process) == (2, "transfer_sd")
+        again.queue = "CP"
+        uow.appeals.update(again)
         uow.commit()
     with uow_factory() as uow:
-        assert uow.appeals.get(a.id).version == 3
+        stored = uow.appeals.get(a.id)
+        assert (stored.version, stored.process, stored.queue) == (3, "transfer_sd", "CP")
+
+
+def test_a_saved_appeal_is_taken_read_only(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        a = appeal(uow, contact(uow).id, values={"166": "x"})
+        uow.commit()
+    assert isinstance(a, StoredAppeal)
+    with uow_factory() as uow:
+        got = uow.appeals.get(a.id)
+        assert type(got) is Appeal  # a plain copy, the caller's to change
+        got.values["170"] = "PSKOV"
+        uow.appeals.update(got)
+        # What add and update took is what they store: it cannot be changed behind them.
+        for taken in (a, got):
+            with pytest.raises(ReadOnlyRecordError, match="process"):
+                taken.process = "elsewhere"
+            with pytest.raises(TypeError):
+                taken.values["166"] = "changed"  # type: ignore[index]
+        with pytest.raises(ReadOnlyRecordError, match="version"):
+            uow.appeals.update(got)  # to save again, get it again
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.appeals.get(a.id)
+        assert (stored.version, stored.process, stored.values) == (
+            2,
+            "registration",
+            {"166": "x", "170": "PSKOV"},
+        )
+        assert stored == got
 
 
 def test_a_stale_version_is_refused_and_stores_nothing(uow_factory: Factory) -> None:

@@ -114,8 +114,7 @@ def _new_appeal(
     reason = enter_process(tx, appeal, route, operator, save=False)
     tx.uow.appeals.add(appeal)
     tx.record(appeal, HistoryKind.CREATED, None, operator=operator.login, comment=reason)
-    run_automatic(tx, appeal)
-    return appeal
+    return run_automatic(tx, appeal)
 
 
 def _unique(problems: Sequence[Problem]) -> list[Problem]:
@@ -191,5 +190,4 @@ def update_values(
     tx.record(
         appeal, HistoryKind.CHANGED, before, operator=login, comment=comment or "values edited"
     )
-    run_automatic(tx, appeal)
-    return appeal
+    return run_automatic(tx, appeal)

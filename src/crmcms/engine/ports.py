@@ -57,21 +57,25 @@ class AppealRepository(Protocol):
         """A fresh id; ids are never reused, even when the unit of work rolls back."""
 
     def add(self, appeal: Appeal) -> None:
-        """Store a new appeal as given (its ``version`` is normally 1).
+        """Store a new appeal as given (its ``version`` is normally 1), and take it: the
+        object becomes a read-only :class:`~crmcms.model.StoredAppeal`.
 
         An id already stored raises :class:`~crmcms.errors.StorageError`.
         """
 
     def get(self, appeal_id: int) -> Appeal:
-        """The appeal; :class:`~crmcms.errors.NotFoundError` if there is none."""
+        """A plain copy of the appeal, the caller's to change and then :meth:`update`;
+        :class:`~crmcms.errors.NotFoundError` if there is none."""
 
     def update(self, appeal: Appeal) -> None:
         """Save ``appeal`` if the stored version still equals ``appeal.version``.
 
-        On success the stored version and ``appeal.version`` both go up by one. A stale
-        version (or a missing appeal) raises :class:`~crmcms.errors.ConcurrencyError` and
-        stores nothing. The check is repeated at commit, so two units of work that read the
-        same version cannot both commit an update.
+        On success the stored version and ``appeal.version`` both go up by one, and the
+        object is taken as it is (read-only from then on, like :meth:`add`'s): to change
+        the appeal again, :meth:`get` it again. A stale version (or a missing appeal) raises
+        :class:`~crmcms.errors.ConcurrencyError` and stores nothing. The check is repeated
+        at commit, so two units of work that read the same version cannot both commit an
+        update.
         """
 
     def in_queue(self, queue: str, *, open_only: bool = True) -> list[Appeal]:

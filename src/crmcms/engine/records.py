@@ -24,11 +24,17 @@ def _copier(cls: type[T], copied: frozenset[str] = frozenset()) -> Callable[[T],
     validators or post-init steps, which :func:`_check` makes sure of at import.
     """
     lines = ["def copy(old):", "    new = make(cls)"]
-    for field in attrs.fields(cls):  # type: ignore[arg-type]
-        value = f"dict(old.{field.name})" if field.name in copied else f"old.{field.name}"
-        lines.append(f"    new.{field.name} = {value}")
-    lines.append("    return new")
     namespace: dict[str, Any] = {"make": object.__new__, "cls": cls}
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
+        name = field.name
+        if name in copied:
+            # Read through the slot itself: a subclass (a stored appeal) may show the
+            # field as a read-only view.
+            namespace[f"get_{name}"] = cls.__dict__[name].__get__
+            lines.append(f"    new.{name} = dict(get_{name}(old))")
+        else:
+            lines.append(f"    new.{name} = old.{name}")
+    lines.append("    return new")
     exec("\n".join(lines), namespace)
     function: Callable[[T], T] = namespace["copy"]
     return function
@@ -107,8 +113,8 @@ for _cls in (Appeal, HistoryEvent, Change):
     _check(_cls)
 
 copy_appeal = _copier(Appeal, frozenset({"values"}))
-"""A copy of an appeal that shares nothing mutable with it (``values`` is the only mutable
-field)."""
+"""A plain copy of an appeal (plain or stored) that shares nothing mutable with it
+(``values`` is the only mutable field)."""
 
 make_event: Callable[..., HistoryEvent] = _maker(HistoryEvent)
 """``HistoryEvent(...)`` with every field given, in field order."""

@@ -219,9 +219,7 @@ def perform(
     else:
         _move(tx, appeal, plan, step, operator, comment, data)
     # Only a process with automatic transitions out of it can start a chain of them.
-    if target.automatic:
-        run_automatic(tx, appeal)
-    return appeal
+    return run_automatic(tx, appeal) if target.automatic else appeal
 
 
 def _entry_changes(
@@ -433,15 +431,16 @@ def _close(
         tx.event(appeal, HistoryKind.CLOSED, CLOSE.changes(before, appeal), login, None, comment)
 
 
-def run_automatic(tx: Tx, appeal: Appeal) -> None:
-    """Take automatic transitions, as the system, while one out of the process holds."""
+def run_automatic(tx: Tx, appeal: Appeal) -> Appeal:
+    """Take automatic transitions, as the system, while one out of the process holds;
+    returns the appeal as it is then (``appeal`` itself when none was taken)."""
     for _ in range(MAX_AUTOMATIC_STEPS):
         if not appeal.is_open:
-            return
+            return appeal
         plan = tx.plan(appeal)
         automatic = plan.process(appeal.process).automatic
         if not automatic:
-            return
+            return appeal
         data = tx.data(appeal, live=True)  # read before any change, then refreshed
         ready = next(
             (
@@ -452,7 +451,9 @@ def run_automatic(tx: Tx, appeal: Appeal) -> None:
             None,
         )
         if ready is None:
-            return
+            return appeal
+        # The appeal was saved, so storage holds it read-only: move a fresh copy.
+        appeal = tx.appeal(appeal.id)
         _move(tx, appeal, plan, ready, None, "", data)
     raise WorkflowError(
         f"appeal {appeal.id}: more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row"

@@ -19,6 +19,7 @@ from crmcms.model.records import (
     Note,
     NoteSubject,
     ProblemState,
+    StoredAppeal,
     SystemProblem,
 )
 from crmcms.model.routes import (
@@ -91,6 +92,7 @@ __all__ = [
     "Route",
     "Rule",
     "Scalar",
+    "StoredAppeal",
     "Subscriber",
     "SystemProblem",
     "Topic",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 import attrs
 
-from crmcms.errors import WorkflowError
+from crmcms.errors import ReadOnlyRecordError, WorkflowError
 from crmcms.model.places import Direction
 from crmcms.model.values import AttributeValue
 
@@ -19,6 +22,7 @@ __all__ = [
     "Note",
     "NoteSubject",
     "ProblemState",
+    "StoredAppeal",
     "SystemProblem",
 ]
 
@@ -101,6 +105,76 @@ class Appeal:
         self.state = AppealState.OPEN
         self.closed_at = None
         self.process_entered_at = at
+
+
+stored_values: Callable[[Appeal], dict[str, AttributeValue]] = Appeal.__dict__["values"].__get__
+"""The values dict of an appeal, plain or stored, as held: for storage, which copies it."""
+
+
+class StoredAppeal(Appeal):
+    """An appeal as storage holds it: read-only.
+
+    Storage takes the appeal given to ``add`` or ``update`` as it is, instead of copying
+    it, and turns it into this class (:meth:`seal`): the same record, whose fields can no
+    longer be set and whose ``values`` read as a read-only mapping. So the appeal an engine
+    action returns is the one stored, and nothing done to it can change the store behind
+    the engine's back. It equals a plain appeal with the same fields; ``copy.copy`` and
+    ``attrs.evolve`` give plain (changeable) appeals.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def seal(cls, appeal: Appeal) -> StoredAppeal:
+        """Make ``appeal`` itself read-only (nothing is copied) and return it."""
+        # The same slots, so CPython lets the class change; no other cost.
+        appeal.__class__ = cls
+        return appeal  # type: ignore[return-value]
+
+    # A property over the inherited slot: only a read-only view of the dict gets out.
+    @property
+    def values(self) -> Mapping[str, AttributeValue]:  # type: ignore[override]
+        return MappingProxyType(stored_values(self))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise ReadOnlyRecordError(f"appeal {self.id}", name)
+
+    def __delattr__(self, name: str) -> None:
+        raise ReadOnlyRecordError(f"appeal {self.id}", name)
+
+    def __init__(self, **fields: Any) -> None:
+        # attrs.evolve calls the record's class with every field: make a plain appeal.
+        object.__setattr__(self, "__class__", Appeal)
+        values = fields.pop("values", {})
+        Appeal.__init__(self, values=dict(values), **fields)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Appeal):
+            return NotImplemented
+        return _fields(self) == _fields(other)
+
+    __hash__ = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy, a pickle or a deep copy of a stored appeal is a plain one.
+        fields = dict(zip(_FIELD_NAMES, _fields(self), strict=True))
+        fields["values"] = dict(fields["values"])
+        return _plain_appeal, (fields,)
+
+
+_FIELD_NAMES = tuple(f.name for f in attrs.fields(Appeal))
+
+
+def _fields(appeal: Appeal) -> tuple[Any, ...]:
+    """Every field of a plain or stored appeal, in order, values as the dict held."""
+    return tuple(
+        stored_values(appeal) if name == "values" else getattr(appeal, name)
+        for name in _FIELD_NAMES
+    )
+
+
+def _plain_appeal(fields: dict[str, Any]) -> Appeal:
+    return Appeal(**fields)
 
 
 @attrs.define(kw_only=True)

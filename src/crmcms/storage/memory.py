@@ -12,9 +12,14 @@ from typing import Self
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.engine.records import copy_appeal as _copy_appeal
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Contact, HistoryEvent
+from crmcms.model import Appeal, Contact, HistoryEvent, StoredAppeal
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+
+_seal = StoredAppeal.seal
+"""Take an appeal given to ``add`` or ``update``: it becomes the stored record, read-only,
+with nothing copied (see :class:`~crmcms.model.StoredAppeal`)."""
 
 
 def _deadline_key(appeal: Appeal) -> tuple[bool, datetime | None, int]:
@@ -110,7 +115,7 @@ class _Appeals:
     def add(self, appeal: Appeal) -> None:
         if appeal.id in self.new or appeal.id in self._store.appeals:
             raise StorageError(f"appeal {appeal.id} is already stored")
-        self.new[appeal.id] = _copy_appeal(appeal)
+        self.new[appeal.id] = _seal(appeal)
 
     def get(self, appeal_id: int) -> Appeal:
         new, changed = self.new, self.changed
@@ -133,7 +138,7 @@ class _Appeals:
             if staged.version != version:
                 raise ConcurrencyError("appeal", appeal_id, version, staged.version)
             appeal.version = version + 1
-            new[appeal_id] = _copy_appeal(appeal)
+            new[appeal_id] = _seal(appeal)
             return
         changed = self.changed
         found = (changed and changed.get(appeal_id)) or self._store.appeals.get(appeal_id)
@@ -143,7 +148,7 @@ class _Appeals:
             )
         appeal.version = version + 1
         self.base_versions.setdefault(appeal_id, version)  # the first update's base counts
-        changed[appeal_id] = _copy_appeal(appeal)
+        changed[appeal_id] = _seal(appeal)
 
     def _all(self) -> list[Appeal]:
         merged = {**self._store.appeals, **self.changed, **self.new}

@@ -12,8 +12,9 @@ import attrs
 import sqlalchemy as sa
 
 from crmcms.engine.ports import IdempotencyRecord
+from crmcms.engine.records import copy_appeal
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Catalog, Contact, HistoryEvent
+from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal
 from crmcms.storage.database import create_engine
 from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency
 from crmcms.storage.sql.binding import index_attributes, indexed_attributes
@@ -31,8 +32,10 @@ from crmcms.storage.sql.ids import IdAllocator
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
 
-def _copy(a: Appeal) -> Appeal:
-    return attrs.evolve(a, values=dict(a.values))
+_copy = copy_appeal
+_seal = StoredAppeal.seal
+"""Take an appeal given to ``add`` or ``update`` as the staged record (see
+:class:`~crmcms.model.StoredAppeal`); commit writes it."""
 
 
 def _deadline_key(a: Appeal) -> tuple[bool, datetime | None, int]:
@@ -157,7 +160,7 @@ class _Appeals(_Part):
             item.id not in self.fresh and self._stored_version(item.id) is not None
         ):
             raise StorageError(f"appeal {item.id} is already stored")
-        self.new[item.id] = _copy(item)
+        self.new[item.id] = _seal(item)
 
     def get(self, appeal_id: int) -> Appeal:
         staged = self.new.get(appeal_id) or self.changed.get(appeal_id)
@@ -175,10 +178,10 @@ class _Appeals(_Part):
             raise ConcurrencyError("appeal", item.id, item.version, current)
         item.version += 1
         if item.id in self.new:
-            self.new[item.id] = _copy(item)
+            self.new[item.id] = _seal(item)
             return
         self.base_versions.setdefault(item.id, current)
-        self.changed[item.id] = _copy(item)
+        self.changed[item.id] = _seal(item)
 
     def _query(self, where: sa.ColumnElement[bool], keep: Callable[[Appeal], bool]) -> list[Appeal]:
         """Stored appeals matching ``where``, overlaid with this unit's staged ones."""
