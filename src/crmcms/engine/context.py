@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import operator as _op
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from crmcms.model import Appeal, AppealState, Catalog, Contact, Operator
 
 __all__ = [
     "AppealData",
+    "Parties",
     "RuleData",
     "appeal_data",
     "assemble",
@@ -141,6 +142,13 @@ _appeal_fields: Callable[[Appeal], tuple[Any, ...]] = _op.attrgetter(
 """What the appeal's part of the rule data is made of, read in one call."""
 
 
+class Parties(Protocol):
+    """Where rule data finds a subscriber or a contact person (an action's transaction)."""
+
+    def party(self, part: str, ident: int | None) -> dict[str, Any]:
+        """``part`` (``"Subscriber"`` or ``"ContactPerson"``) of the rule data for ``ident``."""
+
+
 class RuleData(dict[str, Any]):
     """Rule data whose parts are made when something first reads them.
 
@@ -155,7 +163,7 @@ class RuleData(dict[str, Any]):
     :meth:`capture` before it does.
     """
 
-    __slots__ = ("_appeal", "_appeal_data", "_contact", "_operator", "_party")
+    __slots__ = ("_appeal", "_appeal_data", "_contact", "_operator", "_parties")
 
     def __init__(
         self,
@@ -165,7 +173,7 @@ class RuleData(dict[str, Any]):
         contact: Contact | None,
         operator: Operator | None,
         live: bool = False,
-        party: Callable[[str, int | None], dict[str, Any]] | None = None,
+        parties: Parties | None = None,
     ) -> None:
         # dict's own __init__ is not called: it would only do what this line does.
         self["Client"] = client
@@ -173,8 +181,9 @@ class RuleData(dict[str, Any]):
         self._appeal: Appeal | tuple[Any, ...] = appeal if live else _appeal_fields(appeal)
         self._contact = contact
         self._operator = operator
-        self._party = party
-        """Looks a subscriber or contact person up by part name and id (see :class:`Tx`)."""
+        self._parties = parties
+        """Looks a subscriber or contact person up by part name and id (see :class:`Tx`);
+        the transaction itself, so that making rule data makes no bound method."""
 
     def capture(self) -> None:
         """Keep the appeal's part as the appeal is now, whatever happens to it next."""
@@ -199,12 +208,13 @@ class RuleData(dict[str, Any]):
             part = operator_data(self._operator)
         elif key in ("Subscriber", "ContactPerson"):
             contact = self._contact
-            if contact is None or self._party is None:
+            parties = self._parties
+            if contact is None or parties is None:
                 part = {}
             elif key == "Subscriber":
-                part = self._party(key, contact.subscriber_id)
+                part = parties.party(key, contact.subscriber_id)
             else:
-                part = self._party(key, contact.contact_person_id)
+                part = parties.party(key, contact.contact_person_id)
         else:
             raise KeyError(key)
         self[key] = part

@@ -137,9 +137,12 @@ class Tx:
         self.uow = uow
         self.now = now if now is not None else runtime.clock()
         self.events: list[HistoryEvent] = []
-        self._contacts: dict[int, tuple[Contact, dict[str, Any] | None]] = {}
+        # Made when first needed: most actions read one contact and one client, once.
+        self._contacts: dict[int, tuple[Contact, dict[str, Any] | None]] | None = None
         """By contact id: the contact, and its client's part of the rule data once made."""
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, Any] | None = None
+        """Directory answers by client id, for actions that ask for a client (see
+        :meth:`client`) before or besides reading rule data."""
 
     # --- Reading ----------------------------------------------------------------------------
 
@@ -163,18 +166,29 @@ class Tx:
         return appeal
 
     def contact(self, contact_id: int) -> Contact:
-        found = self._contacts.get(contact_id)
+        contacts = self._contacts
+        if contacts is None:
+            contacts = self._contacts = {}
+        found = contacts.get(contact_id)
         if found is None:
-            found = self._contacts[contact_id] = (self.uow.contacts.get(contact_id), None)
+            found = contacts[contact_id] = (self.uow.contacts.get(contact_id), None)
         return found[0]
 
     def client(self, client_id: int | None) -> Any:
-        """The client as the directory plugin (billing) describes it, or ``None``."""
+        """The client as the directory plugin (billing) describes it, or ``None``; asked
+        once per action."""
         if client_id is None:
             return None
-        found = self._clients.get(client_id)
-        if found is not None:
-            return found
+        clients = self._clients
+        if clients is None:
+            clients = self._clients = {}
+        found = clients.get(client_id)
+        if found is None:
+            found = clients[client_id] = self._find_client(client_id)
+        return found
+
+    def _find_client(self, client_id: int) -> Any:
+        """Ask the client directory; no answer is an error."""
         try:
             found = self.rt.find_client_hook(str(client_id))
         except CrmcmsError:
@@ -184,7 +198,6 @@ class Tx:
             raise PluginError("<plugin>", "crmcms_find_client", message) from exc
         if found is None:
             raise NotFoundError("client", client_id, hint="no client directory knows it")
-        self._clients[client_id] = found
         return found
 
     def plan(self, appeal: Appeal) -> RoutePlan:
@@ -201,7 +214,8 @@ class Tx:
         :class:`~crmcms.engine.context.RuleData`, also for ``live``).
         """
         contact_id = appeal.contact_id
-        found = self._contacts.get(contact_id)
+        contacts = self._contacts
+        found = None if contacts is None else contacts.get(contact_id)
         part: dict[str, Any] | None = None if found is None else found[1]
         if found is not None and part is not None:
             contact = found[0]
@@ -212,12 +226,18 @@ class Tx:
             if client_id is None:
                 part = {}
             else:
-                client = self.client(client_id)
+                # An answer this action already has (see client()), or the directory's.
+                clients = self._clients
+                client = None if clients is None else clients.get(client_id)
+                if client is None:
+                    client = self._find_client(client_id)
                 # Rules only read it: a plain dict (the usual directory answer) is used as
                 # given.
                 part = client if type(client) is dict else client_data(client)
-            self._contacts[contact_id] = (contact, part)
-        return RuleData(self.rt.appeal_data, appeal, part, contact, operator, live, self.party)
+            if contacts is None:
+                contacts = self._contacts = {}
+            contacts[contact_id] = (contact, part)
+        return RuleData(self.rt.appeal_data, appeal, part, contact, operator, live, self)
 
     def party(self, part: str, ident: int | None) -> dict[str, Any]:
         """A subscriber's or contact person's part of the rule data, asked of its directory
