@@ -202,17 +202,17 @@ BATCH = 25
 machine's speed (on a shared 2-core machine, it swings within seconds) falls on both."""
 
 
-def time_pair(ours: Any, n: int) -> tuple[float, float]:
+def time_pair(ours: Any, n: int, batch: int = BATCH) -> tuple[float, float]:
     """Seconds per transition of ours (on engine ``ours()``) and of the library, timed in
-    turns of :data:`BATCH` in one round."""
+    turns of ``batch`` in one round."""
     sides = (our_moves(ours, n), their_moves(n))
     spent = [0.0, 0.0]
     clock = time.perf_counter
     gc.collect()
     gc.disable()
     try:
-        for start in range(0, n, BATCH):
-            part = slice(start, start + BATCH)
+        for start in range(0, n, batch):
+            part = slice(start, start + batch)
             for k, (move, _) in enumerate(sides):
                 began = clock()
                 move(part)
@@ -241,6 +241,9 @@ def time_moves(n: int) -> dict[str, float]:
         result[f"{name}_ratio"] = ours / lib
         if name == "ours":
             result["lib"] = lib
+    # The same pair with no turns: each side's transitions back to back.
+    ours, lib = time_pair(engine_setup, n, batch=n)
+    result["back_to_back_ratio"] = ours / lib
     return result
 
 
@@ -275,7 +278,7 @@ def time_dict_baseline(n: int) -> float:
 
 
 def measure(quick: bool) -> dict[str, Any]:
-    n, repeats = (400, 7) if quick else (3_000, 9)
+    n, repeats = (1_000, 7) if quick else (3_000, 9)
     rounds, reg, base = [], [], []
     for _ in range(repeats):
         rounds.append(time_moves(n))
@@ -298,6 +301,7 @@ def measure(quick: bool) -> dict[str, Any]:
         "transition_vs_transitions_lib": ratio("ours"),
         "observed_vs_transitions_lib": ratio("observed"),
         "fake_billing_vs_transitions_lib": ratio("billing"),
+        "back_to_back_vs_transitions_lib": ratio("back_to_back"),
         "register_us": round(med(reg) * 1e6, 1),
         "register_per_s": round(1 / med(reg)),
         "dict_baseline_per_s": round(1 / med(base)),
@@ -321,6 +325,7 @@ ours over the library's in its pair, and the figure is the median of the rounds.
 | ours / `transitions` | **{r["transition_vs_transitions_lib"]}x** | at most 1x |
 | the same, with a plugin observing every history event | {r["observed_vs_transitions_lib"]}x | |
 | the same, on the billing test double (`FakeBilling`) | {r["fake_billing_vs_transitions_lib"]}x | |
+| ours / `transitions`, each side in one go | {r["back_to_back_vs_transitions_lib"]}x | |
 | register, {ATTRIBUTES} attributes | {r["register_us"]} µs, **{r["register_per_s"]}/s** | |
 | plain-dict baseline | {r["dict_baseline_per_s"]}/s | |
 
@@ -330,6 +335,11 @@ process entered, the process deadline, two history events, the commit. The direc
 from data prepared before the run, as the library's tickets hold their client's data; the test
 double for billing builds each answer anew and also observes the events. What keeps an action
 small is in `docs/engine.md` ("How an action stays cheap").
+
+Taking turns is what makes the pair fair on a noisy machine, and it also costs each side the
+caches the other side's code took meanwhile. Timed with each side's {r["appeals"]} transitions in
+one go instead, the engine's larger code loses less ("each side in one go"). The goal is held
+against the figure in turns.
 """
 
 

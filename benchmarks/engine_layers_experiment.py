@@ -5,7 +5,8 @@ with the `transitions` library's guarded transition, and reported as ratios to i
 
 - ``inline``: the same work written out against the in-memory store's dictionaries: the
   appeal copied, the client directory asked through its hook, the three rules, the required
-  check, two history events with their changes, a copy saved under the store's lock;
+  check, two history events with their changes, the appeal saved (made read-only) under the
+  store's lock;
 - ``unit_of_work``: the same through the storage ports (a unit of work and its repositories);
 - ``transaction``: also through the action's transaction (``Tx``: caches, events, commit);
 - ``routing``: through ``routing.perform`` with a transaction, as ``Engine.transition`` does;
@@ -33,7 +34,7 @@ from crmcms.engine.history import change
 from crmcms.engine.records import copy_appeal, make_change, make_event
 from crmcms.engine.transaction import Tx
 from crmcms.errors import WorkflowError
-from crmcms.model import AppealState, HistoryKind
+from crmcms.model import AppealState, HistoryKind, StoredAppeal
 
 Moves = tuple[Callable[[slice], None], Callable[[], None]]
 MOVED, QUEUED, OPEN = HistoryKind.MOVED, HistoryKind.QUEUED, AppealState.OPEN
@@ -104,7 +105,7 @@ def _written_out(n: int, layer: str) -> Moves:
             next(store.event_ids), i, QUEUED, now, login, target.code, queue, code, changes, reason
         )
         appeal.version += 1
-        saved = copy_appeal(appeal)
+        saved = StoredAppeal.seal(appeal)
         with store.lock:
             if store.appeals[i].version != appeal.version - 1:
                 _refuse()
