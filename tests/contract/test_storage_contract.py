@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from crmcms.engine.ports import IdempotencyRecord, UnitOfWork
@@ -200,6 +201,21 @@ def test_two_updates_in_one_unit(uow_factory: Factory) -> None:
     with uow_factory() as uow:
         stored = uow.appeals.get(a.id)
         assert (stored.version, stored.process, stored.queue) == (3, "transfer_sd", "CP")
+
+
+def test_a_stored_appeal_can_be_stored_again_elsewhere(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        c = contact(uow)
+        a = appeal(uow, c.id)
+        uow.commit()
+    # Read-only already, as one read from another store and copied under a fresh id would be.
+    with uow_factory() as uow:
+        moved = StoredAppeal.seal(attrs.evolve(a, id=uow.appeals.next_id()))
+        uow.appeals.add(moved)
+        assert StoredAppeal.seal(moved) is moved
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.appeals.get(moved.id) == moved
 
 
 def test_a_saved_appeal_is_taken_read_only(uow_factory: Factory) -> None:

@@ -126,9 +126,11 @@ class StoredAppeal(Appeal):
 
     @classmethod
     def seal(cls, appeal: Appeal) -> StoredAppeal:
-        """Make ``appeal`` itself read-only (nothing is copied) and return it."""
-        # The same slots, so CPython lets the class change; no other cost.
-        appeal.__class__ = cls
+        """Make ``appeal`` itself read-only (nothing is copied) and return it; a stored
+        appeal is returned as it is."""
+        if type(appeal) is not cls:
+            # The same slots, so CPython lets the class change; no other cost.
+            appeal.__class__ = cls
         return appeal  # type: ignore[return-value]
 
     # A property over the inherited slot: only a read-only view of the dict gets out.
