@@ -331,7 +331,7 @@ ours over the library's in its pair, and the figure is the median of the rounds.
 
 Our transition is a whole engine action: a unit of work, the client directory asked through its
 hook, the transition's rule, the required attributes of the process left, the queue rules of the
-process entered, the process deadline, two history events, the commit. The directory answers
+process entered, the process deadline, the move's history event, the commit. The directory answers
 from data prepared before the run, as the library's tickets hold their client's data; the test
 double for billing builds each answer anew and also observes the events. What keeps an action
 small is in `docs/engine.md` ("How an action stays cheap").

@@ -5,7 +5,7 @@ with the `transitions` library's guarded transition, and reported as ratios to i
 
 - ``inline``: the same work written out against the in-memory store's dictionaries: the
   appeal copied, the client directory asked through its hook, the three rules, the required
-  check, two history events with their changes, the appeal saved (made read-only) under the
+  check, the move's history event with its changes, the appeal saved (made read-only) under the
   store's lock;
 - ``unit_of_work``: the same through the storage ports (a unit of work and its repositories);
 - ``transaction``: also through the action's transaction (``Tx``: caches, events, commit);
@@ -37,7 +37,7 @@ from crmcms.errors import WorkflowError
 from crmcms.model import AppealState, HistoryKind, StoredAppeal
 
 Moves = tuple[Callable[[slice], None], Callable[[], None]]
-MOVED, QUEUED, OPEN = HistoryKind.MOVED, HistoryKind.QUEUED, AppealState.OPEN
+MOVED, OPEN = HistoryKind.MOVED, AppealState.OPEN
 
 
 def _ready(n: int) -> tuple[Any, list[int]]:
@@ -85,10 +85,6 @@ def _written_out(n: int, layer: str) -> Moves:
             _refuse()
         target = step.target
         appeal.process = target.code
-        moved = make_event(
-            next(store.event_ids), i, MOVED, now, login, target.code, appeal.queue, code,
-            step.moved, step.transition.name,
-        )  # fmt: skip
         data.refresh(appeal)
         for candidate in plan.queues(target.code):
             if candidate.rule is None or candidate.rule.evaluate(data):
@@ -96,21 +92,23 @@ def _written_out(n: int, layer: str) -> Moves:
                 break
         deadline = now + target.clock_limit
         changes = (
+            *step.moved,
             change("queue", appeal.queue, queue),
             make_change("process_entered_at", appeal.process_entered_at, now),
             make_change("process_deadline", appeal.process_deadline, deadline),
         )
         appeal.queue, appeal.process_entered_at, appeal.process_deadline = queue, now, deadline
-        queued = make_event(
-            next(store.event_ids), i, QUEUED, now, login, target.code, queue, code, changes, reason
-        )
+        moved = make_event(
+            next(store.event_ids), i, MOVED, now, login, target.code, queue, code, changes,
+            step.transition.name, reason,
+        )  # fmt: skip
         appeal.version += 1
         saved = StoredAppeal.seal(appeal)
         with store.lock:
             if store.appeals[i].version != appeal.version - 1:
                 _refuse()
             store.appeals[i] = saved
-            store.history.setdefault(i, []).extend((moved, queued))
+            store.history.setdefault(i, []).append(moved)
 
     def unit_of_work(i: int, login: str, code: str) -> None:
         with store.unit_of_work() as uow:
@@ -128,13 +126,6 @@ def _written_out(n: int, layer: str) -> Moves:
                 _refuse()
             target = step.target
             appeal.process = target.code
-            history = uow.history
-            history.add(
-                make_event(
-                    history.next_id(), i, MOVED, now, login, target.code, appeal.queue, code,
-                    step.moved, step.transition.name,
-                )
-            )  # fmt: skip
             data.refresh(appeal)
             for candidate in plan.queues(target.code):
                 if candidate.rule is None or candidate.rule.evaluate(data):
@@ -142,15 +133,17 @@ def _written_out(n: int, layer: str) -> Moves:
                     break
             deadline = now + target.clock_limit
             changes = (
+                *step.moved,
                 change("queue", appeal.queue, queue),
                 make_change("process_entered_at", appeal.process_entered_at, now),
                 make_change("process_deadline", appeal.process_deadline, deadline),
             )
             appeal.queue, appeal.process_entered_at, appeal.process_deadline = queue, now, deadline
+            history = uow.history
             history.add(
                 make_event(
-                    history.next_id(), i, QUEUED, now, login, target.code, queue, code, changes,
-                    reason,
+                    history.next_id(), i, MOVED, now, login, target.code, queue, code, changes,
+                    step.transition.name, reason,
                 )
             )  # fmt: skip
             uow.appeals.update(appeal)
@@ -171,7 +164,6 @@ def _written_out(n: int, layer: str) -> Moves:
                 _refuse()
             target = step.target
             appeal.process = target.code
-            tx.event(appeal, MOVED, step.moved, login, code, step.transition.name)
             data.refresh(appeal)
             for candidate in plan.queues(target.code):
                 if candidate.rule is None or candidate.rule.evaluate(data):
@@ -179,12 +171,13 @@ def _written_out(n: int, layer: str) -> Moves:
                     break
             deadline = now + target.clock_limit
             changes = (
+                *step.moved,
                 change("queue", appeal.queue, queue),
                 make_change("process_entered_at", appeal.process_entered_at, now),
                 make_change("process_deadline", appeal.process_deadline, deadline),
             )
             appeal.queue, appeal.process_entered_at, appeal.process_deadline = queue, now, deadline
-            tx.event(appeal, QUEUED, changes, login, code, reason)
+            tx.event(appeal, MOVED, changes, login, code, step.transition.name, reason)
             uow.appeals.update(appeal)
             tx.commit()
 

@@ -46,7 +46,7 @@ def test_every_stored_event_reaches_every_observer_in_order() -> None:
     appeal = register(engine)
     engine.transition(appeal, "olga", "to_sd")
     history = engine.history(appeal)
-    assert len(history) >= 3
+    assert [e.kind.value for e in history] == ["created", "moved"]
     assert first.seen == history
     assert second.seen == history
 
@@ -121,7 +121,7 @@ def test_traced_hook_calls_are_seen_by_the_monitor() -> None:
     engine.transition(appeal, "olga", "to_sd")
     undo()
     assert "crmcms_find_client" in called
-    assert called.count("crmcms_event") == 2
+    assert called.count("crmcms_event") == 1  # the transition's one event
 
 
 def test_first_result_stops_at_the_first_answer_last_registered_first() -> None:

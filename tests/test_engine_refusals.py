@@ -197,10 +197,11 @@ def test_staying_in_the_same_queue_records_only_what_changed(world: Any) -> None
     clock.advance(hours=1)
     moved = engine.transition(appeal, "olga", "stay")
     assert moved.queue == "OPEN"
-    queued = engine.history(appeal)[-1]
-    assert queued.kind is HistoryKind.QUEUED
-    # The queue is the same; the entry time changed; neither process has a deadline.
-    assert [c.field for c in queued.changes] == ["process_entered_at"]
+    moved = engine.history(appeal)[-1]
+    assert moved.kind is HistoryKind.MOVED
+    # The process changed; the queue is the same; the entry time changed; neither process
+    # has a deadline.
+    assert [c.field for c in moved.changes] == ["process", "process_entered_at"]
 
 
 def test_a_text_compiled_later_that_reads_the_clock_turns_the_clock_on(world: Any) -> None:

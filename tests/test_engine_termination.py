@@ -219,4 +219,9 @@ def test_a_plain_transition_records_what_the_general_path_records() -> None:
     assert plain == general
     moved, events = plain
     assert (moved.process, moved.queue) == ("b", "PSKOV")
-    assert [e.kind for e in events][-2:] == [HistoryKind.MOVED, HistoryKind.QUEUED]
+    last = events[-1]
+    assert last.kind is HistoryKind.MOVED
+    fields = ["process", "queue", "process_entered_at", "process_deadline"]
+    assert [c.field for c in last.changes] == fields
+    assert last.comment == "on to B"
+    assert last.reason.startswith("rule IN_PSKOV")

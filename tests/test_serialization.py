@@ -211,9 +211,19 @@ def test_older_documents_are_upgraded_in_order(monkeypatch: pytest.MonkeyPatch) 
     assert load(old) == model.Rule("BIS", "n", "x = 1", description="upgraded")
 
 
+def test_a_version_1_history_event_loads_without_a_reason() -> None:
+    event = model.HistoryEvent(1, 7, model.HistoryKind.QUEUED, datetime(2026, 3, 2, tzinfo=UTC))
+    document = dump(event)
+    del document["data"]["reason"]
+    document["schema_version"] = 1
+    assert load(json.loads(json.dumps(document))) == event
+
+
 def test_missing_upgrade_step_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     document = _route_document()
-    monkeypatch.setattr(serialization, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(serialization, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(serialization, "UPGRADES", {2: lambda d: d})
+    document["schema_version"] = 1
     with pytest.raises(ValidationError, match="no upgrade from version 1"):
         load(document)
 

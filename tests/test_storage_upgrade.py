@@ -1,16 +1,18 @@
-"""Upgrading a database of the first released schema keeps its data and adds the records."""
+"""Upgrading a database of an earlier schema keeps its data and adds what is new."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from crmcms.model import Appeal
+from crmcms.engine.history import explain_queue
+from crmcms.model import Appeal, HistoryKind
 from crmcms.storage.database import create_engine
 from crmcms.storage.definitions import DefinitionStore
 from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
+from crmcms.storage.schema import history
 from crmcms.storage.sql import SqlStore
-from crmcms.testing.stored import add_contact
+from crmcms.testing.stored import add_appeal, add_contact
 
 FIRST_RELEASE = "0001"
 
@@ -55,4 +57,46 @@ def test_upgrade_from_the_first_release_keeps_definitions(database_url: str) -> 
         got = uow.appeals.get(a.id)
     # The appeal finds the very route version it runs on, after a restart too.
     assert DefinitionStore(engine).load().route(got.route, got.route_version) == route
+    store.dispose()
+
+
+def test_events_written_before_reasons_keep_theirs_in_the_comment(database_url: str) -> None:
+    engine = create_engine(database_url)
+    upgrade_schema(engine, "0002")
+    store = SqlStore(engine, upgrade=False)
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with store.unit_of_work() as uow:
+        c = add_contact(uow, registered_at=t0)
+        a = add_appeal(uow, c.id, process="transfer_sd", queue="67")
+        uow.commit()
+    # The two events a transition was recorded as before 0003, written as that schema had them.
+    old_rows = [
+        (1, "moved", "To SD", [{"field": "process", "old": "registration", "new": "transfer_sd"}]),
+        (2, "queued", "rule NOT_PSKOV holds", [{"field": "queue", "old": "REG", "new": "67"}]),
+    ]
+    with engine.begin() as conn:
+        for event_id, kind, comment, changes in old_rows:
+            conn.execute(
+                history.insert().values(
+                    id=event_id,
+                    appeal_id=a.id,
+                    kind=kind,
+                    at=t0,
+                    operator="olga",
+                    process="transfer_sd",
+                    queue="67",
+                    transition="to_sd",
+                    changes=changes,
+                    comment=comment,
+                )
+            )
+    upgrade_schema(engine)
+    with store.unit_of_work() as uow:
+        events = uow.history.for_appeal(a.id)
+        got = uow.appeals.get(a.id)
+    assert [(e.kind, e.comment, e.reason) for e in events] == [
+        (HistoryKind.MOVED, "To SD", ""),
+        (HistoryKind.QUEUED, "rule NOT_PSKOV holds", ""),
+    ]
+    assert explain_queue(got, events).reason == "rule NOT_PSKOV holds"
     store.dispose()

@@ -41,12 +41,19 @@ __all__ = [
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the document format this crmcms writes."""
 
 Document = dict[str, Any]
 
-UPGRADES: dict[int, Callable[[Document], Document]] = {}
+
+def _events_have_reasons(document: Document) -> Document:
+    """Version 2: a history event has a ``reason`` (why the queue entered was chosen). A
+    version-1 event has none, which reads as the empty one: nothing to change."""
+    return document
+
+
+UPGRADES: dict[int, Callable[[Document], Document]] = {1: _events_have_reasons}
 """``UPGRADES[n]`` turns a version-``n`` document into a version ``n + 1`` one.
 
 Each function receives the whole document (``type``, ``schema_version``, ``data``) and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crmcms.engine.history import snapshot
+from crmcms.engine.history import changes_since, snapshot
 from crmcms.engine.queues import can_work, is_administrator
 from crmcms.engine.routing import enter_process, route_of
 from crmcms.engine.transaction import Tx
@@ -50,8 +50,8 @@ def close(tx: Tx, appeal_id: int, login: str, comment: str = "") -> Appeal:
     final = next(p for p in route.processes if p.final)
     before = snapshot(appeal)
     appeal.process = final.code
-    tx.record(appeal, HistoryKind.MOVED, before, operator=login, comment=comment or "closed")
-    enter_process(tx, appeal, route, operator)
+    changes = changes_since(before, appeal)
+    enter_process(tx, appeal, route, operator, changes=changes, comment=comment or "closed")
     return appeal
 
 
@@ -82,8 +82,9 @@ def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
     appeal.process = previous
     if route.deadline is not None and appeal.deadline is not None and appeal.deadline < tx.now:
         appeal.deadline = None
-    tx.record(appeal, HistoryKind.REOPENED, before, operator=login, comment=reason)
-    enter_process(tx, appeal, route, operator)
+    changes = changes_since(before, appeal)
+    kind = HistoryKind.REOPENED
+    enter_process(tx, appeal, route, operator, kind=kind, changes=changes, comment=reason)
     return appeal
 
 

@@ -113,7 +113,7 @@ def _new_appeal(
         appeal.deadline = due_at(tx.now, route.deadline)
     reason = enter_process(tx, appeal, route, operator, save=False)
     tx.uow.appeals.add(appeal)
-    tx.record(appeal, HistoryKind.CREATED, None, operator=operator.login, comment=reason)
+    tx.record(appeal, HistoryKind.CREATED, None, operator=operator.login, reason=reason)
     return run_automatic(tx, appeal)
 
 

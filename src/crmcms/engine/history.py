@@ -24,6 +24,7 @@ __all__ = [
     "again",
     "blank_snapshot",
     "change",
+    "changes_since",
     "diff",
     "explain_queue",
     "replay",
@@ -168,6 +169,11 @@ def diff(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
     return tuple(changes)
 
 
+def changes_since(before: Snapshot, appeal: Appeal) -> tuple[Change, ...]:
+    """What changed in ``appeal`` since ``before`` was read (see :func:`diff`)."""
+    return diff(before, again(before, appeal))
+
+
 def replay(current: Appeal, events: Sequence[HistoryEvent], moment: datetime) -> Appeal:
     """The appeal as it was at ``moment``, rebuilt from its history.
 
@@ -229,6 +235,7 @@ def explain_queue(appeal: Appeal, events: Sequence[HistoryEvent]) -> QueueExplan
                 event.at,
                 event.operator,
                 event.transition,
-                event.comment,
+                # Histories written before events had a reason keep it as the comment.
+                event.reason or event.comment,
             )
     raise NotFoundError("queue event of appeal", appeal.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,6 @@ MAX_AUTOMATIC_STEPS = 20
 
 # Enum members read on every move, bound once (each ``HistoryKind.X`` is a lookup).
 _MOVED = HistoryKind.MOVED
-_QUEUED = HistoryKind.QUEUED
 _OPEN = AppealState.OPEN
 
 
@@ -201,7 +200,6 @@ def perform(
         # and order.
         login = operator.login if operator else None
         process = appeal.process = target.code
-        tx.event(appeal, _MOVED, step.moved, login, code, comment or step.transition.name)
         data.refresh(appeal)
         queue, reason = choose_queue(process, False, plan.queues(process), appeal.queue, data)
         now = tx.now
@@ -210,11 +208,12 @@ def perform(
             deadline: datetime | None = now + limit
         else:
             deadline = None if target.deadline is None else due_at(now, target.deadline)
-        changes = _entry_changes(appeal, queue, now, deadline)
+        changes = _entry_changes(appeal, queue, now, deadline, step.moved)
         appeal.queue = queue
         appeal.process_entered_at = now
         appeal.process_deadline = deadline
-        tx.event(appeal, _QUEUED, changes, login, code, reason)
+        name = comment or step.transition.name
+        tx.event(appeal, _MOVED, changes, login, code, name, reason)
         tx.uow.appeals.update(appeal)
     else:
         _move(tx, appeal, plan, step, operator, comment, data)
@@ -223,15 +222,20 @@ def perform(
 
 
 def _entry_changes(
-    appeal: Appeal, queue: str, now: datetime, deadline: datetime | None
+    appeal: Appeal,
+    queue: str,
+    now: datetime,
+    deadline: datetime | None,
+    before: Sequence[Change] = (),
 ) -> tuple[Change, ...]:
-    """What entering a process changes: the queue, when it was entered, its deadline."""
+    """``before`` (what the action changed first, such as the process), then what entering a
+    process changes: the queue, when it was entered, its deadline."""
     old_queue, old_entered, old_deadline = (
         appeal.queue,
         appeal.process_entered_at,
         appeal.process_deadline,
     )
-    changes = []
+    changes = list(before)
     if queue != old_queue:
         changes.append(change("queue", old_queue, queue))
     if now != old_entered:
@@ -295,13 +299,13 @@ def _move(
             transition=step.code,
         )
     # The move changes the process alone, from the source to the target: the plan holds
-    # that change.
+    # that change, which the event of entering the target records first.
     target = step.target
     appeal.process = target.code
-    tx.event(appeal, _MOVED, step.moved, login, step.code, comment or step.transition.name)
     # Nothing reads the data as it was any more: it can show the appeal in its new process.
     data.refresh(appeal)
-    _enter(tx, appeal, plan, target, operator, step.code, True, data)
+    name = comment or step.transition.name
+    _enter(tx, appeal, plan, target, operator, step.code, True, data, _MOVED, step.moved, name)
 
 
 def enter_process(
@@ -312,16 +316,21 @@ def enter_process(
     *,
     transition: str | None = None,
     save: bool = True,
+    kind: HistoryKind = HistoryKind.MOVED,
+    changes: Sequence[Change] = (),
+    comment: str = "",
 ) -> str:
     """Queue, deadline and entry handlers for the process ``appeal.process`` now names.
 
-    Returns why the queue was chosen. ``save=False`` is for a new appeal, which its caller
-    stores and records instead.
+    Saved, the action is recorded as one event of ``kind``: ``changes`` (what the action
+    changed before, such as the process), then what entering changed, with ``comment`` and
+    why the queue was chosen. Returns that reason. ``save=False`` is for a new appeal, which
+    its caller stores and records instead.
     """
     plan = tx.rt.plans[route.key]
     step = plan.process(appeal.process)
     data = tx.data(appeal, operator, True)
-    return _enter(tx, appeal, plan, step, operator, transition, save, data)
+    return _enter(tx, appeal, plan, step, operator, transition, save, data, kind, changes, comment)
 
 
 def _enter(
@@ -333,8 +342,12 @@ def _enter(
     transition: str | None,
     save: bool,
     data: RuleData,
+    kind: HistoryKind = _MOVED,
+    before: Sequence[Change] = (),
+    comment: str = "",
 ) -> str:
-    """Enter ``step``; ``data`` shows the appeal as it is, in that process (live)."""
+    """Enter ``step``; ``data`` shows the appeal as it is, in that process (live). Saved, the
+    action is recorded as one event (see :func:`enter_process`)."""
     login = operator.login if operator else None
     now = tx.now
     candidates = plan.queues(step.code)
@@ -346,12 +359,12 @@ def _enter(
     else:
         deadline = None if step.deadline is None else due_at(now, step.deadline)
     # Entering a process changes these three fields and nothing else.
-    changes = _entry_changes(appeal, queue, now, deadline) if save else ()
+    changes = _entry_changes(appeal, queue, now, deadline, before) if save else ()
     appeal.queue = queue
     appeal.process_entered_at = now
     appeal.process_deadline = deadline
     if save:
-        tx.event(appeal, _QUEUED, changes, login, transition, reason)
+        tx.event(appeal, kind, changes, login, transition, comment, reason)
     if step.on_entered:
         run_handlers(
             tx,
@@ -491,13 +504,12 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
         )
     before = MOVE.read(appeal)
     appeal.process = transition.source
-    tx.event(
+    enter_process(
+        tx,
         appeal,
-        HistoryKind.MOVED,
-        MOVE.changes(before, appeal),
-        operator.login,
-        None,
-        f"hand-over along {transition.code} rejected: {reason}",
+        route,
+        operator,
+        changes=MOVE.changes(before, appeal),
+        comment=f"hand-over along {transition.code} rejected: {reason}",
     )
-    enter_process(tx, appeal, route, operator)
     return appeal

@@ -10,7 +10,7 @@ from typing import Any
 import pluggy
 
 from crmcms.engine.context import AppealData, RuleData, client_data
-from crmcms.engine.history import Snapshot, again, blank_snapshot, diff
+from crmcms.engine.history import Snapshot, blank_snapshot, changes_since
 from crmcms.engine.hooks import FastHook
 from crmcms.engine.notifications import Notification
 from crmcms.engine.plans import Plans, RoutePlan
@@ -264,13 +264,14 @@ class Tx:
         operator: str | None,
         transition: str | None = None,
         comment: str = "",
+        reason: str = "",
     ) -> HistoryEvent:
         """Append a history event with the changes since ``before`` (everything if ``None``);
         values are compared when ``before`` has them."""
         if before is None:
             before = blank_snapshot()
-        changes = diff(before, again(before, appeal))
-        return self.event(appeal, kind, changes, operator, transition, comment)
+        changes = changes_since(before, appeal)
+        return self.event(appeal, kind, changes, operator, transition, comment, reason)
 
     def event(
         self,
@@ -280,6 +281,7 @@ class Tx:
         operator: str | None,
         transition: str | None = None,
         comment: str = "",
+        reason: str = "",
     ) -> HistoryEvent:
         """Append a history event with ``changes``, worked out by the caller."""
         history = self.uow.history
@@ -294,6 +296,7 @@ class Tx:
             transition,
             changes if type(changes) is tuple else tuple(changes),
             comment,
+            reason,
         )
         history.add(event)
         self.events.append(event)

@@ -16,8 +16,10 @@ class HistoryKind(enum.Enum):
     CREATED = "created"
     CHANGED = "changed"
     MOVED = "moved"
-    """Passed along a transition to another process."""
+    """Passed along a transition (or sent back by a rejection) into a process, with the queue,
+    entry time and deadline that entering it set: one event for the whole move."""
     QUEUED = "queued"
+    """A queue entry recorded on its own: histories written before a move became one event."""
     ASSIGNED = "assigned"
     DEADLINE_CHANGED = "deadline_changed"
     DEADLINE_WARNING = "deadline_warning"
@@ -53,3 +55,7 @@ class HistoryEvent:
     transition: str | None = None
     changes: tuple[Change, ...] = ()
     comment: str = ""
+    """What the operator wrote, or what the action was (a transition's name, say)."""
+    reason: str = ""
+    """Why the engine chose what it did: the queue an appeal was put in, on registration or
+    on entering a process ("rule NOT_PSKOV holds; passed over 79: ...")."""

@@ -231,6 +231,7 @@ def _history_columns() -> list[sa.Column[Any]]:
         sa.Column("transition", sa.String(200)),
         sa.Column("changes", Json, nullable=False),
         sa.Column("comment", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
     ]
 
 

@@ -208,7 +208,16 @@ def contact_from_row(row: Any) -> Contact:
 
 # --- History -------------------------------------------------------------------------------
 
-_EVENT_PLAIN = ("id", "appeal_id", "operator", "process", "queue", "transition", "comment")
+_EVENT_PLAIN = (
+    "id",
+    "appeal_id",
+    "operator",
+    "process",
+    "queue",
+    "transition",
+    "comment",
+    "reason",
+)
 
 
 def event_row(event: HistoryEvent) -> dict[str, Any]:

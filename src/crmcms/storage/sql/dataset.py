@@ -169,6 +169,7 @@ def _rows(appeals: int, seed: int) -> Iterator[tuple[str, dict[str, Any]]]:
                         "transition": None,
                         "changes": [],
                         "comment": "",
+                        "reason": "",
                     },
                 )
 
