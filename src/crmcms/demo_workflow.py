@@ -96,10 +96,11 @@ def run_workflow_demo(
     engine.close(child.id, "bis")
     engine.close(ids["1"], "bis", comment="Договор расторгнут")
 
-    history = Table("event", "by", "changes", "why")
+    history = Table("event", "by", "changes", "comment", "queue chosen because")
     for event in engine.history(ids["1"]):
-        changes = ", ".join(f"{c.field}: {c.old} -> {c.new}" for c in event.changes[:3])
-        history.add_row(event.kind.value, event.operator or "system", changes, event.comment)
+        changes = ", ".join(f"{c.field}: {c.old} -> {c.new}" for c in event.changes)
+        by = event.operator or "system"
+        history.add_row(event.kind.value, by, changes, event.comment, event.reason)
     out.print(f"[bold]History of appeal {ids['1']}[/bold]")
     out.print(history)
     for n in billing.outbox:
