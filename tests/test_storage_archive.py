@@ -47,6 +47,8 @@ def store(database_url: str) -> Iterator[SqlStore]:
                         kind=kind,
                         at=a.registered_at,
                         operator="olga",
+                        comment=f"{kind.value} {k}",
+                        reason=f"why {k}",  # archived and restored with the rest
                     )
                 )
         uow.commit()
@@ -97,6 +99,8 @@ def test_archived_appeals_stay_readable_reportable_and_come_back(store: SqlStore
     with store.unit_of_work() as uow:
         before = uow.appeals.get(2)
         events = uow.history.for_appeal(2)
+    kept = [(e.comment, e.reason) for e in events]
+    assert kept == [("created 1", "why 1"), ("closed 1", "why 1")]
     archiver.archive(timedelta(days=60), now=NOW)
     with store.unit_of_work() as uow, pytest.raises(NotFoundError):
         uow.appeals.get(2)
