@@ -36,6 +36,14 @@ def appeal(uow: UnitOfWork, contact_id: int, **fields: object) -> Appeal:
     return add_appeal(uow, contact_id, **{**defaults, **where, **fields})
 
 
+def committed_appeal(uow_factory: Factory, **fields: object) -> Appeal:
+    """An appeal (and its contact) added and committed in a unit of work of its own."""
+    with uow_factory() as uow:
+        a = appeal(uow, contact(uow).id, **fields)
+        uow.commit()
+    return a
+
+
 def event(uow: UnitOfWork, appeal_id: int, at: datetime, kind: HistoryKind) -> HistoryEvent:
     e = HistoryEvent(
         id=uow.history.next_id(),
@@ -166,9 +174,7 @@ def test_records_handed_out_are_copies(uow_factory: Factory) -> None:
 
 
 def test_update_bumps_the_version(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
         got.process = "transfer_sd"
@@ -186,9 +192,7 @@ def test_update_bumps_the_version(uow_factory: Factory) -> None:
 
 
 def test_two_updates_in_one_unit(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
         got.process = "transfer_sd"
@@ -204,10 +208,7 @@ def test_two_updates_in_one_unit(uow_factory: Factory) -> None:
 
 
 def test_a_stored_appeal_can_be_stored_again_elsewhere(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        c = contact(uow)
-        a = appeal(uow, c.id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     # Read-only already, as one read from another store and copied under a fresh id would be.
     with uow_factory() as uow:
         moved = StoredAppeal.seal(attrs.evolve(a, id=uow.appeals.next_id()))
@@ -219,9 +220,7 @@ def test_a_stored_appeal_can_be_stored_again_elsewhere(uow_factory: Factory) -> 
 
 
 def test_a_saved_appeal_is_taken_read_only(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id, values={"166": "x"})
-        uow.commit()
+    a = committed_appeal(uow_factory, values={"166": "x"})
     assert isinstance(a, StoredAppeal)
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
@@ -248,9 +247,7 @@ def test_a_saved_appeal_is_taken_read_only(uow_factory: Factory) -> None:
 
 
 def test_a_stale_version_is_refused_and_stores_nothing(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
         got.version = 7
@@ -265,9 +262,7 @@ def test_a_stale_version_is_refused_and_stores_nothing(uow_factory: Factory) -> 
 
 
 def test_concurrent_updates_only_one_commits(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     first, second = uow_factory(), uow_factory()
     with first, second:
         mine = first.appeals.get(a.id)
@@ -288,9 +283,7 @@ def test_concurrent_updates_only_one_commits(uow_factory: Factory) -> None:
 
 
 def test_updates_of_both_units_before_either_commits(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     first, second = uow_factory(), uow_factory()
     with first, second:
         mine = first.appeals.get(a.id)
@@ -350,9 +343,7 @@ def test_in_queue_orders_by_deadline_then_id_with_no_deadline_last(uow_factory: 
 
 
 def test_in_queue_sees_uncommitted_moves_of_its_unit(uow_factory: Factory) -> None:
-    with uow_factory() as uow:
-        a = appeal(uow, contact(uow).id)
-        uow.commit()
+    a = committed_appeal(uow_factory)
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
         got.queue = "67"
