@@ -19,6 +19,7 @@ from crmcms.model.records import (
     Note,
     NoteSubject,
     ProblemState,
+    ReadOnlyValues,
     StoredAppeal,
     SystemProblem,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "Queue",
     "QueueMember",
     "QueuePolicy",
+    "ReadOnlyValues",
     "Role",
     "Route",
     "Rule",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -111,12 +110,51 @@ stored_values: Callable[[Appeal], dict[str, AttributeValue]] = Appeal.__dict__["
 """The values dict of an appeal, plain or stored, as held: for storage, which copies it."""
 
 
+class ReadOnlyValues(dict[str, AttributeValue]):
+    """The attribute values of a stored appeal, as its ``values`` gives them: a copy (a real
+    dict, for JSON and ``attrs.asdict``) whose changing methods raise
+    :class:`~crmcms.errors.ReadOnlyRecordError` naming ``values.<code>``."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, values: Mapping[str, AttributeValue], record: str) -> None:
+        super().__init__(values)
+        self._record = record
+
+    def _refuse(self, code: object = "*") -> NoReturn:
+        raise ReadOnlyRecordError(self._record, f"values.{code}")
+
+    def __setitem__(self, key: str, value: AttributeValue) -> None:
+        self._refuse(key)
+
+    def __delitem__(self, key: str) -> None:
+        self._refuse(key)
+
+    def __ior__(self, other: object) -> NoReturn:  # type: ignore[misc]
+        self._refuse()
+
+    def pop(self, key: str, *default: object) -> NoReturn:
+        self._refuse(key)
+
+    def popitem(self) -> NoReturn:
+        self._refuse()
+
+    def setdefault(self, key: str, default: object = None) -> NoReturn:
+        self._refuse(key)
+
+    def update(self, *args: object, **kwargs: object) -> NoReturn:
+        self._refuse()
+
+    def clear(self) -> NoReturn:
+        self._refuse()
+
+
 class StoredAppeal(Appeal):
     """An appeal as storage holds it: read-only.
 
     Storage takes the appeal given to ``add`` or ``update`` as it is, instead of copying
     it, and turns it into this class (:meth:`seal`): the same record, whose fields can no
-    longer be set and whose ``values`` read as a read-only mapping. So the appeal an engine
+    longer be set and whose ``values`` read as a copy that refuses changes. So the appeal an engine
     action returns is the one stored, and nothing done to it can change the store behind
     the engine's back. It equals a plain appeal with the same fields; ``copy.copy`` and
     ``attrs.evolve`` give plain (changeable) appeals.
@@ -133,10 +171,10 @@ class StoredAppeal(Appeal):
             appeal.__class__ = cls
         return appeal  # type: ignore[return-value]
 
-    # A property over the inherited slot: only a read-only view of the dict gets out.
+    # A property over the inherited slot: what gets out is a copy that refuses changes.
     @property
-    def values(self) -> Mapping[str, AttributeValue]:  # type: ignore[override]
-        return MappingProxyType(stored_values(self))
+    def values(self) -> dict[str, AttributeValue]:  # type: ignore[override]
+        return ReadOnlyValues(stored_values(self), f"appeal {self.id}")
 
     def __setattr__(self, name: str, value: object) -> None:
         raise ReadOnlyRecordError(f"appeal {self.id}", name)
