@@ -59,6 +59,9 @@ def test_nothing_of_a_stored_appeal_can_be_changed(appeal: Appeal) -> None:
             change()
     with pytest.raises(ReadOnlyRecordError, match=r"values\.X"):
         del values["X"]
+    for plain in (copy.copy(values), copy.deepcopy(values), pickle.loads(pickle.dumps(values))):
+        assert type(plain) is dict
+        assert plain == appeal.values
     # The model's own methods change nothing either.
     step = stored.close if stored.is_open else stored.reopen
     with pytest.raises(ReadOnlyRecordError):

@@ -148,6 +148,10 @@ class ReadOnlyValues(dict[str, AttributeValue]):
     def clear(self) -> NoReturn:
         self._refuse()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy or a pickle of them is a plain dict, the copier's to change.
+        return dict, (dict(self),)
+
 
 class StoredAppeal(Appeal):
     """An appeal as storage holds it: read-only.
