@@ -158,10 +158,10 @@ class StoredAppeal(Appeal):
 
     Storage takes the appeal given to ``add`` or ``update`` as it is, instead of copying
     it, and turns it into this class (:meth:`seal`): the same record, whose fields can no
-    longer be set and whose ``values`` read as a copy that refuses changes. So the appeal an engine
-    action returns is the one stored, and nothing done to it can change the store behind
-    the engine's back. It equals a plain appeal with the same fields; ``copy.copy`` and
-    ``attrs.evolve`` give plain (changeable) appeals.
+    longer be set and whose ``values`` come as a copy that refuses changes. So the appeal
+    an engine action returns is the one stored, and nothing done to it can change the store
+    behind the engine's back. It equals a plain appeal with the same fields; ``copy.copy``
+    and ``attrs.evolve`` give plain (changeable) appeals.
     """
 
     __slots__ = ()
