@@ -11,10 +11,13 @@ from hypothesis import strategies as st
 
 from crmcms.dsl.formatter import format_source
 from crmcms.dsl.loader import load_catalog_text
+from crmcms.dsl.parser import parse_rule
 from crmcms.dsl.printer import dump_catalog
+from crmcms.dsl.unparse import chain, unparse
 from crmcms.errors import DslError
 from crmcms.model import Catalog, Deadline, Process, QueuePolicy, Route
 from crmcms.testing import catalogs
+from crmcms.testing.rules import render, rule_trees
 
 
 def _whole_seconds(deadline: Deadline | None) -> Deadline | None:
@@ -140,6 +143,110 @@ route R "r" {
 }
 """
     )
+
+
+def test_a_condition_over_several_lines_keeps_its_breaks_and_comments() -> None:
+    text = """rule ONLY_BIS "Only BIS": Client.Category == "BIS"
+  # not in Pskov: that region has its own queue
+     and Client.Region != 'Pskov'   # trailing note
+  or Client.Category = "VIP"
+queue CP "CP" { processes: p
+    when Client.Region != "Pskov"  # outside Pskov
+          or Client.Region is empty  # no region known
+}
+rule CENTRE "Centre": Client.Region = "Moscow" or
+    Client.Region = "Tver"
+"""
+    formatted = format_source(text)
+    assert (
+        formatted
+        == """rule ONLY_BIS "Only BIS": Client.Category = "BIS"
+    # not in Pskov: that region has its own queue
+    and Client.Region != "Pskov"  # trailing note
+    or Client.Category = "VIP"
+
+queue CP "CP" {
+    processes: p
+    when Client.Region != "Pskov"  # outside Pskov
+        or Client.Region is empty  # no region known
+}
+
+rule CENTRE "Centre": Client.Region = "Moscow"
+    or Client.Region = "Tver"
+"""
+    )
+    assert format_source(formatted) == formatted
+    assert load_catalog_text(formatted, check=False) == load_catalog_text(text, check=False)
+
+
+def test_comments_among_conditions_of_headers_and_flags_stay_on_their_lines() -> None:
+    text = """route R "r" {
+    topics: T
+    process a "A" initial
+    process z "Z" final
+    transition a -> z "go" when Client.Category = "BIS"  # first
+        # second, alone
+        and (Client.Region = "Pskov"  # inside parentheses
+            or Client.Region is empty) and Appeal.Priority = 1 {
+        on handover: notify(to: "M")
+    }
+}
+topic T "T" {
+    attribute 171 "Card": string readonly when Client.Category = "VIP"
+        # a line of its own
+        or Client.Category = "BIS" required when Client.Region = "Pskov"
+}
+"""
+    formatted = format_source(text)
+    # Operands in parentheses are one piece: a comment inside them trails the piece.
+    assert (
+        formatted
+        == """route R "r" {
+    topics: T
+    process a "A" initial
+    process z "Z" final
+    transition a -> z "go" when Client.Category = "BIS"  # first
+        # second, alone
+        and (Client.Region = "Pskov" or Client.Region is empty)  # inside parentheses
+        and Appeal.Priority = 1 {
+        on handover: notify(to: "M")
+    }
+}
+
+topic T "T" {
+    attribute 171 "Card": string readonly when Client.Category = "VIP"
+        # a line of its own
+        or Client.Category = "BIS" required when Client.Region = "Pskov"
+}
+"""
+    )
+    assert format_source(formatted) == formatted
+
+
+@given(rule_trees(), st.data())
+def test_a_condition_broken_where_its_canonical_text_may_break_formats_to_itself(
+    tree: object, data: st.DataObject
+) -> None:
+    node = parse_rule(render(tree))  # type: ignore[arg-type]
+    pieces = [piece for piece, _ in chain(node)]
+    assert " ".join(pieces) == unparse(node)
+    lines, comments = [f'rule R "r": {pieces[0]}'], []
+    for number, piece in enumerate(pieces[1:], 1):
+        commented = "#" in lines[-1]
+        how = data.draw(st.sampled_from(["same line", "next line", "comment above", "trailing"]))
+        if how == "same line" and not commented:
+            lines[-1] += f" {piece}"
+            continue
+        if how == "comment above":
+            comments.append(f"# above {number}")
+            lines.append(f"    {comments[-1]}")
+        elif how == "trailing" and not commented:
+            comments.append(f"# after {number - 1}")
+            lines[-1] += f"  {comments[-1]}"
+        lines.append(f"    {piece}")
+    text = "\n".join(lines) + "\n"
+    assert format_source(text) == text
+    assert load_catalog_text(text, check=False).rules[0].expression == unparse(node)
 
 
 def test_short_actions_are_kept_as_written() -> None:

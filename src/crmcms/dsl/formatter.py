@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
+from crmcms.dsl import ast
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions_parser import parse_definitions
-from crmcms.dsl.unparse import format_duration, quote, unparse
+from crmcms.dsl.unparse import chain, format_duration, quote, unparse
 
 __all__ = ["INDENT", "format_code", "format_source", "print_definitions"]
 
@@ -59,9 +62,14 @@ def _refs(values: tuple[Any, ...]) -> str:
     return ", ".join(_ref(r) for r in values)
 
 
-def _flag(item: Item) -> str:
+Condition = Callable[[ast.Node], str]
+"""How a statement writes its conditions: :func:`unparse` (one line), or broken into lines
+(see :meth:`_Printer.text`)."""
+
+
+def _flag(item: Item, cond: Condition = unparse) -> str:
     word, node = item.values
-    return word if node is None else f"{word} when {unparse(node)}"
+    return word if node is None else f"{word} when {cond(node)}"
 
 
 def _when_rule(ref: Ref) -> str:
@@ -69,7 +77,7 @@ def _when_rule(ref: Ref) -> str:
     return f"when {text}" if text == ref.code and not ref.code.isdigit() else f"when rule {text}"
 
 
-def _option(item: Item) -> str:
+def _option(item: Item, cond: Condition = unparse) -> str:
     key, values = item.key, item.values
     match key:
         case "external" | "query" | "default" | "mask" | "regex" | "description" if values:
@@ -81,13 +89,13 @@ def _option(item: Item) -> str:
         case "display":
             return str(values[0])
         case "flag":
-            return _flag(item)
+            return _flag(item, cond)
         case "computed":
-            return f"computed {unparse(values[0])}"
+            return f"computed {cond(values[0])}"
         case "meta":
             return f"meta {_ref(values[0])} {quote(values[1])}"
         case "when":
-            return f"when {unparse(values[0])}"
+            return f"when {cond(values[0])}"
         case "when rule":
             return _when_rule(values[0])
     return key
@@ -118,7 +126,7 @@ def _handler(item: Item) -> str:
     return f"on {_ref(event)}{label}: {action}({args})"
 
 
-def _statement(item: Item) -> str:
+def _statement(item: Item, cond: Condition = unparse) -> str:
     key, values = item.key, item.values
     match key:
         case "description" | "email" | "password":
@@ -132,7 +140,7 @@ def _statement(item: Item) -> str:
                 ("role " if kind == "role" else "") + _ref(ref) for kind, ref in values
             )
         case "when" | "when rule":
-            return _option(item)
+            return _option(item, cond)
         case "merge":
             return "merge common attributes"
         case "close_open":
@@ -147,17 +155,17 @@ def _statement(item: Item) -> str:
             return "queue: keep"
         case "attribute":
             ref, options = values
-            flags = " ".join("inherit" if o.key == "inherit" else _flag(o) for o in options)
+            flags = " ".join("inherit" if o.key == "inherit" else _flag(o, cond) for o in options)
             return f"attribute {_ref(ref)}: {flags}"
     return f"{key}: {_refs(values)}"
 
 
-def _header(decl: Decl) -> str:
+def _header(decl: Decl, cond: Condition = unparse) -> str:
     name = "" if decl.name is None else f" {quote(decl.name)}"
     code = _ref(decl.code)
     opts = [o for o in decl.options if o.key not in ("type", "path", "anonymous", "expr")]
     tail = "".join(
-        " " + _option(o) for o in opts if not (decl.kind == "rule" and o.key == "description")
+        " " + _option(o, cond) for o in opts if not (decl.kind == "rule" and o.key == "description")
     )
     if decl.kind == "item":
         return f"{code}{name}{tail}"
@@ -173,7 +181,7 @@ def _header(decl: Decl) -> str:
         extra = f" description {quote(described.values[0])}" if described else ""
         expr = decl.option("expr")
         assert expr is not None
-        return f"rule {code}{name}{extra}: {unparse(expr.values[0])}"
+        return f"rule {code}{name}{extra}: {cond(expr.values[0])}"
     if decl.kind == "transition":
         path = decl.option("path")
         assert path is not None
@@ -181,6 +189,17 @@ def _header(decl: Decl) -> str:
         own = "" if decl.option("anonymous") else f"{code} "
         return f"transition {own}{_ref(source)} -> {_ref(target)}{name}{tail}"
     return f"{decl.kind} {code}{name}{tail}"
+
+
+def _conditions(values: tuple[Any, ...]) -> Iterator[ast.Node]:
+    """The rule syntax trees among a statement's values (flags nest them in items)."""
+    for value in values:
+        if isinstance(value, ast.Node):
+            yield value
+        elif isinstance(value, Item):
+            yield from _conditions(value.values)
+        elif isinstance(value, tuple):
+            yield from _conditions(value)
 
 
 class _Printer:
@@ -191,6 +210,10 @@ class _Printer:
         )
         lines = source.text.split("\n") if source else []
         self.blank = {i for i, text in enumerate(lines, 1) if not text.strip()}
+        self.alone = {
+            line for line, column, _ in self.comments if not lines[line - 1][: column - 1].strip()
+        }
+        """Lines holding a comment and nothing else (the others trail some text)."""
         self.last = 0
         self.previous: tuple[str, bool] | None = None
 
@@ -203,26 +226,92 @@ class _Printer:
         if force or self._blank_between(line):
             self.out.append("")
 
-    def emit(self, text: str, depth: int, line: int | None, *, top: bool = False) -> None:
+    def text(
+        self, build: Callable[[Condition], str], parts: tuple[Any, ...], line: int | None
+    ) -> tuple[str, list[int], int]:
+        """What ``build`` writes of a statement or header starting at source ``line``, the
+        source line each of its later lines starts at, and its conditions' last line.
+
+        A condition written over several lines keeps its line breaks where canonical text
+        may break (before an ``and`` / ``or`` needing no parentheses, see :func:`chain`):
+        operands that started on one source line share an output line. Anything else is
+        one line.
+        """
+        if line is None:
+            return build(unparse), [], 0
+        end = max((n.span.end_line or n.span.line for n in _conditions(parts)), default=line)
+        if end <= line:
+            return build(unparse), [], line
+        starts: list[int] = []
+
+        def broken(node: ast.Node) -> str:
+            out, last = "", node.span.line
+            for piece, operand in chain(node):
+                at = operand.span.line
+                if not out:
+                    out = piece
+                elif at > last:
+                    starts.append(at)
+                    out, last = f"{out}\n{piece}", at
+                else:
+                    out += " " + piece
+            return out
+
+        return build(broken), starts, end
+
+    def emit(
+        self,
+        text: str,
+        depth: int,
+        line: int | None,
+        *,
+        top: bool = False,
+        starts: list[int] | None = None,
+        end: int = 0,
+    ) -> None:
+        """Write ``text`` (lines after the first start at source lines ``starts``, and the
+        last ends at ``end``) with the comments that stand before and among its lines."""
         pad = INDENT * depth
         first = True
-        if line is not None:
-            while self.comments and self.comments[0][0] < line:
-                c_line, _, c_text = self.comments.popleft()
-                self._separate(c_line, top and first)
-                first = False
-                self.out.append(pad + c_text)
-                self.last = c_line
-            self._separate(line, top and first)
-            if self.comments and self.comments[0][0] == line:
-                text += "  " + self.comments.popleft()[2]
-            self.last = line
-        elif top:
-            self._separate(0, True)
-        self.out.append(pad + text)
+        if line is None:
+            if top:
+                self._separate(0, True)
+            self.out.append(pad + text)
+            return
+        comments = self.comments
+        while comments and comments[0][0] < line:
+            c_line, _, c_text = comments.popleft()
+            self._separate(c_line, top and first)
+            first = False
+            self.out.append(pad + c_text)
+            self.last = c_line
+        self._separate(line, top and first)
+        bounds = [line, *(starts or ())]
+        pieces = text.split("\n")
+        above: list[str] = []
+        for k, piece in enumerate(pieces):
+            indent = pad if k == 0 else pad + INDENT
+            stop = bounds[k + 1] if k + 1 < len(pieces) else max(end, line) + 1
+            # In the piece's lines: a comment trailing its text stays there (one; others go
+            # above it); a comment on a line of its own goes above the next piece, or above
+            # this one if it is the last (so that formatting again keeps every comment put).
+            trailing: list[str] = []
+            after: list[str] = []
+            while comments and comments[0][0] < stop:
+                c_line, _, c_text = comments.popleft()
+                (after if c_line in self.alone and c_line > bounds[k] else trailing).append(c_text)
+            if k + 1 == len(pieces):
+                above += after
+                after = []
+            above += trailing[:-1]
+            self.out.extend(indent + c for c in above)
+            self.out.append(indent + piece + (f"  {trailing[-1]}" if trailing else ""))
+            above = after
+        self.last = max(end, line)
 
     def decl(self, decl: Decl, depth: int, *, top: bool = False) -> None:
-        header = _header(decl)
+        line = decl.span.line if decl.span.file else None
+        header, starts, end = self.text(partial(_header, decl), decl.options, line)
         body = decl.body
         if top:
             # Blocks stand apart; a run of one-line declarations of one kind keeps its spacing.
@@ -231,22 +320,22 @@ class _Printer:
             self.previous = shape
         if not body and decl.kind in ("route", "attributes"):
             # the grammar wants braces here even when nothing is inside
-            self.emit(header + " {}", depth, decl.span.line if decl.span.file else None, top=top)
+            self.emit(header + " {}", depth, line, top=top, starts=starts, end=end)
             self.close(depth, decl.end_line, bare=True)
             return
         if not body:
-            self.emit(header, depth, decl.span.line if decl.span.file else None, top=top)
+            self.emit(header, depth, line, top=top, starts=starts, end=end)
             if body is not None and decl.end_line is not None:
                 self.close(depth, decl.end_line, bare=True)
             return
-        self.emit(header + " {", depth, decl.span.line if decl.span.file else None, top=top)
+        self.emit(header + " {", depth, line, top=top, starts=starts, end=end)
         for child in body:
             if isinstance(child, Decl):
                 self.decl(child, depth + 1)
             else:
-                self.emit(
-                    _statement(child), depth + 1, child.span.line if child.span.file else None
-                )
+                at = child.span.line if child.span.file else None
+                text, starts, end = self.text(partial(_statement, child), child.values, at)
+                self.emit(text, depth + 1, at, starts=starts, end=end)
         self.close(depth, decl.end_line, bare=False)
 
     def close(self, depth: int, end_line: int | None, *, bare: bool) -> None:

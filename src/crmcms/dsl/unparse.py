@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from crmcms.dsl import ast
 
-__all__ = ["format_duration", "quote", "unparse"]
+__all__ = ["chain", "format_duration", "quote", "unparse"]
 
 # Binding strength, loosest first; a child looser than its slot needs parentheses.
 _OR, _AND, _NOT, _PREDICATE, _SUM, _PRODUCT, _UNARY = range(7)
@@ -132,3 +132,29 @@ def unparse(node: ast.Node) -> str:
             level = _level(node)
             return f" {op} ".join(_wrap(o, level + 1) for o in operands)
     raise TypeError(f"cannot print {type(node).__name__}")
+
+
+def chain(node: ast.Node) -> list[tuple[str, ast.Node]]:
+    """The canonical text of ``node`` in pieces, cut before each ``and`` / ``or`` that needs
+    no parentheses, each piece with the operand it starts with.
+
+    The first piece is the first operand; each other starts with its operator. Joined with
+    spaces, the pieces are :func:`unparse`'s text: where a condition may be broken across
+    lines without changing what it means.
+    """
+    if not isinstance(node, ast.Logical):
+        return [(unparse(node), node)]
+    level = _level(node)
+    pieces: list[tuple[str, ast.Node]] = []
+    for i, operand in enumerate(node.operands):
+        # An ``and`` inside an ``or`` binds tighter and is written bare: its operands are
+        # pieces of the chain too. Anything written in parentheses stays one piece.
+        if isinstance(operand, ast.Logical) and _level(operand) > level:
+            inner = chain(operand)
+        else:
+            inner = [(_wrap(operand, level + 1), operand)]
+        if i:
+            text, first = inner[0]
+            inner[0] = (f"{node.op} {text}", first)
+        pieces.extend(inner)
+    return pieces
