@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from crmcms.dsl import ast
 from crmcms.dsl.checker import Checker
+from crmcms.dsl.coverage import find_gap
 from crmcms.dsl.definitions_ast import Ref
 from crmcms.dsl.rule import compile_rule
 from crmcms.dsl.schema import (
@@ -28,7 +27,6 @@ from crmcms.dsl.schema import (
     default_schema,
     list_of,
 )
-from crmcms.dsl.unparse import unparse
 from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, ValidationError
 from crmcms.model import AttributeDef, Catalog, Process, Queue, Route, ValueType
 from crmcms.model._lookup import did_you_mean
@@ -41,9 +39,6 @@ __all__ = [
     "run_checks",
     "value_rule_type",
 ]
-
-# Combinations of sample values tried when looking for an appeal no queue takes.
-_MAX_SAMPLES = 4096
 
 
 @attrs.frozen
@@ -438,101 +433,13 @@ def _check_queues(catalog: Catalog, route: Route, index: LoadIndex, scopes: _Sco
             )
 
 
-def _samples(node: ast.Node) -> dict[tuple[str, ...], tuple[RuleType, list[Any]]]:
-    """For each path a rule reads, values worth trying: each literal it meets and neighbours."""
-    found: dict[tuple[str, ...], tuple[RuleType, list[Any]]] = {}
-    for n in ast.walk(node):
-        if isinstance(n, ast.Path) and n.resolved:
-            found.setdefault(n.resolved, (n.type, [None]))
-    for n in ast.walk(node):
-        pairs: list[tuple[ast.Node, ast.Node]] = []
-        if isinstance(n, ast.Compare):
-            pairs = [(n.left, n.right), (n.right, n.left)]
-        elif isinstance(n, ast.Membership) and isinstance(n.container, ast.ListExpr):
-            pairs = [(n.item, i) for i in n.container.items]
-        for path, lit in pairs:
-            if isinstance(path, ast.Path) and isinstance(lit, ast.Literal) and path.resolved:
-                values = found[path.resolved][1]
-                for v in _around(lit.value):
-                    if v not in values:
-                        values.append(v)
-    for type_, values in found.values():
-        if len(values) == 1:
-            values.extend(_plain(type_))
-    return found
-
-
-def _around(value: Any) -> list[Any]:
-    if isinstance(value, bool) or value is None:
-        return [True, False]
-    if isinstance(value, int | Decimal):
-        return [value, value - 1, value + 1]
-    if isinstance(value, date):
-        return [value, value - timedelta(days=1), value + timedelta(days=1)]
-    if isinstance(value, str):
-        return [value, value + "~other"]
-    return [value]
-
-
-def _plain(type_: RuleType) -> list[Any]:
-    if type_ == BOOLEAN:
-        return [True, False]
-    if type_ == DATE:
-        return [date(2000, 1, 1)]
-    if type_ == DECIMAL:
-        return [Decimal(0)]
-    if type_ is ANY or type_ == STRING:
-        return ["x"]
-    return []
-
-
-def _nest(assignment: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for path, value in assignment.items():
-        target = data
-        for part in path[:-1]:
-            target = target.setdefault(part, {})
-        target[path[-1]] = value
-    return data
-
-
-def _describe(path: tuple[str, ...], value: Any) -> str:
-    if path[:2] == ("Appeal", "Attribute") and len(path) == 3:
-        shown = f"Appeal.Attribute[{path[2]}]"
-    else:
-        shown = ".".join(path)
-    if value is None:
-        return f"{shown} is empty"
-    return f"{shown} = {unparse(ast.Literal(value, span=SourceSpan('', 1, 1)))}"
-
-
 def _uncovered(rules: list[Any], schema: Schema) -> str | None:
-    """A description of values for which every rule is false, or ``None`` if none is found."""
+    """Values for which every rule is false, described; ``None`` if there are none (or, for
+    rules :mod:`~crmcms.dsl.coverage` cannot decide exactly, none were found)."""
     compiled = []
-    samples: dict[tuple[str, ...], tuple[RuleType, list[Any]]] = {}
     for rule in rules:
         try:
-            c = compile_rule(rule.expression, schema=schema, file=f"rule {rule.code}")
+            compiled.append(compile_rule(rule.expression, schema=schema, file=f"rule {rule.code}"))
         except DefinitionError:
             return None  # reported as a rule problem already
-        compiled.append(c)
-        for path, (type_, values) in _samples(c.tree).items():
-            have = samples.setdefault(path, (type_, []))[1]
-            have.extend(v for v in values if v not in have)
-    paths = list(samples)
-    for combo in _combinations([samples[p][1] for p in paths]):
-        assignment = dict(zip(paths, combo, strict=True))
-        data = _nest(assignment)
-        try:
-            if not any(c(data) for c in compiled):
-                return " and ".join(_describe(p, v) for p, v in assignment.items())
-        except Exception:
-            continue
-    return None
-
-
-def _combinations(options: list[list[Any]]) -> Iterator[tuple[Any, ...]]:
-    for count, combo in enumerate(itertools.product(*options)):
-        if count >= _MAX_SAMPLES:
-            return
-        yield combo
+    return find_gap(compiled).gap
