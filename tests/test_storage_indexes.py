@@ -1,4 +1,4 @@
-"""Attribute indexes from the catalog: made for list columns, idempotent, used by filters."""
+"""Attribute indexes from the catalog: made for list columns, idempotent, used, pruned."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from crmcms.cli import cli
 from crmcms.dsl.loader import load_catalog_text
+from crmcms.dsl.schema import STRING
 from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog
 from crmcms.storage.sql import (
@@ -17,6 +18,7 @@ from crmcms.storage.sql import (
     SqlStore,
     attribute_index,
     attribute_types,
+    index_attributes,
     indexed_attributes,
 )
 
@@ -103,6 +105,41 @@ def test_ensure_indexes_is_idempotent_and_filters_use_them(
         store.dispose()
 
 
+def test_prune_drops_only_attribute_indexes_no_longer_asked_for(
+    database_url: str, catalog: Catalog
+) -> None:
+    store = SqlStore(database_url)
+    try:
+        engine, dialect = store.engine, store.engine.dialect.name
+        types = attribute_types(catalog)
+        store.ensure_indexes(catalog, extra=["due"])
+        # No longer asked for: "due" (once named), "gone" (an attribute since removed) and
+        # "amount" indexed as a string (its type has changed). Not ours: an index of its own.
+        index_attributes(engine, {"gone": STRING, "amount": STRING})
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE INDEX own_index ON crm_appeal (id, version)")
+        stale = {
+            str(attribute_index(code, type_, dialect).name)
+            for code, type_ in (("due", types["due"]), ("gone", STRING), ("amount", STRING))
+        }
+        kept = {
+            str(attribute_index(code, types[code], dialect).name)
+            for code in ("amount", "reason", "region")
+        }
+        before = _index_names(engine)
+        assert stale | kept | {"own_index"} <= before
+
+        assert set(store.prune_indexes(catalog)) == stale
+        assert _index_names(engine) == before - stale
+        assert store.prune_indexes(catalog) == []
+        # Asked for again, one comes back.
+        assert store.ensure_indexes(catalog, extra=["due"]) == [
+            str(attribute_index("due", types["due"], dialect).name)
+        ]
+    finally:
+        store.dispose()
+
+
 def test_db_index_command(tmp_path: pathlib.Path, catalog: Catalog) -> None:
     (tmp_path / "claims.crm").write_text(DEFINITIONS, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
@@ -119,6 +156,9 @@ def test_db_index_command(tmp_path: pathlib.Path, catalog: Catalog) -> None:
     names = {str(attribute_index(c, types[c], "sqlite").name) for c in ("amount", "due")}
     assert names <= _index_names(store.engine)
     store.dispose()
+    pruned = runner.invoke(cli, [*args, "--prune"])
+    assert pruned.exit_code == 0, pruned.output
+    assert "amount, reason, region; 0 index(es) created, 1 dropped" in pruned.output
     wrong = runner.invoke(cli, [*args, "--attribute", "nope"])
     assert wrong.exit_code != 0
     assert "nope" in wrong.output

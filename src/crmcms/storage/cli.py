@@ -71,10 +71,20 @@ def current(url: str | None) -> None:
 @click.option(
     "--concurrently",
     is_flag=True,
-    help="On PostgreSQL, build without blocking writes (slower; for a live database).",
+    help="On PostgreSQL, build (and drop) without blocking writes (slower; for a live database).",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also drop the attribute indexes no longer asked for (attributes no longer shown as "
+    "columns or named, or retyped). Other indexes are never touched.",
 )
 def index(
-    url: str | None, definitions: tuple[str, ...], attributes: tuple[str, ...], concurrently: bool
+    url: str | None,
+    definitions: tuple[str, ...],
+    attributes: tuple[str, ...],
+    concurrently: bool,
+    prune: bool,
 ) -> None:
     """Create the expression indexes of attributes shown as columns (safe to run again)."""
     from crmcms.dsl.loader import load_catalog
@@ -90,10 +100,18 @@ def index(
     store = SqlStore(create_engine(url))
     try:
         created = store.ensure_indexes(catalog, extra=attributes, concurrently=concurrently)
+        dropped = (
+            store.prune_indexes(catalog, extra=attributes, concurrently=concurrently)
+            if prune
+            else []
+        )
     finally:
         store.dispose()
     codes = ", ".join(wanted) or "none"
-    click.echo(f"indexed attributes: {codes}; {len(created)} index(es) created")
+    message = f"indexed attributes: {codes}; {len(created)} index(es) created"
+    if prune:
+        message += f", {len(dropped)} dropped"
+    click.echo(message)
 
 
 @click.group()

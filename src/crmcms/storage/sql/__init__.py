@@ -5,6 +5,7 @@ from crmcms.storage.sql.binding import (
     AppealBinding,
     attribute_index,
     attribute_types,
+    drop_attribute_indexes,
     index_attributes,
     indexed_attributes,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "SqlUnitOfWork",
     "attribute_index",
     "attribute_types",
+    "drop_attribute_indexes",
     "index_attributes",
     "indexed_attributes",
 ]

@@ -16,10 +16,12 @@ from crmcms.model import Catalog
 from crmcms.storage.schema import appeal, client, contact
 
 __all__ = [
+    "ATTRIBUTE_INDEX_PREFIX",
     "AppealBinding",
     "attribute_expression",
     "attribute_index",
     "attribute_types",
+    "drop_attribute_indexes",
     "index_attributes",
     "indexed_attributes",
 ]
@@ -231,3 +233,32 @@ def index_attributes(
         with engine.begin() as conn:
             conn.execute(sa.text(f"ANALYZE {appeal.name}"))
     return created
+
+
+ATTRIBUTE_INDEX_PREFIX = f"ix_{appeal.name}_attr_"
+"""How the names of attribute indexes begin (see :func:`attribute_index`): what
+:func:`drop_attribute_indexes` may drop, and nothing else."""
+
+
+def drop_attribute_indexes(
+    engine: sa.Engine, keep: Mapping[str, RuleType], *, concurrently: bool = False
+) -> list[str]:
+    """Drop the attribute expression indexes made for attributes not in ``keep`` (code ->
+    type): those of attributes no longer shown as columns, or whose type changed. Indexes
+    this module did not make are never touched. Returns the names of the indexes dropped."""
+    dialect = engine.dialect.name
+    kept = {str(attribute_index(code, type_, dialect).name) for code, type_ in keep.items()}
+    stale = sorted(
+        name
+        for name in _index_names(engine, appeal.name)
+        if name.startswith(ATTRIBUTE_INDEX_PREFIX) and name not in kept
+    )
+    quote = engine.dialect.identifier_preparer.quote
+    for name in stale:
+        if concurrently and dialect == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}"))
+        else:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"DROP INDEX IF EXISTS {quote(name)}"))
+    return stale

@@ -17,7 +17,11 @@ from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal
 from crmcms.storage.database import create_engine
 from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency
-from crmcms.storage.sql.binding import index_attributes, indexed_attributes
+from crmcms.storage.sql.binding import (
+    drop_attribute_indexes,
+    index_attributes,
+    indexed_attributes,
+)
 from crmcms.storage.sql.codec import (
     appeal_from_row,
     appeal_row,
@@ -81,11 +85,20 @@ class SqlStore:
         Attributes shown as list columns are indexed, and the codes in ``extra`` (see
         :func:`~crmcms.storage.sql.binding.indexed_attributes`). Indexes that exist are left
         alone, so this is safe at every start and after every catalog change; indexes of
-        attributes no longer asked for are not dropped. ``concurrently`` builds them on
-        PostgreSQL without blocking writes.
+        attributes no longer asked for stay until :meth:`prune_indexes` drops them.
+        ``concurrently`` builds them on PostgreSQL without blocking writes.
         """
         wanted = indexed_attributes(catalog, extra)
         return index_attributes(self.engine, wanted, concurrently=concurrently)
+
+    def prune_indexes(
+        self, catalog: Catalog, *, extra: Iterable[str] = (), concurrently: bool = False
+    ) -> list[str]:
+        """Drop the attribute expression indexes :meth:`ensure_indexes` would no longer make
+        for ``catalog`` and ``extra`` (attributes no longer list columns, or retyped); returns
+        those dropped. Other indexes are never touched."""
+        wanted = indexed_attributes(catalog, extra)
+        return drop_attribute_indexes(self.engine, wanted, concurrently=concurrently)
 
     def dispose(self) -> None:
         """Close the pooled connections."""
