@@ -18,6 +18,10 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
+# Bug hunting: ten times `dev`, with the slow-input checks off (minutes, not seconds).
+settings.register_profile(
+    "deep", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck)
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

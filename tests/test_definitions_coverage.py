@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from crmcms.dsl import build_schema, compile_rule, type_named
 from crmcms.dsl.coverage import Coverage, find_gap
 from crmcms.dsl.rule import CompiledRule
-from crmcms.dsl.schema import Schema
+from crmcms.dsl.schema import STRING, Schema, list_of
 from crmcms.plugins import make_plugin_manager
 
 ATTRIBUTES = {"AMOUNT": "decimal", "FLAG": "boolean", "DUE": "date"}
@@ -22,6 +22,7 @@ ATTRIBUTES = {"AMOUNT": "decimal", "FLAG": "boolean", "DUE": "date"}
 @pytest.fixture(scope="module")
 def schema() -> Schema:
     types = {code: type_named(name) for code, name in ATTRIBUTES.items()}
+    types["TAGS"] = list_of(STRING)
     return build_schema(make_plugin_manager(load_entry_points=False), attributes=types)
 
 
@@ -70,6 +71,7 @@ def test_rules_read_other_ways_are_sampled_and_say_so(schema: Schema) -> None:
     found = gap(schema, 'Client.Region like "Psk%"')
     assert found.gap == "Client.Region is empty"
     assert gap(schema, "Appeal.Priority + 1 > 2", "Appeal.Priority <= 1").exhaustive is False
+    assert gap(schema, '"a" in Appeal.Attribute[TAGS]', "true").exhaustive is False
 
 
 def test_more_cases_than_are_tried_is_not_exhaustive(schema: Schema) -> None:

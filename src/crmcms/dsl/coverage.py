@@ -29,6 +29,7 @@ from crmcms.dsl.schema import (
     DECIMAL,
     DURATION,
     INTEGER,
+    STRING,
     RuleType,
 )
 from crmcms.dsl.unparse import unparse
@@ -55,6 +56,10 @@ _SPAN: dict[RuleType, Any] = {
 }
 """Types with a value between any two: a range between literals is stood for by its middle;
 below the smallest and above the largest, by a literal moved by this much."""
+
+
+_KNOWN = frozenset({BOOLEAN, STRING, *_STEP, *_SPAN})
+"""Field types whose ranges :func:`_values` works out."""
 
 
 @attrs.frozen
@@ -84,7 +89,8 @@ def find_gap(rules: Sequence[CompiledRule]) -> Coverage:
         try:
             if any(rule(data) for rule in rules):
                 continue
-        except Exception:  # a value the rule cannot take (the error is the rule's to report)
+        except Exception:  # a value the rule cannot take: this case was not decided
+            exact = False
             continue
         described = " and ".join(_describe(f, v) for f, v in zip(fields, combination, strict=True))
         return Coverage(described, exact)
@@ -98,6 +104,8 @@ def _collect(node: ast.Node, literals: dict[Field, tuple[RuleType, set[Any]]]) -
     for n in ast.walk(node):
         if isinstance(n, ast.Path) and n.resolved:
             literals.setdefault(n.resolved, (n.type, set()))
+            # Lists, and values of no known type, are only sampled.
+            exact = exact and n.type in _KNOWN
     for n in ast.walk(node):
         match n:
             case ast.Logical() | ast.Not() | ast.Literal() | ast.Path() | ast.ListExpr():
