@@ -131,7 +131,10 @@ class Operators(RuleBasedStateMachine):
                 assert all(not c.is_open for c in self.engine.children(i))
 
 
+# Each example is 25 steps on an engine: two thirds of the profile's budget of examples.
 Operators.TestCase.settings = settings(
-    Operators.TestCase.settings, stateful_step_count=25, max_examples=40
+    Operators.TestCase.settings,
+    stateful_step_count=25,
+    max_examples=settings.default.max_examples * 2 // 3,
 )
 TestOperators = Operators.TestCase
