@@ -42,6 +42,7 @@ _SUBCOMMANDS = (
     ("crmcms.dsl.definitions_cli", "check"),
     ("crmcms.dsl.definitions_cli", "fmt"),
     ("crmcms.dsl.definitions_cli", "graph"),
+    ("crmcms.engine.cli", "explore"),
 )
 
 

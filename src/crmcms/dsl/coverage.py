@@ -35,7 +35,7 @@ from crmcms.dsl.schema import (
 from crmcms.dsl.unparse import unparse
 from crmcms.errors import SourceSpan
 
-__all__ = ["MAX_COMBINATIONS", "Coverage", "find_gap"]
+__all__ = ["MAX_COMBINATIONS", "Coverage", "cases", "find_gap"]
 
 MAX_COMBINATIONS = 4096
 """Combinations of values tried at most; past it the search is not exhaustive."""
@@ -73,14 +73,26 @@ class Coverage:
     """Every case the rules can tell apart was tried: ``gap is None`` means there is none."""
 
 
-def find_gap(rules: Sequence[CompiledRule]) -> Coverage:
-    """Look for values of the fields ``rules`` read for which every one of them is false."""
+def cases(rules: Iterable[CompiledRule]) -> dict[Field, list[Any]]:
+    """For each field ``rules`` read (a path such as ``("Client", "Region")``), one value of
+    each range their literals cut its values into, empty (``None``) first: values that take
+    every rule down each of its branches, for tests as for :func:`find_gap`."""
+    return _cases(rules)[0]
+
+
+def _cases(rules: Iterable[CompiledRule]) -> tuple[dict[Field, list[Any]], bool]:
     literals: dict[Field, tuple[RuleType, set[Any]]] = {}
     exact = True
     for rule in rules:
         exact = _collect(rule.tree, literals) and exact
-    fields = list(literals)
-    choices = [_values(type_, found) for type_, found in literals.values()]
+    return {field: _values(type_, found) for field, (type_, found) in literals.items()}, exact
+
+
+def find_gap(rules: Sequence[CompiledRule]) -> Coverage:
+    """Look for values of the fields ``rules`` read for which every one of them is false."""
+    by_field, exact = _cases(rules)
+    fields = list(by_field)
+    choices = list(by_field.values())
     count = 1
     for values in choices:
         count *= len(values)
