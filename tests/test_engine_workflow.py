@@ -261,6 +261,27 @@ def test_children_block_closing_unless_the_route_allows(world) -> None:  # type:
     assert not relaxed.close(p.id, "ann").is_open
 
 
+def test_a_child_is_not_reopened_under_a_closed_parent(world) -> None:  # type: ignore[no-untyped-def]
+    engine, _, _ = world
+    parent = new(engine)
+    child = engine.create_child(parent.id, "ann", "CHECK")
+    engine.close(child.id, "ann")
+    engine.close(parent.id, "ann")
+    before, history = engine.appeal(child.id), engine.history(child.id)
+    with pytest.raises(WorkflowError, match=f"child of appeal {parent.id}, which is closed"):
+        engine.reopen(child.id, "boss", "client called back")
+    assert (engine.appeal(child.id), engine.history(child.id)) == (before, history)
+    engine.reopen(parent.id, "boss", "client called back")
+    assert engine.reopen(child.id, "boss", "client called back").is_open
+    # Where the route lets a parent close with open children, a child may reopen under it.
+    relaxed, _, _ = make_engine(catalog(children_may_stay_open=True), FakeBilling(CLIENTS))
+    p = new(relaxed)
+    c = relaxed.create_child(p.id, "ann", "CHECK")
+    relaxed.close(c.id, "ann")
+    relaxed.close(p.id, "ann")
+    assert relaxed.reopen(c.id, "boss", "client called back").is_open
+
+
 def test_reopen_and_deadlines_are_for_administrators(world) -> None:  # type: ignore[no-untyped-def]
     engine, _, clock = world
     appeal = engine.transition(new(engine).id, "ann", "start")

@@ -68,6 +68,16 @@ def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
         )
     if appeal.is_open:
         raise WorkflowError(f"appeal {appeal_id} is open, nothing to reopen")
+    parent_id = appeal.parent_id
+    if parent_id is not None:
+        # A parent may only be closed with open children when its route says so: the same
+        # holds for a child reopened under it.
+        parent = tx.appeal(parent_id)
+        if not parent.is_open and not route_of(tx, parent).close_with_open_children:
+            raise WorkflowError(
+                f"appeal {appeal_id} is a child of appeal {parent_id}, which is closed and "
+                "may not have open children: reopen the parent first"
+            )
     route = route_of(tx, appeal)
     # The process it was in before it last entered a final process.
     events = tx.uow.history.for_appeal(appeal_id)
