@@ -36,7 +36,7 @@ CONDITIONS = (
     'Клиент.Категория = "BIS"',
     'Client.Region != "Pskov"',
     "Appeal.Priority = 1",
-    "not Обращение.Закрыто",
+    "Обращение.ВремяЗакрытия is empty",
 )
 
 # Patterns whose full matches hypothesis can generate quickly.

@@ -11,7 +11,7 @@ their branches. After every step:
 - every appeal is in one process of its route version, open exactly when that process is not
   final, and in a queue the process may hand it to;
 - replaying its history gives the appeal as it is;
-- a closed appeal has no open children;
+- a closed appeal has no open children, unless its route lets it close with open ones;
 - an action the engine refused changed nothing (neither the appeal nor its history);
 - an appeal that left a process had its required attributes filled.
 """
@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
-    initialize,
     invariant,
     rule,
     run_state_machine_as_test,
@@ -34,7 +33,7 @@ from hypothesis.stateful import (
 
 from crmcms.dsl.coverage import cases
 from crmcms.engine import AppealDraft, Engine, candidate_queues
-from crmcms.errors import CrmcmsError
+from crmcms.errors import ConfigurationError, CrmcmsError
 from crmcms.model import Appeal, Catalog, Client, QueuePolicy
 from crmcms.testing._records import appeal_values
 from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
@@ -111,14 +110,15 @@ class WorkflowMachine(RuleBasedStateMachine):
         """Where, how and with whom: what the operator's template allows (the engine's own
         tests refuse the rest; here the routes are under test)."""
         catalog, template = self.catalog, self.catalog.template_for(login)
-        places: list[str | None] = [p.code for p in catalog.places]
-        channels: list[str | None] = [c.code for c in catalog.channels]
+        active = [p for p in catalog.places if p.active]
+        places: list[str | None] = [p.code for p in active]
+        channels: list[str | None] = [c.code for c in catalog.channels if c.active]
         clients = [c.id for c in self.clients]
         if template is not None:
             if template.places:
-                places = list(template.places)
+                places = [code for code in template.places if code in places]
             elif template.place_kind:
-                places = [p.code for p in catalog.places if p.kind == template.place_kind]
+                places = [p.code for p in active if p.kind == template.place_kind]
             if template.default_place:
                 places.append(None)
             if template.channel:
@@ -134,10 +134,6 @@ class WorkflowMachine(RuleBasedStateMachine):
         }
 
     # --- Rules -------------------------------------------------------------------------------
-
-    @initialize()
-    def start(self) -> None:
-        assert self.operators, "the catalog has no active operator to act"
 
     @rule(data=st.data())
     def register(self, data: st.DataObject) -> None:
@@ -261,7 +257,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert engine.state_at(appeal_id, self.clock.now) == appeal, (
                 f"replaying the history of appeal {appeal_id} does not give it"
             )
-            if not appeal.is_open:
+            if not appeal.is_open and not route.close_with_open_children:
                 open_children = [c.id for c in engine.children(appeal_id) if c.is_open]
                 assert not open_children, f"closed appeal {appeal_id} has open {open_children}"
 
@@ -272,12 +268,15 @@ def workflow_machine(
     clients: Sequence[Client] | None = None,
     billing: Callable[[Sequence[Client]], FakeBilling] = FakeBilling,
 ) -> type[WorkflowMachine]:
-    """A :class:`WorkflowMachine` for ``catalog``.
+    """A :class:`WorkflowMachine` for ``catalog``; refused (:class:`ConfigurationError`)
+    when the catalog has no active operator.
 
     ``clients`` default to :func:`sample_clients`; ``billing`` makes the client directory and
     the other plugins from them (give one that also answers your external dictionaries or
     business functions: ``lambda clients: FakeBilling(clients, functions={...})``).
     """
+    if not any(o.active for o in catalog.operators):
+        raise ConfigurationError("the catalog has no active operator: nobody can act on its routes")
     chosen = tuple(clients) if clients is not None else tuple(sample_clients(catalog))
     namespace = {"catalog": catalog, "clients": chosen, "billing": staticmethod(billing)}
     return type("CatalogWorkflows", (WorkflowMachine,), namespace)
