@@ -64,3 +64,12 @@ def test_explore_command(monkeypatch: pytest.MonkeyPatch) -> None:
     missing = CliRunner().invoke(cli, ["explore", EXAMPLES])
     assert missing.exit_code == 1
     assert "pip install 'crmcms[testing]'" in missing.output
+
+
+def test_the_sample_conditions_of_the_strategies_compile() -> None:
+    # Catalogs from crmcms.testing use them as rules: an engine compiles every one.
+    from crmcms.dsl import compile_rule
+    from crmcms.testing._basics import CONDITIONS
+
+    for text in CONDITIONS:
+        assert compile_rule(text).evaluate({}) in (True, False)
