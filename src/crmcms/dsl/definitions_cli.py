@@ -13,26 +13,28 @@ from crmcms.dsl.graph import render_dot, route_dot, route_mermaid
 from crmcms.dsl.loader import check_paths, definition_files, load_catalog
 from crmcms.errors import DslError
 
-__all__ = ["check", "fmt", "graph"]
+__all__ = ["PATHS", "check", "definition_paths", "fmt", "graph"]
 
-_PATHS = click.argument(
+PATHS = click.argument(
     "paths", nargs=-1, type=click.Path(exists=True, path_type=Path), required=False
 )
 
 
-def _paths(paths: tuple[Path, ...]) -> list[Path]:
+def definition_paths(paths: tuple[Path, ...]) -> list[Path]:
+    """The definition files a command's ``PATHS`` name (directories: every *.crm inside;
+    none: the current directory)."""
     return definition_files(paths or (Path("."),))
 
 
 @click.command()
-@_PATHS
+@PATHS
 def check(paths: tuple[Path, ...]) -> None:
     """Load and check definition files (directories: every *.crm inside, default: .).
 
     Prints every problem as file:line:column: message with the source line, and exits
     with status 1 if there is any.
     """
-    files = _paths(paths)
+    files = definition_paths(paths)
     problems = check_paths(files)
     for problem in problems:
         click.echo(problem.render(), err=True)
@@ -58,7 +60,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
         click.echo(format_source(sys.stdin.read(), file="<stdin>"), nl=False)
         return
     changed, failed = [], False
-    for path in _paths(paths):
+    for path in definition_paths(paths):
         text = path.read_text(encoding="utf-8")
         try:
             formatted = format_source(text, file=str(path))
@@ -92,7 +94,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
 
 @click.command()
 @click.argument("route")
-@_PATHS
+@PATHS
 @click.option(
     "--version", "version", type=int, default=None, help="Route version (default: current)."
 )
@@ -109,7 +111,7 @@ def graph(
     route: str, paths: tuple[Path, ...], version: int | None, fmt_name: str, output: Path | None
 ) -> None:
     """Draw ROUTE from the definition files: processes, queues, transitions and conditions."""
-    catalog = load_catalog(_paths(paths))
+    catalog = load_catalog(definition_paths(paths))
     if fmt_name == "mermaid":
         data: bytes = route_mermaid(catalog, route, version).encode()
     else:

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
+from crmcms.dsl.definitions_cli import PATHS, definition_paths
+
 __all__ = ["explore"]
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path), required=False)
+@PATHS
 @click.option("--runs", default=50, show_default=True, help="Random sequences of actions.")
 @click.option("--steps", default=30, show_default=True, help="Actions in a sequence at most.")
 @click.option(
@@ -36,9 +38,9 @@ def explore(paths: tuple[Path, ...], runs: int, steps: int, shrink: bool) -> Non
         raise click.ClickException(
             f"exploring needs hypothesis: pip install 'crmcms[testing]' ({exc})"
         ) from None
-    from crmcms.dsl.loader import definition_files, load_catalog
+    from crmcms.dsl.loader import load_catalog
 
-    catalog = load_catalog(definition_files(paths or (Path("."),)))
+    catalog = load_catalog(definition_paths(paths))
     clients = sample_clients(catalog)
     try:
         run_exploration(catalog, runs=runs, steps=steps, clients=clients, shrink=shrink)
