@@ -33,7 +33,7 @@ from crmcms.model import (
     ValueType,
 )
 from crmcms.plugins import hookimpl, make_plugin_manager
-from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
+from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
 
 ATTRIBUTES = 10
 
@@ -131,7 +131,7 @@ def engine_setup(*, observed: bool = False) -> tuple[Engine, int]:
     if observed:
         plugins.append(Observer())
     manager = make_plugin_manager(plugins, load_entry_points=False)
-    engine = Engine.in_memory(bench_catalog(), plugins=manager, clock=ManualClock())
+    engine = in_memory_engine(bench_catalog(), plugins=manager, clock=ManualClock())
     contact = engine.register_contact("olga", place="CC", channel="PHONE", client_id=1).contact
     return engine, contact.id
 

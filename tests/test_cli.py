@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crmcms.cli import cli, main
+from crmcms.entrypoints.cli import cli, main
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from crmcms import load_catalog
-from crmcms.cli import cli
 from crmcms.dsl import check_sources, dump_catalog, format_source, load_catalog_text
 from crmcms.dsl.graph import dot_available, route_dot, route_mermaid
+from crmcms.entrypoints.cli import cli
 from crmcms.model import Catalog
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

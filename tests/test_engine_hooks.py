@@ -13,7 +13,7 @@ from crmcms import Client, PluginError
 from crmcms.engine import AppealDraft, Engine
 from crmcms.engine.hooks import FastHook
 from crmcms.plugins import hookimpl, make_plugin_manager
-from crmcms.testing.engine import FakeBilling, ManualClock
+from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine
 
 CLIENT = Client(1, "ООО Ромашка", category="BIS", region="Moscow")
 GOOD = {"166": "Переезд", "168": date(2026, 4, 1)}
@@ -21,7 +21,7 @@ GOOD = {"166": "Переезд", "168": date(2026, 4, 1)}
 
 def engine_with(*plugins: Any) -> Engine:
     pm = make_plugin_manager([FakeBilling([CLIENT]), *plugins], load_entry_points=False)
-    return Engine.in_memory(build_catalog(), plugins=pm, clock=ManualClock())
+    return in_memory_engine(build_catalog(), plugins=pm, clock=ManualClock())
 
 
 def register(engine: Engine) -> int:
@@ -73,7 +73,7 @@ class Directory:
 
 def test_an_observer_registered_on_an_engine_nobody_observed_is_called() -> None:
     pm = make_plugin_manager([Directory()], load_entry_points=False)
-    engine = Engine.in_memory(build_catalog(), plugins=pm, clock=ManualClock())
+    engine = in_memory_engine(build_catalog(), plugins=pm, clock=ManualClock())
     appeal = register(engine)
     engine.transition(appeal, "olga", "to_sd")  # nobody observes: nothing to publish
     late = Observer()

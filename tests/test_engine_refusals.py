@@ -20,7 +20,7 @@ from crmcms.dsl import load_catalog_text
 from crmcms.engine import Engine, add_business_time
 from crmcms.model import HistoryKind
 from crmcms.plugins import hookimpl, make_plugin_manager
-from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
+from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
 
 DEFINITIONS = """
 topic T "T" { attribute A "A": string }
@@ -153,7 +153,7 @@ class Failing:
 def test_a_failing_client_directory_refuses_the_move_and_changes_nothing() -> None:
     directory = Failing()
     plugins = make_plugin_manager([directory], load_entry_points=False)
-    engine = Engine.in_memory(catalog(), plugins=plugins)
+    engine = in_memory_engine(catalog(), plugins=plugins)
     appeal = register(engine)
     before = state(engine, appeal)
     directory.fail = True

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from crmcms import AppealDraft, DefinitionError, Engine
+from crmcms import AppealDraft, DefinitionError
 from crmcms.dsl import load_catalog_text
 from crmcms.model import Catalog
+from crmcms.testing.engine import in_memory_engine
 
 ROUTE = """
 topic T "T" {
@@ -33,20 +34,20 @@ def _catalog(rule: str, *, check: bool) -> Catalog:
 
 def test_a_rule_reading_who_registered_the_appeal_loads_and_runs() -> None:
     catalog = _catalog('GUARD "g": Обращение.Оператор = "olga"', check=True)
-    engine = Engine.in_memory(catalog)
+    engine = in_memory_engine(catalog)
     assert engine.catalog.rule("GUARD").expression.startswith("Обращение.Оператор")
 
 
 def test_the_engine_refuses_a_rule_that_misreads_an_attribute_type_at_start() -> None:
     catalog = _catalog('GUARD "g": Appeal.Attribute[168] = "tomorrow"', check=False)
     with pytest.raises(DefinitionError, match="cannot compare date with string"):
-        Engine.in_memory(catalog)
+        in_memory_engine(catalog)
 
 
 def test_the_engine_refuses_an_attribute_no_topic_defines() -> None:
     catalog = _catalog('GUARD "g": Appeal.Attribute[999] is empty', check=False)
     with pytest.raises(DefinitionError, match="unknown attribute code '999'"):
-        Engine.in_memory(catalog)
+        in_memory_engine(catalog)
 
 
 def test_now_and_today_in_rules_are_the_engines_clock() -> None:
@@ -56,7 +57,7 @@ def test_now_and_today_in_rules_are_the_engines_clock() -> None:
     catalog = _catalog(
         'GUARD "g": today() = 2026-03-02 and now() < 2026-03-02T12:00:00Z', check=True
     )
-    engine = Engine.in_memory(catalog, clock=clock)
+    engine = in_memory_engine(catalog, clock=clock)
     contact = engine.register_contact(
         "olga", place="CC", channel="PHONE", drafts=[AppealDraft("T", {})]
     )
@@ -74,7 +75,7 @@ def test_a_transition_reads_the_engines_clock(guard: str) -> None:
     from crmcms.testing.engine import ManualClock
 
     clock = ManualClock()  # 2026-03-02 09:00 UTC
-    engine = Engine.in_memory(_catalog(f'GUARD "g": {guard}', check=True), clock=clock)
+    engine = in_memory_engine(_catalog(f'GUARD "g": {guard}', check=True), clock=clock)
     assert engine.runtime.rules.reads_clock
 
     def register() -> int:
@@ -114,7 +115,7 @@ def test_rules_read_the_subscriber_and_contact_person_from_their_directories() -
         contact_persons=[ContactPerson(20, "Анна"), ContactPerson(21, "Борис")],
     )
     plugins = make_plugin_manager([billing], load_entry_points=False)
-    engine = Engine.in_memory(_catalog(guard, check=True), plugins=plugins)
+    engine = in_memory_engine(_catalog(guard, check=True), plugins=plugins)
 
     def available(**people: int) -> bool:
         registered = engine.register_contact(

@@ -7,7 +7,7 @@ import pathlib
 
 from click.testing import CliRunner, Result
 
-from crmcms.cli import cli
+from crmcms.entrypoints.cli import cli
 
 
 def test_check_accepts_the_seed_rule_and_lists_what_it_reads() -> None:

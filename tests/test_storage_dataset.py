@@ -8,7 +8,7 @@ import os
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from crmcms.cli import cli
+from crmcms.entrypoints.cli import cli
 from crmcms.storage.database import create_engine
 from crmcms.storage.sql import AppealFilters, SqlStore
 from crmcms.storage.sql.dataset import DATASET_ATTRIBUTES, generate

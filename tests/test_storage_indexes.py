@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from crmcms.cli import cli
 from crmcms.dsl.loader import load_catalog_text
 from crmcms.dsl.schema import STRING
+from crmcms.entrypoints.cli import cli
 from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog
 from crmcms.storage.sql import (

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 
-from crmcms.cli import cli
+from crmcms.entrypoints.cli import cli
 from crmcms.storage.database import create_engine
 from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
 from crmcms.storage.schema import metadata

@@ -22,7 +22,7 @@ def _by_key(items: tuple[Any, ...]) -> list[Any]:
 
 
 def test_upgrade_from_the_first_release_keeps_definitions(database_url: str) -> None:
-    from crmcms.demo import example_catalog
+    from crmcms.entrypoints.demo import example_catalog
 
     engine = create_engine(database_url)
     assert upgrade_schema(engine, FIRST_RELEASE) == FIRST_RELEASE

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from crmcms import Catalog, Client, load_catalog
-from crmcms.cli import cli
+from crmcms.entrypoints.cli import cli
 from crmcms.testing import workflows
 from crmcms.testing.engine import FakeBilling
 from crmcms.testing.workflows import explore, sample_clients

@@ -63,19 +63,6 @@ class Engine:
         rules.compile_all()
         self.runtime = Runtime(catalog, uow_factory, plugins, rules, clock)
 
-    @classmethod
-    def in_memory(
-        cls,
-        catalog: Catalog,
-        *,
-        plugins: pluggy.PluginManager | None = None,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> Engine:
-        """An engine on a fresh in-memory store."""
-        from crmcms.storage.memory import MemoryStore
-
-        return cls(catalog, MemoryStore().unit_of_work, plugins=plugins, clock=clock)
-
     @property
     def catalog(self) -> Catalog:
         return self.runtime.catalog

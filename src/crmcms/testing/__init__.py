@@ -3,6 +3,7 @@
 Definitions come out valid (they pass their own construction checks); :func:`catalogs`
 gives small catalogs whose cross-references resolve; :func:`values_for` gives valid
 values of one attribute. :func:`strategy_for` finds the strategy for a model class.
+:func:`in_memory_engine` and :func:`make_engine` give an engine on an in-memory store.
 """
 
 from __future__ import annotations
@@ -72,9 +73,12 @@ from crmcms.testing._records import (
     subscribers,
     system_problems,
 )
+from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
 
 __all__ = [
     "STRATEGIES",
+    "FakeBilling",
+    "ManualClock",
     "appeal_values",
     "appeals",
     "attachments",
@@ -103,7 +107,9 @@ __all__ = [
     "flags",
     "handlers",
     "history_events",
+    "in_memory_engine",
     "mailing_lists",
+    "make_engine",
     "masked_texts",
     "masks",
     "model_objects",

@@ -6,11 +6,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pluggy
+
 from crmcms.engine import Engine, Notification
 from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
+from crmcms.storage.memory import MemoryStore
 
-__all__ = ["FakeBilling", "ManualClock", "make_engine"]
+__all__ = ["FakeBilling", "ManualClock", "in_memory_engine", "make_engine"]
 
 
 class ManualClock:
@@ -104,6 +107,20 @@ class FakeBilling:
         self.events.append(event)
 
 
+def in_memory_engine(
+    catalog: Catalog,
+    *,
+    plugins: pluggy.PluginManager | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Engine:
+    """An engine on a fresh in-memory store (the installed plugins unless ``plugins`` is
+    given, the wall clock unless ``clock`` is)."""
+    store = MemoryStore()
+    if clock is None:
+        return Engine(catalog, store.unit_of_work, plugins=plugins)
+    return Engine(catalog, store.unit_of_work, plugins=plugins, clock=clock)
+
+
 def make_engine(
     catalog: Catalog, billing: FakeBilling | None = None, clock: ManualClock | None = None
 ) -> tuple[Engine, FakeBilling, ManualClock]:
@@ -111,4 +128,4 @@ def make_engine(
     billing = billing or FakeBilling()
     clock = clock or ManualClock()
     plugins = make_plugin_manager([billing], load_entry_points=False)
-    return Engine.in_memory(catalog, plugins=plugins, clock=clock), billing, clock
+    return in_memory_engine(catalog, plugins=plugins, clock=clock), billing, clock

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from crmcms import __version__
+from crmcms.entrypoints.db_cli import db, dev
+from crmcms.entrypoints.definitions_cli import check, fmt, graph
+from crmcms.entrypoints.explore_cli import explore
+from crmcms.entrypoints.rules_cli import rule
 from crmcms.errors import CrmcmsError
 
 __all__ = ["cli", "main"]
@@ -29,30 +32,13 @@ def cli() -> None:
 )
 def demo(db_path: str) -> None:
     """Run the end-to-end demo on embedded SQLite with the example telecom configuration."""
-    from crmcms.demo import run_demo
+    from crmcms.entrypoints.demo import run_demo
 
     run_demo(db_path)
 
 
-# Each subsystem keeps its commands beside its code; the group only gathers them.
-_SUBCOMMANDS = (
-    ("crmcms.storage.cli", "db"),
-    ("crmcms.storage.cli", "dev"),
-    ("crmcms.dsl.cli", "rule"),
-    ("crmcms.dsl.definitions_cli", "check"),
-    ("crmcms.dsl.definitions_cli", "fmt"),
-    ("crmcms.dsl.definitions_cli", "graph"),
-    ("crmcms.engine.cli", "explore"),
-)
-
-
-def _register_subcommands() -> None:
-    for module_name, attribute in _SUBCOMMANDS:
-        command = getattr(importlib.import_module(module_name), attribute)
-        cli.add_command(command)
-
-
-_register_subcommands()
+for _command in (db, dev, rule, check, fmt, graph, explore):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

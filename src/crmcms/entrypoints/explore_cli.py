@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crmcms.dsl.definitions_cli import PATHS, definition_paths
+from crmcms.entrypoints.definitions_cli import PATHS, definition_paths
 
 __all__ = ["explore"]
 

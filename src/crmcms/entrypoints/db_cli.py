@@ -1,4 +1,4 @@
-"""``crmcms db``: database schema commands."""
+"""``crmcms db`` and ``crmcms dev``: database schema commands and generated datasets."""
 
 from __future__ import annotations
 

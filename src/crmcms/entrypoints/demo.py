@@ -17,8 +17,11 @@ __all__ = ["example_catalog", "run_demo"]
 
 def examples_dir() -> Path:
     """Where the example telecom configuration lives: inside a wheel, or in the source tree."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_examples" / "telecom", here.parents[1] / "examples" / "telecom"):
+    package = Path(__file__).resolve().parents[1]  # the wheel puts the examples in crmcms/
+    for candidate in (
+        package / "_examples" / "telecom",
+        package.parents[1] / "examples" / "telecom",
+    ):
         if candidate.is_dir():
             return candidate
     raise ConfigurationError("the example configuration (examples/telecom) is not installed")
@@ -64,7 +67,7 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
 
     engine.dispose()
 
-    from crmcms.demo_workflow import run_workflow_demo
+    from crmcms.entrypoints.demo_workflow import run_workflow_demo
     from crmcms.storage.sql import AppealFilters, SqlStore
 
     # Appeals go to the same SQLite file as the definitions and stay there between runs.

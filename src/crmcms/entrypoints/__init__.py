@@ -1,0 +1,1 @@
+"""Entry points above the layers: the ``crmcms`` command line and the demo."""
