@@ -253,3 +253,32 @@ def test_a_short_notify_names_known_recipients() -> None:
     assert "route.crm:13:" in str(err.value)
     assert "MANGERS" in str(err.value)
     assert "MANAGERS" in str(err.value)  # did you mean
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_refused_at_its_start() -> None:
+    _, problems = check_sources({"win.crm": '\ufefftopic T "t"\n'})
+    assert [(str(p.span), p.message) for p in problems] == [
+        ("win.crm:1:1", "the file starts with a UTF-8 byte-order mark (BOM)")
+    ]
+    assert problems[0].hint == "save the file as UTF-8 without BOM"
+
+
+def test_a_syntax_error_in_one_file_does_not_hide_the_problems_of_the_others() -> None:
+    sources = {
+        "broken.crm": "topic T {",
+        "rules.crm": 'rule R "r": Client.Region = 1',
+    }
+    catalog, problems = check_sources(sources)
+    assert catalog is None
+    assert [str(p.span) for p in problems] == ["broken.crm:1:9", "rules.crm:1:13"]
+    assert problems[1].message == "cannot compare string with integer"
+
+
+def test_with_a_broken_file_references_it_might_define_are_not_reported() -> None:
+    sources = {
+        "broken.crm": 'dictionary CITY "City" {',
+        "topics.crm": 'topic T "t" { attribute 1 "a": CITY }\nchannel PHONE "P"\nchannel PHONE "P"',
+    }
+    _, problems = check_sources(sources)
+    assert [p.span.file for p in problems] == ["broken.crm", "topics.crm"]
+    assert "defined twice" in problems[1].message

@@ -418,7 +418,19 @@ def parse_definitions(text: str, *, file: str = "<definitions>") -> SourceFile:
         return _parse_definitions(text, file)
 
 
+_BOM = "\ufeff"
+
+
 def _parse_definitions(text: str, file: str) -> SourceFile:
+    if text.startswith(_BOM):
+        # Refused rather than skipped: a BOM shifts every column an editor shows by one on
+        # some tools and not on others, and `crmcms fmt` would silently drop it.
+        raise DslError(
+            "the file starts with a UTF-8 byte-order mark (BOM)",
+            SourceSpan(file, 1, 1),
+            source=text[1:],
+            hint="save the file as UTF-8 without BOM",
+        )
     comments: list[tuple[int, int, str]] = []
     reset_comments = _comments.set(comments)
     try:

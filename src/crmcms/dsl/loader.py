@@ -121,14 +121,28 @@ def _load(sources: Mapping[str, str], *, check: bool) -> tuple[Catalog | None, l
             files.append(parse_definitions(text, file=name))
         except DslError as err:
             problems += _syntax_errors(text, name, err)
-    if problems:
-        # References into a file that did not parse would all look unknown: stop here.
-        return None, _sorted(problems)
     index = LoadIndex(dict(sources))
     catalog = _Builder(index).build(files)
     if catalog is not None and check:
+        if problems:
+            _check_without_broken_files(catalog, index)
+        else:
+            run_checks(catalog, index)
+    problems += index.problems
+    return (catalog if not problems else None), _sorted(problems)
+
+
+def _check_without_broken_files(catalog: Catalog, index: LoadIndex) -> None:
+    """The checks of the files that parsed, while another file has a syntax error.
+
+    A reference into the broken file would look unknown, and every check after the
+    references follows them: so the checks run only if the files that parsed are complete
+    without the broken one; otherwise only what the builder found in them is reported.
+    """
+    trial = LoadIndex(index.sources, index.spans, index.refs, index.conditions)
+    run_checks(catalog, trial, only_references=True)
+    if not trial.problems:
         run_checks(catalog, index)
-    return (catalog if not index.problems else None), _sorted(index.problems)
 
 
 # A declaration that starts a line (as `crmcms fmt` lays them out) is where parsing can resume.
