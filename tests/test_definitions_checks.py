@@ -136,6 +136,21 @@ CASES = [
         "reads attribute 171, which is inactive",
     ),
     (
+        "a fixed default that is not an item of the attribute's dictionary",
+        ('attribute 170 "City": CITY', 'attribute 170 "City": CITY default "MKS"'),
+        "the default of attribute 170 is 'MKS', which is not an item of dictionary CITY",
+    ),
+    (
+        "a computed default that is not an item of the attribute's dictionary",
+        ('attribute 170 "City": CITY', 'attribute 170 "City": CITY computed "SPB"'),
+        "the computed default of attribute 170 is 'SPB', which is not an item of dictionary CITY",
+    ),
+    (
+        "a computed default of another type than the attribute's",
+        ('attribute 168 "Date": date', 'attribute 168 "Date": date computed now()'),
+        "the computed default of attribute 168 computes datetime, but the attribute holds date",
+    ),
+    (
         "new route version dropping a process silently",
         (
             '    transition work -> closed "Close"\n}',
@@ -149,6 +164,9 @@ CASES = [
 ]
 
 FIXES = {
+    "a fixed default that is not an item of the attribute's dictionary": ('"MKS"', '"MSK"'),
+    "a computed default that is not an item of the attribute's dictionary": ('"SPB"', '"MSK"'),
+    "a computed default of another type than the attribute's": ("now()", "today()"),
     "unknown reference with a hint": ("topics: TT\n", "topics: T\n"),
     "a process no queue allows": (
         'queue ANY "Any" {',
@@ -177,6 +195,9 @@ def test_static_check_refuses_then_accepts(
     broken = BASE.replace(change[0], change[1], 1)
     found = problems(broken)
     assert any(message in p for p in found), found
+    if name.startswith(("a fixed default", "a computed default")):  # on the attribute's line
+        line = next(i for i, t in enumerate(broken.splitlines(), 1) if change[1] in t)
+        assert any(p.startswith(f"{line}: ") and message in p for p in found), found
     fix = FIXES.get(name)
     fixed = broken.replace(*fix, 1) if fix else BASE
     assert problems(fixed) == []

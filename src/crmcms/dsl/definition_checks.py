@@ -28,7 +28,7 @@ from crmcms.dsl.schema import (
     list_of,
 )
 from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, ValidationError
-from crmcms.model import AttributeDef, Catalog, Process, Queue, Route, ValueType
+from crmcms.model import AttributeDef, Catalog, DictionaryItem, Process, Queue, Route, ValueType
 from crmcms.model._lookup import did_you_mean
 
 __all__ = [
@@ -65,6 +65,8 @@ class LoadIndex:
     spans: dict[tuple[str, ...], SourceSpan] = attrs.field(factory=dict)
     refs: list[tuple[str, Ref, str]] = attrs.field(factory=list)
     conditions: list[Condition] = attrs.field(factory=list)
+    computed: dict[tuple[str, ...], ast.Node] = attrs.field(factory=dict)
+    """Computed defaults by (scope kind, owner, attribute code)."""
     problems: list[DslError] = attrs.field(factory=list)
 
     def error(self, message: str, span: SourceSpan, hint: str | None = None) -> None:
@@ -86,6 +88,7 @@ def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = Fa
     if len(index.problems) > before:
         # Everything below follows references; with one dangling it would only guess.
         return
+    _check_defaults(catalog, index)
     for route in catalog.routes:
         _check_route_graph(route, index)
         _check_overrides(catalog, route, index, checker)
@@ -269,6 +272,58 @@ def _check_conditions(catalog: Catalog, index: LoadIndex, scopes: _Scopes) -> No
                         node.span,
                         "inactive attributes are never filled in; activate it or drop the test",
                     )
+
+
+def _check_defaults(catalog: Catalog, index: LoadIndex) -> None:
+    """A default of a dictionary attribute is an active item of that dictionary."""
+    owners = [("topic", t.code, t.attributes) for t in catalog.topics]
+    owners += [("group", g.code, g.attributes) for g in catalog.topic_groups]
+    for scope, owner, attributes in owners:
+        for a in attributes:
+            if a.dictionary is None:
+                continue
+            dictionary = catalog.dictionary(a.dictionary)
+            if not dictionary.stores_items:
+                continue  # external and query dictionaries are only known at run time
+            if a.default is not None:
+                span = index.span("default", scope, owner, a.code)
+                _check_item(
+                    a,
+                    a.default,
+                    dictionary.items,
+                    f"the default of attribute {a.code}",
+                    span,
+                    index,
+                )
+            computed = index.computed.get((scope, owner, a.code))
+            if computed is not None:
+                for node in ast.walk(computed):
+                    if isinstance(node, ast.Literal) and isinstance(node.value, str):
+                        what = f"the computed default of attribute {a.code}"
+                        _check_item(a, node.value, dictionary.items, what, node.span, index)
+
+
+def _check_item(
+    attribute: AttributeDef,
+    code: str,
+    items: tuple[DictionaryItem, ...],
+    what: str,
+    span: SourceSpan,
+    index: LoadIndex,
+) -> None:
+    found = next((i for i in items if i.code == code), None)
+    if found is None:
+        index.error(
+            f"{what} is {code!r}, which is not an item of dictionary {attribute.dictionary}",
+            span,
+            did_you_mean(code, [i.code for i in items]),
+        )
+    elif not found.active:
+        index.error(
+            f"{what} is {code!r}, an inactive item of dictionary {attribute.dictionary}",
+            span,
+            "activate the item or choose another default",
+        )
 
 
 # --- Routes ----------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from crmcms.dsl._loader_routes import EVENT_NAMES, RouteBuilder
 from crmcms.dsl.definition_checks import Condition, LoadIndex, run_checks, value_rule_type
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
@@ -139,7 +141,7 @@ def _check_without_broken_files(catalog: Catalog, index: LoadIndex) -> None:
     references follows them: so the checks run only if the files that parsed are complete
     without the broken one; otherwise only what the builder found in them is reported.
     """
-    trial = LoadIndex(index.sources, index.spans, index.refs, index.conditions)
+    trial = attrs.evolve(index, problems=[])
     run_checks(catalog, trial, only_references=True)
     if not trial.problems:
         run_checks(catalog, index)
@@ -524,6 +526,7 @@ class _Builder(RouteBuilder):
         what = f"the computed default of {owner}"
         expected = value_rule_type(value_type)
         self.index.conditions.append(Condition(node, scope, what, False, expected))
+        self.index.computed[(*scope, owner.removeprefix("attribute "))] = node
         return unparse(node)
 
     def attribute(self, decl: Decl, scope: tuple[str, ...]) -> AttributeDef | None:
@@ -551,6 +554,9 @@ class _Builder(RouteBuilder):
         for item in (o for o in decl.options if o.key == "meta"):
             metadata[item.values[0].code] = item.values[1]
         self.index.spans[("attribute", *scope, decl.code.code)] = decl.code.span
+        fixed = self.single(decl, "default")
+        if fixed is not None:
+            self.index.spans[("default", *scope, decl.code.code)] = fixed.span
         return self.make(
             decl.code.span,
             lambda: AttributeDef(
