@@ -217,3 +217,48 @@ def test_moved_process_that_still_exists_is_refused() -> None:
         '    transition work -> closed "Close"\n}\n'
     )
     assert any("process work still exists in v2" in p for p in problems(text))
+
+
+LOOP = """
+topic T "T"
+queue Q "Q" {
+    processes: a, b
+}
+route L "Loop" {
+    topics: T
+    process a "A" initial
+    process b "B"
+    process c "C" final
+    transition a -> b "There" automatic {first}
+    transition b -> a "Back" automatic {second}
+    transition b -> c "Close"
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("", "", "can all hold at once (none has a condition)"),
+        (
+            'when Client.Region = "Pskov"',
+            'when Client.Category = "BIS"',
+            'can all hold at once (when Client.Region = "Pskov" and Client.Category = "BIS")',
+        ),
+        (
+            'when Client.Region = "Pskov"',
+            'when Client.Region != "Pskov"',
+            "their conditions cannot all hold at once, so an appeal stops on the way",
+        ),
+    ],
+)
+def test_a_cycle_of_automatic_transitions_is_reported(
+    first: str, second: str, message: str
+) -> None:
+    text = LOOP.replace("{first}", first).replace("{second}", second)
+    found = problems(text)
+    assert len(found) == 1, found
+    assert "form a cycle a -> b -> a" in found[0]
+    assert message in found[0]
+    assert found[0].startswith("11: ")
+    assert problems(text.replace('"Back" automatic', '"Back"')) == []

@@ -35,7 +35,7 @@ from crmcms.dsl.schema import (
 from crmcms.dsl.unparse import unparse
 from crmcms.errors import SourceSpan
 
-__all__ = ["MAX_COMBINATIONS", "Coverage", "cases", "find_gap"]
+__all__ = ["MAX_COMBINATIONS", "Coverage", "cases", "find_case", "find_gap"]
 
 MAX_COMBINATIONS = 4096
 """Combinations of values tried at most; past it the search is not exhaustive."""
@@ -67,8 +67,9 @@ class Coverage:
     """What the search found."""
 
     gap: str | None
-    """Values for which every rule is false (``Client.Region is empty and ...``), or ``None``
-    when the search found none."""
+    """The values found (``Client.Region is empty and ...``): for :func:`find_gap` values for
+    which every rule is false, for :func:`find_case` values for which every rule is true;
+    ``None`` when the search found none."""
     exhaustive: bool
     """Every case the rules can tell apart was tried: ``gap is None`` means there is none."""
 
@@ -90,6 +91,16 @@ def _cases(rules: Iterable[CompiledRule]) -> tuple[dict[Field, list[Any]], bool]
 
 def find_gap(rules: Sequence[CompiledRule]) -> Coverage:
     """Look for values of the fields ``rules`` read for which every one of them is false."""
+    return _search(rules, holds=False)
+
+
+def find_case(rules: Sequence[CompiledRule]) -> Coverage:
+    """Look for values of the fields ``rules`` read for which every one of them is true
+    (:attr:`Coverage.gap` then describes them; ``""`` when the rules read no field)."""
+    return _search(rules, holds=True)
+
+
+def _search(rules: Sequence[CompiledRule], *, holds: bool) -> Coverage:
     by_field, exact = _cases(rules)
     fields = list(by_field)
     choices = list(by_field.values())
@@ -99,7 +110,7 @@ def find_gap(rules: Sequence[CompiledRule]) -> Coverage:
     for combination in itertools.islice(itertools.product(*choices), MAX_COMBINATIONS):
         data = _nest(zip(fields, combination, strict=True))
         try:
-            if any(rule(data) for rule in rules):
+            if any(bool(rule(data)) is not holds for rule in rules):
                 continue
         except Exception:  # a value the rule cannot take: this case was not decided
             exact = False

@@ -11,7 +11,7 @@ import attrs
 
 from crmcms.dsl import ast
 from crmcms.dsl.checker import Checker
-from crmcms.dsl.coverage import find_gap
+from crmcms.dsl.coverage import find_case, find_gap
 from crmcms.dsl.definitions_ast import Ref
 from crmcms.dsl.rule import compile_rule
 from crmcms.dsl.schema import (
@@ -28,7 +28,16 @@ from crmcms.dsl.schema import (
     list_of,
 )
 from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, ValidationError
-from crmcms.model import AttributeDef, Catalog, DictionaryItem, Process, Queue, Route, ValueType
+from crmcms.model import (
+    AttributeDef,
+    Catalog,
+    DictionaryItem,
+    Process,
+    Queue,
+    Route,
+    Transition,
+    ValueType,
+)
 from crmcms.model._lookup import did_you_mean
 
 __all__ = [
@@ -91,6 +100,7 @@ def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = Fa
     _check_defaults(catalog, index)
     for route in catalog.routes:
         _check_route_graph(route, index)
+        _check_automatic_cycles(catalog, route, index, checker)
         _check_overrides(catalog, route, index, checker)
         _check_required_hidden(catalog, route, index)
         _check_queues(catalog, route, index, checker)
@@ -363,6 +373,73 @@ def _check_route_graph(route: Route, index: LoadIndex) -> None:
                 f"{route.code} v{route.version}: its appeals could never close",
                 span,
             )
+
+
+_MAX_CYCLES = 10
+"""Cycles of automatic transitions reported per route at most: past a few, more of them say
+nothing new."""
+
+
+def _automatic_cycles(route: Route) -> list[list[Transition]]:
+    """Each cycle of automatic transitions once, started at its earliest process."""
+    out: dict[str, list[Transition]] = {}
+    for t in route.transitions:
+        if t.automatic:
+            out.setdefault(t.source, []).append(t)
+    order = {p.code: i for i, p in enumerate(route.processes)}
+    cycles: list[list[Transition]] = []
+
+    def walk(start: str, path: list[Transition], seen: set[str]) -> None:
+        for t in out.get(path[-1].target if path else start, ()):
+            if len(cycles) >= _MAX_CYCLES:
+                return
+            if t.target == start:
+                cycles.append([*path, t])
+            elif t.target not in seen and order[t.target] > order[start]:
+                walk(start, [*path, t], seen | {t.target})
+
+    for p in route.processes:
+        walk(p.code, [], {p.code})
+    return cycles
+
+
+def _check_automatic_cycles(
+    catalog: Catalog, route: Route, index: LoadIndex, scopes: _Scopes
+) -> None:
+    what = f"route {route.code} v{route.version}"
+    schema = scopes.schema(("route", route.code, str(route.version)))
+    for cycle in _automatic_cycles(route):
+        shown = " -> ".join([cycle[0].source, *(t.target for t in cycle)])
+        rules = [catalog.rule(t.rule) for t in cycle if t.rule is not None]
+        try:
+            compiled = [
+                compile_rule(r.expression, schema=schema, file=f"rule {r.code}") for r in rules
+            ]
+        except DefinitionError:
+            continue  # reported as a rule problem already
+        found = find_case(compiled)
+        head = f"automatic transitions of {what} form a cycle {shown}"
+        if found.gap is not None:
+            when = f" (when {found.gap})" if found.gap else " (none has a condition)"
+            message = (
+                f"{head}, and their conditions can all hold at once{when}: an appeal would "
+                "go round it until the engine gives up"
+            )
+        elif found.exhaustive:
+            message = (
+                f"{head}; their conditions cannot all hold at once, so an appeal stops on the "
+                "way unless a handler changes what they read"
+            )
+        else:
+            message = (
+                f"{head}; no case was found in which their conditions all hold at once, but "
+                "the search was not exhaustive"
+            )
+        index.error(
+            message,
+            index.span("transition", route.code, str(route.version), cycle[0].code),
+            "make one of the transitions manual (drop 'automatic')",
+        )
 
 
 def _check_overrides(catalog: Catalog, route: Route, index: LoadIndex, scopes: _Scopes) -> None:
