@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -21,6 +23,44 @@ def test_all_is_sorted_and_resolvable() -> None:
     assert list(crmcms.__all__) == sorted(crmcms.__all__)
     for name in crmcms.__all__:
         assert hasattr(crmcms, name), name
+
+
+def test_the_front_door_loads_its_names_on_first_use() -> None:
+    code = (
+        "import sys, crmcms\n"
+        "heavy = ('sqlalchemy', 'alembic', 'pluggy', 'lark', 'crmcms.engine', 'crmcms.storage')\n"
+        "assert not [m for m in heavy if m in sys.modules], sorted(sys.modules)\n"
+        "assert set(crmcms.__all__) <= set(dir(crmcms))\n"
+        "crmcms.SqlStore\n"
+        "assert 'sqlalchemy' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lazy_names_are_the_names_type_checkers_see() -> None:
+    tree = ast.parse((SRC / "__init__.py").read_text(encoding="utf-8"))
+    guarded = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    seen = {
+        node.module: tuple(alias.name for alias in node.names)
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert seen == crmcms._LAZY
+    eager = {name for name in errors.__all__ if name in crmcms.__all__}
+    lazy = {name for names in seen.values() for name in names}
+    assert set(crmcms.__all__) == eager | lazy | {"__version__"}
+    assert not eager & lazy
+
+
+def test_plugin_authors_find_what_hooks_take_and_return() -> None:
+    from crmcms import engine
+
+    for name in ("HandlerCall", "Notification", "UnitOfWork", "UnitOfWorkFactory"):
+        assert getattr(crmcms, name) is getattr(engine, name)
 
 
 def test_every_public_error_derives_from_the_root() -> None:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from crmcms.dsl import (
-    CompiledRule,
-    check_paths,
-    check_rule,
-    compile_rule,
-    format_source,
-    load_catalog,
-)
-from crmcms.engine import AppealDraft, Engine
 from crmcms.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -32,75 +24,205 @@ from crmcms.errors import (
     ValidationError,
     WorkflowError,
 )
-from crmcms.model import (
-    Appeal,
-    AppealState,
-    Attachment,
-    AttributeDef,
-    AttributeFlags,
-    AttributeGroup,
-    AttributeOverride,
-    AttributeValue,
-    Catalog,
-    Change,
-    Channel,
-    Client,
-    ClientCategory,
-    Contact,
-    ContactPerson,
-    ContactPlace,
-    ContactPlaceKind,
-    ContactTemplate,
-    Deadline,
-    Dictionary,
-    DictionaryItem,
-    DictionaryKind,
-    Direction,
-    EffectiveAttribute,
-    Flag,
-    GroupDisplay,
-    Handler,
-    HandlerEvent,
-    HistoryEvent,
-    HistoryKind,
-    InputMask,
-    MailingList,
-    MemberKind,
-    Note,
-    NoteSubject,
-    Operator,
-    Priority,
-    ProblemState,
-    Process,
-    Prospect,
-    Queue,
-    QueueMember,
-    Role,
-    Route,
-    Rule,
-    Scalar,
-    StoredAppeal,
-    Subscriber,
-    SystemProblem,
-    Topic,
-    TopicGroup,
-    Transition,
-    ValueType,
-    format_value,
-    parse_value,
-)
-from crmcms.plugins import hookimpl, make_plugin_manager
-from crmcms.storage.sql import AppealFilters, Archiver, SavedFilter, SqlStore
 
-try:
-    __version__ = version("crmcms")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from crmcms.dsl import (
+        CompiledRule,
+        RuleFunction,
+        SchemaBuilder,
+        check_paths,
+        check_rule,
+        compile_rule,
+        format_source,
+        load_catalog,
+    )
+    from crmcms.engine import (
+        AppealDraft,
+        AppealRepository,
+        ContactRepository,
+        Engine,
+        HandlerCall,
+        HistoryRepository,
+        IdempotencyRecord,
+        IdempotencyRepository,
+        Notification,
+        NotificationKind,
+        UnitOfWork,
+        UnitOfWorkFactory,
+    )
+    from crmcms.model import (
+        Appeal,
+        AppealState,
+        Attachment,
+        AttributeDef,
+        AttributeFlags,
+        AttributeGroup,
+        AttributeOverride,
+        AttributeValue,
+        Catalog,
+        Change,
+        Channel,
+        Client,
+        ClientCategory,
+        Contact,
+        ContactPerson,
+        ContactPlace,
+        ContactPlaceKind,
+        ContactTemplate,
+        Deadline,
+        Dictionary,
+        DictionaryItem,
+        DictionaryKind,
+        Direction,
+        EffectiveAttribute,
+        Flag,
+        GroupDisplay,
+        Handler,
+        HandlerEvent,
+        HistoryEvent,
+        HistoryKind,
+        InputMask,
+        MailingList,
+        MemberKind,
+        Note,
+        NoteSubject,
+        Operator,
+        Priority,
+        ProblemState,
+        Process,
+        Prospect,
+        Queue,
+        QueueMember,
+        Role,
+        Route,
+        Rule,
+        Scalar,
+        StoredAppeal,
+        Subscriber,
+        SystemProblem,
+        Topic,
+        TopicGroup,
+        Transition,
+        ValueType,
+        format_value,
+        parse_value,
+    )
+    from crmcms.plugins import (
+        hookimpl,
+        make_plugin_manager,
+    )
+    from crmcms.storage.sql import (
+        AppealFilters,
+        Archiver,
+        SavedFilter,
+        SqlStore,
+    )
+
+    __version__: str
+
+# Everything but the errors loads on first use (PEP 562): `import crmcms.dsl` or a command's
+# --help must not pay for SQLAlchemy, alembic and pluggy. The TYPE_CHECKING imports above say the
+# same for type checkers; a test holds the two lists together.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "crmcms.dsl": (
+        "CompiledRule",
+        "RuleFunction",
+        "SchemaBuilder",
+        "check_paths",
+        "check_rule",
+        "compile_rule",
+        "format_source",
+        "load_catalog",
+    ),
+    "crmcms.engine": (
+        "AppealDraft",
+        "AppealRepository",
+        "ContactRepository",
+        "Engine",
+        "HandlerCall",
+        "HistoryRepository",
+        "IdempotencyRecord",
+        "IdempotencyRepository",
+        "Notification",
+        "NotificationKind",
+        "UnitOfWork",
+        "UnitOfWorkFactory",
+    ),
+    "crmcms.model": (
+        "Appeal",
+        "AppealState",
+        "Attachment",
+        "AttributeDef",
+        "AttributeFlags",
+        "AttributeGroup",
+        "AttributeOverride",
+        "AttributeValue",
+        "Catalog",
+        "Change",
+        "Channel",
+        "Client",
+        "ClientCategory",
+        "Contact",
+        "ContactPerson",
+        "ContactPlace",
+        "ContactPlaceKind",
+        "ContactTemplate",
+        "Deadline",
+        "Dictionary",
+        "DictionaryItem",
+        "DictionaryKind",
+        "Direction",
+        "EffectiveAttribute",
+        "Flag",
+        "GroupDisplay",
+        "Handler",
+        "HandlerEvent",
+        "HistoryEvent",
+        "HistoryKind",
+        "InputMask",
+        "MailingList",
+        "MemberKind",
+        "Note",
+        "NoteSubject",
+        "Operator",
+        "Priority",
+        "ProblemState",
+        "Process",
+        "Prospect",
+        "Queue",
+        "QueueMember",
+        "Role",
+        "Route",
+        "Rule",
+        "Scalar",
+        "StoredAppeal",
+        "Subscriber",
+        "SystemProblem",
+        "Topic",
+        "TopicGroup",
+        "Transition",
+        "ValueType",
+        "format_value",
+        "parse_value",
+    ),
+    "crmcms.plugins": (
+        "hookimpl",
+        "make_plugin_manager",
+    ),
+    "crmcms.storage.sql": (
+        "AppealFilters",
+        "Archiver",
+        "SavedFilter",
+        "SqlStore",
+    ),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "Appeal",
     "AppealDraft",
     "AppealFilters",
+    "AppealRepository",
     "AppealState",
     "Archiver",
     "Attachment",
@@ -121,6 +243,7 @@ __all__ = [
     "ContactPerson",
     "ContactPlace",
     "ContactPlaceKind",
+    "ContactRepository",
     "ContactTemplate",
     "CrmcmsError",
     "Deadline",
@@ -135,9 +258,13 @@ __all__ = [
     "Flag",
     "GroupDisplay",
     "Handler",
+    "HandlerCall",
     "HandlerEvent",
     "HistoryEvent",
     "HistoryKind",
+    "HistoryRepository",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
     "InputMask",
     "InvalidValueError",
     "MailingList",
@@ -145,6 +272,8 @@ __all__ = [
     "NotFoundError",
     "Note",
     "NoteSubject",
+    "Notification",
+    "NotificationKind",
     "Operator",
     "PermissionDeniedError",
     "PluginError",
@@ -160,8 +289,10 @@ __all__ = [
     "Route",
     "Rule",
     "RuleEvaluationError",
+    "RuleFunction",
     "SavedFilter",
     "Scalar",
+    "SchemaBuilder",
     "SourceSpan",
     "SqlStore",
     "SqlTranslationError",
@@ -172,6 +303,8 @@ __all__ = [
     "Topic",
     "TopicGroup",
     "Transition",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
     "ValidationError",
     "ValueType",
     "WorkflowError",
@@ -186,3 +319,29 @@ __all__ = [
     "make_plugin_manager",
     "parse_value",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would take any name for one of ours
+
+    def __getattr__(name: str) -> Any:
+        if name == "__version__":
+            value: Any = _version()
+        elif name in _HOME:
+            value = getattr(importlib.import_module(_HOME[name]), name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value  # later lookups find it without coming here
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("crmcms")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"

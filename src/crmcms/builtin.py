@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crmcms.plugins import hookimpl
 
+if TYPE_CHECKING:
+    from crmcms.dsl.functions import RuleFunction
+    from crmcms.dsl.schema import SchemaBuilder
+
 
 @hookimpl
-def crmcms_rule_functions() -> Sequence[Any]:
+def crmcms_rule_functions() -> Sequence[RuleFunction]:
     from crmcms.dsl.functions import BUILTIN_FUNCTIONS
 
     return BUILTIN_FUNCTIONS
 
 
 @hookimpl(tryfirst=True)  # the built-in objects must exist before plugins extend them
-def crmcms_rule_schema(schema: Any) -> None:
+def crmcms_rule_schema(schema: SchemaBuilder) -> None:
     from crmcms.dsl.schema import add_builtin_objects
 
     add_builtin_objects(schema)

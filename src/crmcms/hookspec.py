@@ -8,10 +8,17 @@ answer before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
+    from crmcms.dsl.functions import RuleFunction
+    from crmcms.dsl.schema import SchemaBuilder
+    from crmcms.engine.handlers import HandlerCall
+    from crmcms.engine.notifications import Notification
+    from crmcms.model import HistoryEvent
 
 PROJECT = "crmcms"
 
@@ -22,8 +29,8 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def crmcms_rule_functions() -> Sequence[Any]:
-    """Return functions that rules may call (``crmcms.dsl.functions.RuleFunction`` objects).
+def crmcms_rule_functions() -> Sequence[RuleFunction]:
+    """Return functions that rules may call (``crmcms.RuleFunction`` objects).
 
     Built-ins (``now()``, ``today()``, ``len()``, ...) come from the built-in plugin; user
     business functions come from yours. A name defined twice is an error at start-up.
@@ -31,10 +38,10 @@ def crmcms_rule_functions() -> Sequence[Any]:
 
 
 @hookspec
-def crmcms_rule_schema(schema: Any) -> None:
+def crmcms_rule_schema(schema: SchemaBuilder) -> None:
     """Extend the schema of what rules may see: add objects, fields or Russian aliases.
 
-    ``schema`` is the mutable ``crmcms.dsl.schema.SchemaBuilder`` being assembled.
+    ``schema`` is the mutable ``crmcms.SchemaBuilder`` being assembled.
     """
 
 
@@ -43,18 +50,18 @@ def crmcms_rule_schema(schema: Any) -> None:
 
 @hookspec(firstresult=True)
 def crmcms_external_dictionary_items(
-    dictionary: str, params: Mapping[str, Any]
+    dictionary: str, params: Mapping[str, object]
 ) -> Sequence[tuple[str, str]] | None:
     """Return ``(code, name)`` items of an external dictionary, or ``None`` if not yours."""
 
 
 @hookspec(firstresult=True)
-def crmcms_find_client(client_id: str) -> Mapping[str, Any] | None:
+def crmcms_find_client(client_id: str) -> Mapping[str, object] | None:
     """Look a client up in the client directory (billing); return its fields or ``None``."""
 
 
 @hookspec(firstresult=True)
-def crmcms_find_subscriber(subscriber_id: str) -> Mapping[str, Any] | None:
+def crmcms_find_subscriber(subscriber_id: str) -> Mapping[str, object] | None:
     """Look a subscriber (one of a client's numbers) up; return its fields or ``None``.
 
     Fields as rules read them: ``Id``, ``Msisdn``, ``Region``, ``Tariff``, ``Status``. Asked
@@ -63,7 +70,7 @@ def crmcms_find_subscriber(subscriber_id: str) -> Mapping[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def crmcms_find_contact_person(contact_person_id: str) -> Mapping[str, Any] | None:
+def crmcms_find_contact_person(contact_person_id: str) -> Mapping[str, object] | None:
     """Look up the person who spoke for the client; return ``Name``, ``Phone``, ``Email``...
 
     Asked only when a rule reads ``ContactPerson``; an unknown person reads as empty.
@@ -71,20 +78,20 @@ def crmcms_find_contact_person(contact_person_id: str) -> Mapping[str, Any] | No
 
 
 @hookspec
-def crmcms_business_functions() -> Mapping[str, Any]:
+def crmcms_business_functions() -> Mapping[str, Callable[[HandlerCall], object]]:
     """Return ``{name: callable}`` business functions that route handlers may ``call``.
 
-    Each is called with one ``crmcms.engine.HandlerCall`` (the event, a copy of the appeal,
+    Each is called with one ``crmcms.HandlerCall`` (the event, a copy of the appeal,
     the evaluated handler arguments, ``notify``). Raising aborts and rolls back the action.
     """
 
 
 @hookspec
-def crmcms_handler_actions() -> Mapping[str, Any]:
+def crmcms_handler_actions() -> Mapping[str, Callable[[HandlerCall], object]]:
     """Return ``{name: callable}`` handler actions beyond the built-in ``notify``,
     ``escalate`` and ``call``; a handler names one as its ``action``.
 
-    Each is called like a business function, with one ``crmcms.engine.HandlerCall``;
+    Each is called like a business function, with one ``crmcms.HandlerCall``;
     raising aborts and rolls back the workflow action that ran the handler.
     """
 
@@ -93,7 +100,7 @@ def crmcms_handler_actions() -> Mapping[str, Any]:
 
 
 @hookspec
-def crmcms_notify(notification: Any) -> None:
+def crmcms_notify(notification: Notification) -> None:
     """Deliver a notification (to a client, operators or a mailing list): mail, SMS, ...
 
     Every implementation is called; raise ``crmcms.errors.PluginError`` to report failure.
@@ -101,5 +108,5 @@ def crmcms_notify(notification: Any) -> None:
 
 
 @hookspec
-def crmcms_event(event: Any) -> None:
+def crmcms_event(event: HistoryEvent) -> None:
     """Observe one history event (every change of a contact or appeal), after it is stored."""

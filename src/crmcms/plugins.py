@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import pluggy
 
@@ -18,7 +17,7 @@ hookimpl = pluggy.HookimplMarker(hookspec.PROJECT)
 
 
 def make_plugin_manager(
-    plugins: Iterable[Any] = (),
+    plugins: Iterable[object] = (),
     *,
     load_entry_points: bool = True,
     builtins: bool = True,

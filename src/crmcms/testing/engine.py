@@ -99,11 +99,11 @@ class FakeBilling:
         return self.actions
 
     @hookimpl
-    def crmcms_notify(self, notification: Any) -> None:
+    def crmcms_notify(self, notification: Notification) -> None:
         self.notifications.append(notification)
 
     @hookimpl
-    def crmcms_event(self, event: Any) -> None:
+    def crmcms_event(self, event: HistoryEvent) -> None:
         self.events.append(event)
 
 
