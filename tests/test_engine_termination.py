@@ -225,3 +225,24 @@ def test_a_plain_transition_records_what_the_general_path_records() -> None:
     assert [c.field for c in last.changes] == fields
     assert last.comment == "on to B"
     assert last.reason.startswith("rule IN_PSKOV")
+
+
+def test_a_queue_condition_written_in_place_is_named_by_its_queue_and_text() -> None:
+    from pathlib import Path
+
+    from crmcms.dsl import load_catalog_text
+
+    texts = {str(p): p.read_text(encoding="utf-8") for p in Path("examples/telecom").glob("*.crm")}
+    queues = next(k for k in texts if k.endswith("queues.crm"))
+    texts[queues] = (
+        texts[queues]
+        .replace("when NOT_PSKOV", 'when Client.Region != "Pskov"')
+        .replace("when PSKOV", 'when Client.Region = "Pskov"')
+    )
+    engine, _, _ = make_engine(load_catalog_text(texts), FakeBilling(CLIENTS))
+    appeal = register(engine, 3)
+    engine.transition(appeal.id, "olga", "to_sd")
+    why = engine.why_in_queue(appeal.id).reason
+    assert why.startswith('the condition of queue 79 (Client.Region = "Pskov") holds'), why
+    assert '67: the condition of queue 67 (Client.Region != "Pskov") is false' in why
+    assert "@" not in why

@@ -17,6 +17,7 @@ from crmcms.dsl.loader import (
 from crmcms.dsl.parser import AstBuilder, parse_rule
 from crmcms.dsl.printer import dump_catalog
 from crmcms.dsl.rule import CompiledRule, check_rule, compile_rule
+from crmcms.dsl.rule_titles import rule_title
 from crmcms.dsl.schema import (
     ANY,
     BOOLEAN,
@@ -76,5 +77,6 @@ __all__ = [
     "route_dot",
     "route_mermaid",
     "rule_clock",
+    "rule_title",
     "type_named",
 ]

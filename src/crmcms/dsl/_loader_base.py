@@ -10,9 +10,10 @@ import attrs
 from crmcms.dsl import ast
 from crmcms.dsl.definition_checks import Condition, LoadIndex
 from crmcms.dsl.definitions_ast import Decl, Item, Ref
+from crmcms.dsl.rule_titles import CONDITION_PREFIX, condition_rule
 from crmcms.dsl.unparse import unparse
 from crmcms.errors import SourceSpan, ValidationError
-from crmcms.model import Catalog, Flag, Rule
+from crmcms.model import Catalog, Flag
 
 __all__ = ["BuilderBase", "index_key"]
 
@@ -118,7 +119,8 @@ class BuilderBase:
         return found
 
     def when(self, decl: Decl, code: str, scope: tuple[str, ...], what: str) -> str | None:
-        """The rule code of ``when``: a named rule, or one made for an inline condition."""
+        """The rule code of ``when``: a named rule, or one made for an inline condition
+        (``code``, written after the prefix of such rules)."""
         named = self.single(decl, "when rule")
         inline = self.single(decl, "when")
         if named is not None and inline is not None:
@@ -128,12 +130,10 @@ class BuilderBase:
         if inline is None:
             return None
         text = self.condition(inline.values[0], scope, what)
-        made = self.make(
-            inline.span, lambda: Rule(code, "", text, description=f"condition of {what}")
-        )
-        if made is not None and self.claim("rules", code, inline.span, f"rule {code!r}"):
+        made = self.make(inline.span, lambda: condition_rule(code, what, text))
+        if made is not None and self.claim("rules", made.code, inline.span, f"{what}'s condition"):
             self.fields["rules"].append(made)
-        return code
+        return CONDITION_PREFIX + code
 
 
 def index_key(key: object) -> tuple[str, ...]:

@@ -224,7 +224,7 @@ class RouteBuilder(BuilderBase):
             ok = False
         rule = self.when(
             decl,
-            f"@transition.{scope[1]}.v{scope[2]}.{code}",
+            f"transition.{scope[1]}.v{scope[2]}.{code}",
             scope,
             f"transition {code} of {what}",
         )

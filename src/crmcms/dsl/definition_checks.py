@@ -14,6 +14,7 @@ from crmcms.dsl.checker import Checker
 from crmcms.dsl.coverage import find_case, find_gap
 from crmcms.dsl.definitions_ast import Ref
 from crmcms.dsl.rule import compile_rule
+from crmcms.dsl.rule_titles import is_condition_rule
 from crmcms.dsl.schema import (
     ANY,
     BOOLEAN,
@@ -121,7 +122,7 @@ def _known(catalog: Catalog) -> dict[str, set[str]]:
         "client category": {c.code for c in catalog.client_categories},
         "topic group": {g.code for g in catalog.topic_groups},
         "topic": {t.code for t in catalog.topics},
-        "rule": {r.code for r in catalog.rules if not r.code.startswith("@")},
+        "rule": {r.code for r in catalog.rules if not is_condition_rule(r.code)},
         "queue": {q.code for q in catalog.queues},
         "role": {r.code for r in catalog.roles},
         "operator": logins,

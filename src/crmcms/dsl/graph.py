@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from crmcms.dsl.rule_titles import is_condition_rule
 from crmcms.dsl.unparse import format_duration
 from crmcms.errors import ConfigurationError, InvalidValueError
 from crmcms.model import Catalog, Process, QueuePolicy, Route, Transition
@@ -16,7 +17,7 @@ def _condition(catalog: Catalog, transition: Transition) -> str:
     if transition.rule is None:
         return ""
     rule = catalog.rule(transition.rule)
-    if transition.rule.startswith("@"):
+    if is_condition_rule(transition.rule):
         return f"when {rule.expression}"
     return f"when {rule.code}: {rule.expression}"
 
@@ -31,7 +32,7 @@ def _queues(catalog: Catalog, process: Process) -> str:
     else:
         queues = [q for q in catalog.queues if q.active and q.allows_process(process.code)]
     shown = [
-        q.code if q.rule is None or q.rule.startswith("@") else f"{q.code} ({q.rule})"
+        q.code if q.rule is None or is_condition_rule(q.rule) else f"{q.code} ({q.rule})"
         for q in queues
     ]
     return "queues: " + (", ".join(shown) if shown else "none")

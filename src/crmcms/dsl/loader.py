@@ -608,7 +608,7 @@ class _Builder(RouteBuilder):
         processes = self.single(decl, "processes")
         for ref in () if processes is None else processes.values:
             self.index.refs.append(("process", ref, f"queue {code}"))
-        rule = self.when(decl, f"@queue.{code}", ("catalog",), f"queue {code}")
+        rule = self.when(decl, f"queue.{code}", ("catalog",), f"queue {code}")
         self.add(
             "queues",
             decl,

@@ -9,6 +9,7 @@ from crmcms.dsl import ast
 from crmcms.dsl.definitions_ast import Decl, Item, Ref
 from crmcms.dsl.formatter import print_definitions
 from crmcms.dsl.parser import parse_rule
+from crmcms.dsl.rule_titles import is_condition_rule
 from crmcms.errors import SourceSpan
 from crmcms.model import (
     AttributeDef,
@@ -97,7 +98,7 @@ def _attribute(a: AttributeDef) -> Decl:
 def _when(catalog: Catalog, rule: str | None) -> list[Item]:
     if rule is None:
         return []
-    if rule.startswith("@"):
+    if is_condition_rule(rule):
         return [_i("when", _expr(catalog.rule(rule).expression))]
     return [_i("when rule", _r(rule))]
 
@@ -230,7 +231,7 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
             "topic", t.code, t.name, _inactive(t.active) + _ref_item("parent", t.group), topic_body
         )
     for rule in c.rules:
-        if not rule.code.startswith("@"):
+        if not is_condition_rule(rule.code):
             options = [*_desc(rule.description), _i("expr", _expr(rule.expression))]
             yield _d("rule", rule.code, rule.name, options)
     for pr in c.priorities:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from crmcms.dsl import CompiledRule
+from crmcms.dsl import CompiledRule, rule_title
 from crmcms.engine.history import snapshot
 from crmcms.engine.rules import RuleBook
 from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
@@ -112,12 +112,15 @@ def queue_candidates(
         if queue.rule is None:
             rule = None
             chosen = f"first queue for process {process} without a selection rule"
+            skipped = ""  # a queue without a rule is never passed over
         else:
             rule = rules.rule(queue.rule)
-            chosen = f"rule {queue.rule} ({catalog.rule(queue.rule).name}) holds"
+            chosen = f"{rule_title(catalog.rule(queue.rule))} holds"
+            skipped = (
+                f"{queue.code}: {rule_title(catalog.rule(queue.rule), with_name=False)} is false"
+            )
         if out:
             chosen += "; passed over " + ", ".join(c.passed_over for c in out)
-        skipped = f"{queue.code}: rule {queue.rule} is false"
         out.append(QueueCandidate(queue.code, rule, chosen, skipped))
     return tuple(out)
 
