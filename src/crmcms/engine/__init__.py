@@ -10,6 +10,7 @@ from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
 from crmcms.engine.integration import Integration, parse_attributes
 from crmcms.engine.notifications import Notification, NotificationKind
+from crmcms.engine.obstacles import Obstacle, ObstacleKind, Requirements, find_obstacles
 from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
 from crmcms.engine.ports import (
     AppealRepository,
@@ -46,8 +47,11 @@ __all__ = [
     "Integration",
     "Notification",
     "NotificationKind",
+    "Obstacle",
+    "ObstacleKind",
     "QueueChoice",
     "QueueExplanation",
+    "Requirements",
     "RuleBook",
     "SlaFinding",
     "SlaLevel",
@@ -58,6 +62,7 @@ __all__ = [
     "candidate_queues",
     "due_at",
     "engine_schema",
+    "find_obstacles",
     "is_business_day",
     "is_empty",
     "parse_attributes",

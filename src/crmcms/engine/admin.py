@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from crmcms.engine.history import changes_since, snapshot
-from crmcms.engine.queues import can_work, is_administrator
+from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
 from crmcms.engine.routing import enter_process, route_of
 from crmcms.engine.transaction import Tx
-from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
-from crmcms.model import Appeal, HistoryKind
+from crmcms.errors import Problem, ValidationError
+from crmcms.model import Appeal, AppealState, HistoryKind
 
 __all__ = ["UNCHANGED", "change_deadlines", "close", "reopen"]
 
@@ -22,31 +22,28 @@ class _Unchanged:
 UNCHANGED = _Unchanged()
 """Leave this deadline as it is (``None`` removes a deadline)."""
 
+_REOPENING = Requirements(state=AppealState.CLOSED, administer=True, under_parent=True)
+_ADMINISTERING = Requirements(administer=True)
+
 
 def close(tx: Tx, appeal_id: int, login: str, comment: str = "") -> Appeal:
     """Close the appeal by moving it to its route's first final process.
 
     Its responsible, a member or an administrator of its queue may; required attributes of
-    the current process must be filled and, unless the route allows it, no child open.
+    the current process must be filled and, unless the route allows it, no child open (the
+    checks of :mod:`crmcms.engine.obstacles`, as for a transition).
     """
     operator = tx.operator(login)
     assert operator is not None
     appeal = tx.appeal(appeal_id)
-    if not appeal.is_open:
-        raise WorkflowError(f"appeal {appeal_id} is already closed")
-    why = can_work(operator, appeal, tx.catalog)
-    if why is not None:
-        raise PermissionDeniedError(login, f"close appeal {appeal_id}", why)
-    route = route_of(tx, appeal)
-    problems = tx.rt.policy.missing_required(appeal, tx.data(appeal, operator))
-    if problems:
-        raise ValidationError(problems, subject=f"appeal {appeal_id} cannot be closed")
-    if not route.close_with_open_children:
-        open_kids = [c.id for c in tx.uow.appeals.children(appeal_id) if c.is_open]
-        if open_kids:
-            raise WorkflowError(
-                f"appeal {appeal_id} has open child appeals: {', '.join(map(str, open_kids))}"
-            )
+    plan = tx.plan(appeal)
+    needs = plan.closing
+    found = find_obstacles(
+        needs, appeal, operator, tx.data(appeal, operator), tx.rt, tx.uow.appeals
+    )
+    if found:
+        raise refusal(found, operator, f"close appeal {appeal_id}")
+    route = plan.route
     final = next(p for p in route.processes if p.final)
     before = snapshot(appeal)
     appeal.process = final.code
@@ -62,22 +59,9 @@ def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
     appeal = tx.appeal(appeal_id)
     if not reason.strip():
         raise ValidationError([Problem("reason", "reopening needs a reason")])
-    if not is_administrator(operator, appeal.queue, tx.catalog):
-        raise PermissionDeniedError(
-            login, f"reopen appeal {appeal_id}", f"not an administrator of queue {appeal.queue}"
-        )
-    if appeal.is_open:
-        raise WorkflowError(f"appeal {appeal_id} is open, nothing to reopen")
-    parent_id = appeal.parent_id
-    if parent_id is not None:
-        # A parent may only be closed with open children when its route says so: the same
-        # holds for a child reopened under it.
-        parent = tx.appeal(parent_id)
-        if not parent.is_open and not route_of(tx, parent).close_with_open_children:
-            raise WorkflowError(
-                f"appeal {appeal_id} is a child of appeal {parent_id}, which is closed and "
-                "may not have open children: reopen the parent first"
-            )
+    found = find_obstacles(_REOPENING, appeal, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"reopen appeal {appeal_id}")
     route = route_of(tx, appeal)
     # The process it was in before it last entered a final process.
     events = tx.uow.history.for_appeal(appeal_id)
@@ -111,16 +95,11 @@ def change_deadlines(
     operator = tx.operator(login)
     assert operator is not None
     appeal = tx.appeal(appeal_id)
-    if not is_administrator(operator, appeal.queue, tx.catalog):
-        raise PermissionDeniedError(
-            login,
-            f"change deadlines of appeal {appeal_id}",
-            f"not an administrator of queue {appeal.queue}",
-        )
     if not reason.strip():
         raise ValidationError([Problem("reason", "a deadline change needs a reason")])
-    if not appeal.is_open:
-        raise WorkflowError(f"appeal {appeal_id} is closed")
+    found = find_obstacles(_ADMINISTERING, appeal, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"change deadlines of appeal {appeal_id}")
     before = snapshot(appeal)
     if not isinstance(deadline, _Unchanged):
         appeal.deadline = deadline

@@ -9,13 +9,12 @@ import attrs
 
 from crmcms.engine.deadlines import due_at
 from crmcms.engine.history import snapshot
-from crmcms.engine.queues import can_work
+from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
 from crmcms.engine.routing import enter_process, run_automatic
 from crmcms.engine.transaction import Tx
 from crmcms.engine.validation import normalise
 from crmcms.errors import (
     NotFoundError,
-    PermissionDeniedError,
     Problem,
     ValidationError,
     WorkflowError,
@@ -23,6 +22,8 @@ from crmcms.errors import (
 from crmcms.model import Appeal, AttributeValue, HistoryKind, Operator, Route
 
 __all__ = ["AppealDraft", "create_child", "register_appeals", "update_values"]
+
+_WORK = Requirements(work=True)
 
 
 @attrs.frozen
@@ -145,11 +146,9 @@ def create_child(tx: Tx, parent_id: int, login: str, draft: AppealDraft) -> Appe
     operator = tx.operator(login)
     assert operator is not None
     parent = tx.appeal(parent_id)
-    if not parent.is_open:
-        raise WorkflowError(f"appeal {parent_id} is closed and takes no child appeals")
-    why = can_work(operator, parent, tx.catalog)
-    if why is not None:
-        raise PermissionDeniedError(login, f"create a child of appeal {parent_id}", why)
+    found = find_obstacles(_WORK, parent, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"create a child of appeal {parent_id}")
     return _new_appeal(tx, parent.contact_id, operator, draft, parent_id)
 
 
@@ -167,11 +166,9 @@ def update_values(
     is validated, and required ones must stay filled. All problems at once."""
     operator = tx.operator(login)
     appeal = tx.appeal(appeal_id, expected_version)
-    if not appeal.is_open:
-        raise WorkflowError(f"appeal {appeal_id} is closed")
-    why = can_work(operator, appeal, tx.catalog)
-    if why is not None and operator is not None:
-        raise PermissionDeniedError(operator.login, f"edit appeal {appeal_id}", why)
+    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"edit appeal {appeal_id}")
     given = {code: normalise(v) for code, v in values.items()}
     data = tx.data(appeal, operator)
     problems = tx.rt.values.check(appeal.topic, given)

@@ -15,6 +15,7 @@ import attrs
 from crmcms.dsl import CompiledRule
 from crmcms.engine.handlers import handlers_for
 from crmcms.engine.history import change
+from crmcms.engine.obstacles import Requirements
 from crmcms.engine.queues import QueueCandidate, queue_candidates
 from crmcms.engine.rules import RuleBook
 from crmcms.errors import NotFoundError
@@ -72,6 +73,8 @@ class TransitionPlan:
     plain: bool
     """Taking it runs no handlers, enters a process that keeps no queue and is not final:
     what most transitions are, and what the engine does in one step."""
+    needs: Requirements
+    """What taking it needs (see :func:`~crmcms.engine.obstacles.find_obstacles`)."""
 
 
 class RoutePlan:
@@ -99,9 +102,29 @@ class RoutePlan:
                 handlers_for(HandlerEvent.REJECTION, t.handlers, route),
                 () if t.source == t.target else (change("process", t.source, t.target),),
                 _plain(self._processes[t.source], self._processes[t.target], t, route),
+                self._needs(t),
             )
             for t in route.transitions
         }
+        self.closing = Requirements(
+            work=True,
+            leaves_process=True,
+            closes=True,
+            open_children_allowed=route.close_with_open_children,
+        )
+        """What closing an appeal of the route by hand needs."""
+
+    def _needs(self, t: Transition) -> Requirements:
+        return Requirements(
+            work=True,
+            automatic=t.automatic,
+            rule=None if t.rule is None else self._rules.rule(t.rule),
+            rule_code=t.rule or "",
+            rule_name="" if t.rule is None else self._catalog.rule(t.rule).name,
+            leaves_process=True,
+            closes=self._processes[t.target].final,
+            open_children_allowed=self.route.close_with_open_children,
+        )
 
     @staticmethod
     def _process(route: Route, p: Process) -> ProcessPlan:

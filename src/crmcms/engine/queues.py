@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from crmcms.dsl import CompiledRule, rule_title
 from crmcms.engine.history import snapshot
+from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
 from crmcms.engine.rules import RuleBook
-from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
-from crmcms.model import Appeal, Catalog, HistoryKind, Operator, Queue, QueuePolicy, Route
+from crmcms.errors import Problem, ValidationError, WorkflowError
+from crmcms.model import Appeal, Catalog, HistoryKind, Queue, QueuePolicy, Route
 
 if TYPE_CHECKING:
     from crmcms.engine.transaction import Tx
@@ -20,22 +21,13 @@ __all__ = [
     "QueueCandidate",
     "QueueChoice",
     "QueueIndex",
-    "Queues",
     "assign",
-    "can_work",
     "candidate_queues",
     "choose_queue",
-    "is_administrator",
     "queue_candidates",
     "select_queue",
     "take",
 ]
-
-
-class Queues(Protocol):
-    """Where queues are looked up by code: the catalog, or an index of it."""
-
-    def queue(self, code: str) -> Queue: ...
 
 
 class QueueIndex(dict[str, Queue]):
@@ -46,24 +38,37 @@ class QueueIndex(dict[str, Queue]):
     def __init__(self, catalog: Catalog) -> None:
         super().__init__((q.code, q) for q in catalog.queues)
         self._catalog = catalog
-        self.workers: dict[str, frozenset[str] | None] = {
-            q.code: None
-            if not q.members
-            else frozenset(
-                o.login
-                for o in catalog.operators
-                if q.has_member(o.login, o.roles) or o.login in q.administrators
-            )
-            for q in catalog.queues
-        }
+        self.workers = _Workers(catalog)
         """By queue code: the logins of the catalog's operators who may work in it (members,
-        directly or by role, and administrators), or ``None`` for an open queue. The same
-        answer as :func:`can_work` before the appeal's responsible, read in one lookup."""
+        directly or by role, and administrators), or ``None`` for an open queue; read in one
+        lookup (see :mod:`crmcms.engine.obstacles`, which adds the appeal's responsible)."""
 
     def __missing__(self, code: str) -> Queue:
         return self._catalog.queue(code)
 
     queue = dict.__getitem__
+
+
+class _Workers(dict[str, frozenset[str] | None]):
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__(
+            (
+                q.code,
+                None
+                if not q.members
+                else frozenset(
+                    o.login
+                    for o in catalog.operators
+                    if q.has_member(o.login, o.roles) or o.login in q.administrators
+                ),
+            )
+            for q in catalog.queues
+        )
+        self._catalog = catalog
+
+    def __missing__(self, code: str) -> frozenset[str] | None:
+        self._catalog.queue(code)  # raises the catalog's "not found" error
+        return None  # pragma: no cover
 
 
 @attrs.frozen
@@ -165,36 +170,9 @@ def select_queue(
     return QueueChoice(*choose_queue(process, keeps, candidates, current, data))
 
 
-def is_administrator(operator: Operator, queue: str | None, catalog: Queues) -> bool:
-    return queue is not None and operator.login in catalog.queue(queue).administrators
-
-
-def can_work(operator: Operator | None, appeal: Appeal, catalog: Queues) -> str | None:
-    """Why ``operator`` may not work on ``appeal``, or ``None`` if they may.
-
-    The system may always; an operator may when the appeal's queue has no members (an open
-    queue such as REGISTRATION), when they are a member (directly or by role) or an
-    administrator of it, or when they are the appeal's responsible.
-    """
-    if operator is None or appeal.queue is None:
-        return None
-    queue = catalog.queue(appeal.queue)
-    if (
-        not queue.members
-        or queue.has_member(operator.login, operator.roles)
-        or operator.login in queue.administrators
-        or appeal.responsible == operator.login
-    ):
-        return None
-    return f"{operator.login} is not a member of queue {queue.code} ({queue.name})"
-
-
-def _require_work(tx: Tx, operator: Operator | None, appeal: Appeal, action: str) -> None:
-    why = can_work(operator, appeal, tx.catalog)
-    if why is not None and operator is not None:
-        raise PermissionDeniedError(operator.login, action, why)
-    if not appeal.is_open:
-        raise WorkflowError(f"appeal {appeal.id} is closed")
+_WORK = Requirements(work=True)
+_ADMINISTER = Requirements(administer=True)
+_ASSIGNEE = Requirements(state=None, work=True)
 
 
 def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
@@ -202,7 +180,9 @@ def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
     operator = tx.operator(login)
     assert operator is not None
     appeal = tx.appeal(appeal_id)
-    _require_work(tx, operator, appeal, f"take appeal {appeal_id}")
+    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"take appeal {appeal_id}")
     if appeal.responsible == login:
         raise WorkflowError(f"appeal {appeal_id} is already {login}'s")
     before = snapshot(appeal)
@@ -217,19 +197,16 @@ def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "")
     operator = tx.operator(login)
     assert operator is not None
     appeal = tx.appeal(appeal_id)
-    if not is_administrator(operator, appeal.queue, tx.catalog):
-        raise PermissionDeniedError(
-            login, f"assign appeal {appeal_id}", f"not an administrator of queue {appeal.queue}"
-        )
-    if not appeal.is_open:
-        raise WorkflowError(f"appeal {appeal_id} is closed")
+    found = find_obstacles(_ADMINISTER, appeal, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"assign appeal {appeal_id}")
     target = tx.operator(assignee)
     assert target is not None
-    if can_work(target, appeal, tx.catalog) is not None:
-        raise ValidationError(
-            [Problem("assignee", f"{assignee} is not a member of queue {appeal.queue}")],
-            subject=f"appeal {appeal_id}",
-        )
+    # Who is assigned is input: the caller named someone who may not work on it.
+    found = find_obstacles(_ASSIGNEE, appeal, target, {}, tx.rt, tx.uow.appeals)
+    if found:
+        problems = [Problem("assignee", o.message) for o in found]
+        raise ValidationError(problems, subject=f"appeal {appeal_id}")
     before = snapshot(appeal)
     appeal.responsible = assignee
     tx.uow.appeals.update(appeal)

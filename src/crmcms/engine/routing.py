@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
-from crmcms.dsl import Explanation, format_value
 from crmcms.engine.context import RuleData
 from crmcms.engine.deadlines import due_at
 from crmcms.engine.handlers import run_handlers
 from crmcms.engine.history import CLOSE, MOVE, change
 from crmcms.engine.notifications import Notification, NotificationKind
+from crmcms.engine.obstacles import Obstacle, Requirements, find_obstacles, refusal
 from crmcms.engine.plans import ProcessPlan, RoutePlan, TransitionPlan
-from crmcms.engine.queues import can_work, choose_queue
+from crmcms.engine.queues import choose_queue
 from crmcms.engine.records import make_change
 from crmcms.engine.transaction import Tx
-from crmcms.errors import PermissionDeniedError, Problem, ValidationError, WorkflowError
+from crmcms.errors import Problem, ValidationError, WorkflowError
 from crmcms.model import (
     Appeal,
     AppealState,
@@ -48,18 +47,25 @@ MAX_AUTOMATIC_STEPS = 20
 _MOVED = HistoryKind.MOVED
 _OPEN = AppealState.OPEN
 
+_WORK = Requirements(work=True)
+
 
 @attrs.frozen
 class TransitionOption:
     """A transition out of the appeal's process and whether the operator may take it now."""
 
     transition: Transition
-    reasons: tuple[str, ...] = ()
-    """Why it is unavailable; empty when it is available."""
+    obstacles: tuple[Obstacle, ...] = ()
+    """What stands in its way; empty when it is available."""
 
     @property
     def available(self) -> bool:
-        return not self.reasons
+        return not self.obstacles
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why it is unavailable, said so that an operator can act on it."""
+        return tuple(o.message for o in self.obstacles)
 
     @property
     def code(self) -> str:
@@ -70,100 +76,17 @@ def route_of(tx: Tx, appeal: Appeal) -> Route:
     return tx.plan(appeal).route
 
 
-def _false_parts(node: Explanation) -> list[str]:
-    """The innermost false conditions with the values they read: what an operator can act on."""
-    if node.value is not False or not node.evaluated:
-        return []
-    inner = [part for child in node.children for part in _false_parts(child)]
-    if inner:
-        return inner
-    reads = [
-        f"{c.text} is {format_value(c.value)}"
-        for c in node.children
-        if c.evaluated and c.text != format_value(c.value)
-    ]
-    return [node.text + (f" ({', '.join(reads)})" if reads else "")]
-
-
-def _rule_reason(tx: Tx, step: TransitionPlan, data: Mapping[str, Any]) -> str:
-    """Why the transition's rule is false; only a refusal needs the explanation."""
-    code = step.transition.rule
-    assert code is not None
-    assert step.rule is not None
-    detail = "; ".join(_false_parts(step.rule.explain(data))) or step.rule.text
-    return f"rule {code} ({tx.catalog.rule(code).name}) is false: {detail}"
-
-
-def _reasons(
-    tx: Tx,
-    appeal: Appeal,
-    plan: RoutePlan,
-    step: TransitionPlan,
-    operator: Operator | None,
-    data: Mapping[str, Any],
-) -> list[str]:
-    """Why ``operator`` may not take ``step`` now; empty when they may."""
-    reasons: list[str] = []
-    if not appeal.is_open:
-        reasons.append(f"appeal {appeal.id} is closed")
-    who = can_work(operator, appeal, tx.rt.queues)
-    if who is not None:
-        reasons.append(who)
-    if step.transition.automatic and operator is not None:
-        reasons.append("automatic: the system takes it as soon as its rule holds")
-    if step.rule is not None and not step.rule.evaluate(data):
-        reasons.append(_rule_reason(tx, step, data))
-    missing = tx.rt.policy.missing_required(appeal, data)
-    if missing:
-        codes = ", ".join(p.code for p in missing)
-        reasons.append(f"required attributes are not filled: {codes}")
-    if step.target.final and not plan.route.close_with_open_children:
-        open_kids = [c.id for c in tx.uow.appeals.children(appeal.id) if c.is_open]
-        if open_kids:
-            reasons.append(f"child appeals are open: {', '.join(map(str, open_kids))}")
-    return reasons
-
-
-def _allowed(
-    tx: Tx,
-    appeal: Appeal,
-    plan: RoutePlan,
-    step: TransitionPlan,
-    operator: Operator | None,
-    data: Mapping[str, Any],
-) -> bool:
-    """Whether :func:`_reasons` would find nothing, checked without writing any reason:
-    what nearly every transition asks. ``False`` sends the caller to :func:`_reasons`."""
-    if appeal.state is not _OPEN:
-        return False
-    if operator is not None:
-        if step.transition.automatic:
-            return False
-        queue = appeal.queue
-        if queue is not None:
-            # A queue the catalog lacks is left to _reasons, which says so.
-            logins = tx.rt.queues.workers.get(queue, _NOBODY)
-            login = operator.login
-            if logins is not None and login not in logins and appeal.responsible != login:
-                return False
-    rule = step.rule
-    if rule is not None and not rule.evaluate(data):
-        return False
-    if step.target.final and not plan.route.close_with_open_children:
-        return False  # the open children are looked up by _reasons
-    return not tx.rt.policy.missing_required(appeal, data)
-
-
-_NOBODY: frozenset[str] = frozenset()
-
-
 def options(tx: Tx, appeal: Appeal, operator: Operator | None) -> list[TransitionOption]:
-    """Every transition out of the appeal's process, each with why it is unavailable."""
+    """Every transition out of the appeal's process, each with what stands in its way."""
     plan = tx.plan(appeal)
     data = tx.data(appeal, operator)
+    rt, appeals = tx.rt, tx.uow.appeals
     return [
         TransitionOption(
-            t, tuple(_reasons(tx, appeal, plan, plan.transition(t.code), operator, data))
+            t,
+            tuple(
+                find_obstacles(plan.transition(t.code).needs, appeal, operator, data, rt, appeals)
+            ),
         )
         for t in plan.process(appeal.process).outgoing
     ]
@@ -191,8 +114,11 @@ def perform(
         )
     # Live: everything reading it runs before the appeal changes (see _move and _enter).
     data = tx.data(appeal, operator, True)
-    if not _allowed(tx, appeal, plan, step, operator, data):
-        _refuse(tx, appeal, plan, step, operator, data)
+    rt = tx.rt
+    # Whether anything stands in the way, then (only when something does) everything that does.
+    if find_obstacles(step.needs, appeal, operator, data, rt, tx.uow.appeals, True):
+        found = find_obstacles(step.needs, appeal, operator, data, rt, tx.uow.appeals)
+        raise refusal(found, operator, f"take transition {code} of appeal {appeal.id}")
     target = step.target
     if step.plain:
         # _move and _enter for a transition without handlers into a process that is not
@@ -243,27 +169,6 @@ def _entry_changes(
     if deadline != old_deadline:
         changes.append(make_change("process_deadline", old_deadline, deadline))
     return tuple(changes)
-
-
-def _refuse(
-    tx: Tx,
-    appeal: Appeal,
-    plan: RoutePlan,
-    step: TransitionPlan,
-    operator: Operator | None,
-    data: Mapping[str, Any],
-) -> None:
-    """Raise with every reason ``step`` is unavailable; return if there is none after all."""
-    reasons = _reasons(tx, appeal, plan, step, operator, data)
-    if not reasons:
-        return
-    code = step.code
-    login = operator.login if operator else "the system"
-    message = f"transition {code} of appeal {appeal.id} is not available to {login}: "
-    message += "; ".join(reasons)
-    if operator is not None and can_work(operator, appeal, tx.rt.queues) is not None:
-        raise PermissionDeniedError(operator.login, f"take transition {code}", message)
-    raise WorkflowError(message)
 
 
 def _move(
@@ -455,11 +360,12 @@ def run_automatic(tx: Tx, appeal: Appeal) -> Appeal:
         if not automatic:
             return appeal
         data = tx.data(appeal, live=True)  # read before any change, then refreshed
+        rt, appeals = tx.rt, tx.uow.appeals
         ready = next(
             (
                 step
                 for step in map(plan.transition, (t.code for t in automatic))
-                if not _reasons(tx, appeal, plan, step, None, data)
+                if not find_obstacles(step.needs, appeal, None, data, rt, appeals, True)
             ),
             None,
         )
@@ -479,11 +385,9 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
     if not reason.strip():
         raise ValidationError([Problem("reason", "a rejection needs a reason")])
     route = route_of(tx, appeal)
-    why = can_work(operator, appeal, tx.catalog)
-    if why is not None:
-        raise PermissionDeniedError(operator.login, f"reject appeal {appeal.id}", why)
-    if not appeal.is_open:
-        raise WorkflowError(f"appeal {appeal.id} is closed")
+    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
+    if found:
+        raise refusal(found, operator, f"reject appeal {appeal.id}")
     events = tx.uow.history.for_appeal(appeal.id)
     moved = next(
         (e for e in reversed(events) if e.kind is HistoryKind.MOVED and e.transition), None
