@@ -18,8 +18,9 @@ from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import UnitOfWorkFactory
 from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
+from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaFinding
-from crmcms.engine.transaction import Runtime, Tx
+from crmcms.engine.transaction import Tx
 from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent
 
 if TYPE_CHECKING:

@@ -1,0 +1,108 @@
+"""The composition root: what every engine action shares (definitions, rules, plugins, storage)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pluggy
+
+from crmcms.engine.context import AppealData
+from crmcms.engine.hooks import FastHook
+from crmcms.engine.plans import Plans
+from crmcms.engine.policy import AttributePolicy
+from crmcms.engine.ports import UnitOfWorkFactory
+from crmcms.engine.queues import QueueIndex
+from crmcms.engine.rules import RuleBook
+from crmcms.engine.validation import ValueChecker
+from crmcms.errors import CrmcmsError, PluginError
+from crmcms.model import Catalog, HistoryEvent, Route
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("crmcms.engine")
+
+
+class Runtime:
+    """What every action shares: definitions, compiled rules, policy, plugins, storage, clock."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        uow_factory: UnitOfWorkFactory,
+        plugins: pluggy.PluginManager,
+        rules: RuleBook,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.catalog = catalog
+        self.uow_factory = uow_factory
+        self.plugins = plugins
+        self.rules = rules
+        self.clock = clock
+        self.policy = AttributePolicy(catalog, rules)
+        self.values = ValueChecker(catalog, rules, self.external_items)
+        self.queues = QueueIndex(catalog)
+        self.operators = {o.login: o for o in catalog.operators}
+        """Operators by login: one lookup (unknown ones go to the catalog, which says so)."""
+        self.plans = Plans(catalog, rules)
+        """The plan of a route version: ``rt.plans[code, version]``."""
+        self.appeal_data = AppealData(catalog)
+        self._hooks: dict[str, FastHook] = {}
+        self._event_hook = self._hook("crmcms_event")
+        self.observers: Sequence[Any] = self._event_hook.live_implementations()
+        """The event hook's implementations as pluggy keeps them (so always current): empty
+        when nobody observes history events, and there is nothing to publish."""
+        self.find_client_hook = self._hook("crmcms_find_client")
+        """The client directory: ``find_client_hook(client_id)``."""
+        self.party_hooks = {
+            "Subscriber": self._hook("crmcms_find_subscriber"),
+            "ContactPerson": self._hook("crmcms_find_contact_person"),
+        }
+        """Directories of subscribers and contact persons, by the rule data part they fill."""
+
+    def route(self, code: str, version: int) -> Route:
+        """Route ``code`` at ``version``, looked up once."""
+        return self.plans[code, version].route
+
+    def _hook(self, name: str) -> FastHook:
+        found = self._hooks.get(name)
+        if found is None:
+            found = self._hooks[name] = FastHook(self.plugins, name)
+        return found
+
+    def hook(self, name: str, **kwargs: Any) -> Any:
+        """Call hook ``name``; a plugin's exception becomes :class:`PluginError`."""
+        hook = self._hooks.get(name) or self._hook(name)
+        try:
+            return hook.call(**kwargs)
+        except CrmcmsError:
+            raise
+        except Exception as exc:
+            raise PluginError("<plugin>", name, f"{type(exc).__name__}: {exc}") from exc
+
+    def external_items(
+        self, dictionary: str, params: Mapping[str, Any]
+    ) -> Sequence[tuple[str, str]] | None:
+        items: Sequence[tuple[str, str]] | None = self.hook(
+            "crmcms_external_dictionary_items", dictionary=dictionary, params=params
+        )
+        return items
+
+    def publish(self, events: Sequence[HistoryEvent]) -> None:
+        """Tell observers about stored events. The change is already committed, so an
+        observer's failure is logged rather than raised."""
+        hook = self._event_hook
+        functions = hook.plain()  # one look at the observers for all the events
+        if functions is not None and not functions:
+            return  # nobody observes
+        for event in events:
+            try:
+                if functions is None:
+                    hook(event)
+                else:
+                    for function in functions:
+                        function(event)
+            except Exception:
+                log.exception("crmcms_event observer failed on history event %s", event.id)
