@@ -89,8 +89,10 @@ class BuilderBase:
     def active(self, decl: Decl) -> bool:
         return self.single(decl, "inactive") is None
 
-    def condition(self, node: ast.Node, scope: tuple[str, ...], owner: str) -> str:
-        self.index.conditions.append(Condition(node, scope, owner))
+    def condition(
+        self, node: ast.Node, scope: tuple[str, ...], owner: str, *, rule: str | None = None
+    ) -> str:
+        self.index.conditions.append(Condition(node, scope, owner, rule=rule))
         return unparse(node)
 
     def add(self, field: str, decl: Decl, key: object, shown: str, build: Callable[[], T]) -> None:

@@ -28,7 +28,9 @@ __all__ = [
     "Path",
     "PathPart",
     "Pattern",
+    "RuleRef",
     "children",
+    "inline_rules",
     "walk",
 ]
 
@@ -164,6 +166,36 @@ class Logical(Node):
     operands: tuple[Node, ...]
 
 
+@attrs.frozen
+class RuleRef(Node):
+    """A named rule used by its code inside a condition (``not ONLY_BIS``), made by the
+    checker from the path naming it: ``rule`` is the named rule's typed tree, whose spans are
+    in ``source`` (the text it was written in), not in the text of the condition using it."""
+
+    code: str
+    rule: Node
+    source: str = attrs.field(repr=False, eq=False)
+
+
+def inline_rules(node: Node) -> Node:
+    """``node`` with every :class:`RuleRef` replaced by the named rule's own tree: for
+    compilers that need nothing of where each part was written (SQL)."""
+    if isinstance(node, RuleRef):
+        return inline_rules(node.rule)
+    changes: dict[str, Any] = {}
+    for field in attrs.fields(type(node)):
+        value = getattr(node, field.name)
+        if isinstance(value, Node):
+            new = inline_rules(value)
+            if new is not value:
+                changes[field.name] = new
+        elif isinstance(value, tuple) and value and isinstance(value[0], Node):
+            items = tuple(inline_rules(v) for v in value)
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                changes[field.name] = items
+    return attrs.evolve(node, **changes) if changes else node
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of ``node``, left to right."""
     match node:
@@ -179,6 +211,8 @@ def children(node: Node) -> tuple[Node, ...]:
             return (a, b)
         case Logical(operands=ops):
             return ops
+        case RuleRef(rule=rule):
+            return (rule,)
     return ()
 
 

@@ -98,9 +98,14 @@ def _describe(node: ast.Node) -> str:
 class Checker:
     """Types one syntax tree against a schema, collecting every problem on the way."""
 
-    def __init__(self, schema: Schema, *, source: str | None = None) -> None:
+    def __init__(
+        self, schema: Schema, *, source: str | None = None, using: tuple[str, ...] = ()
+    ) -> None:
         self.schema = schema
         self.source = source
+        self.using = using
+        """The named rules being checked around this tree, outermost first (``using`` one
+        of them again is a cycle)."""
         self.problems: list[DslError] = []
 
     def error(self, message: str, span: SourceSpan, hint: str | None = None) -> None:
@@ -129,6 +134,14 @@ class Checker:
         return node
 
     def _check_path(self, node: ast.Path) -> ast.Node:
+        first = node.parts[0]
+        if (
+            len(node.parts) == 1
+            and not first.key
+            and first.name in self.schema.rules
+            and self.schema.root.child(first.name) is None
+        ):
+            return self._rule_ref(node, first.name)
         field: Field = self.schema.root
         resolved: list[str] = []
         shown = ""
@@ -178,13 +191,34 @@ class Checker:
             return attrs.evolve(node, type=ANY)
         return attrs.evolve(node, type=field.type, resolved=tuple(resolved))
 
+    def _rule_ref(self, node: ast.Path, code: str) -> ast.Node:
+        """A named rule used by its code: its tree typed here, where it is used."""
+        if code in self.using:
+            cycle = [*self.using[self.using.index(code) :], code]
+            self.error(
+                f"rules form a cycle: {' -> '.join(cycle)}",
+                node.span,
+                "a rule cannot use itself, directly or through other rules",
+            )
+            return attrs.evolve(node, type=ANY)
+        named = self.schema.rules[code]
+        inner = Checker(self.schema, source=named.source, using=(*self.using, code))
+        typed = inner.check_rule(named.tree)
+        self.problems.extend(inner.problems)
+        if inner.problems:
+            return attrs.evolve(node, type=ANY)
+        return ast.RuleRef(code, typed, named.source, span=node.span, type=BOOLEAN)
+
     def _unknown_name(self, part: ast.PathPart, field: Field, shown: str) -> None:
         near = field.suggest(part.name)
         hint = f"did you mean {near!r}?" if near else None
         if not shown:
+            rule = did_you_mean(part.name, self.schema.rules) if near is None else None
+            if rule is not None:
+                hint = f"did you mean rule {rule}?"
             if self.schema.function(part.name) is not None:
                 hint = f"{part.name} is a function: write {part.name}()"
-            elif near is None:
+            elif near is None and rule is None:
                 roots = ", ".join(sorted(self.schema.root.fields))
                 hint = f"a path starts with one of: {roots}"
             self.error(f"unknown name {part.name!r}", part.span, hint)

@@ -32,7 +32,15 @@ _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _MISSING = (LookupError, TypeError)
 # Nodes whose compiled form is already a real bool; anything else used as a condition is
 # tested with `is True`, so an empty (None) value counts as false.
-_BOOLEAN_NODES = (ast.Compare, ast.Membership, ast.Pattern, ast.Emptiness, ast.Not, ast.Logical)
+_BOOLEAN_NODES = (
+    ast.Compare,
+    ast.Membership,
+    ast.Pattern,
+    ast.Emptiness,
+    ast.Not,
+    ast.Logical,
+    ast.RuleRef,
+)
 
 
 def like_to_regex(pattern: str) -> str:
@@ -398,6 +406,10 @@ class Generated:
 
     def _logical(self, node: ast.Logical) -> str:
         return "(" + f" {node.op} ".join(self.condition(o) for o in node.operands) + ")"
+
+    def _ruleref(self, node: ast.RuleRef) -> str:
+        # Inlined: a named rule costs what its condition written out would.
+        return self.condition(node.rule)
 
 
 def fill(data: Any, paths: Iterable[tuple[str, ...]]) -> dict[str, Any]:

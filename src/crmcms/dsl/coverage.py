@@ -131,7 +131,14 @@ def _collect(node: ast.Node, literals: dict[Field, tuple[RuleType, set[Any]]]) -
             exact = exact and n.type in _KNOWN
     for n in ast.walk(node):
         match n:
-            case ast.Logical() | ast.Not() | ast.Literal() | ast.Path() | ast.ListExpr():
+            case (
+                ast.Logical()
+                | ast.Not()
+                | ast.Literal()
+                | ast.Path()
+                | ast.ListExpr()
+                | ast.RuleRef()
+            ):
                 pass
             case ast.Negate(operand=ast.Literal()):
                 pass

@@ -13,6 +13,7 @@ from crmcms.dsl import ast
 from crmcms.dsl.checker import Checker
 from crmcms.dsl.coverage import find_case, find_gap
 from crmcms.dsl.definitions_ast import Ref
+from crmcms.dsl.named_rules import NamedRule, named_rules
 from crmcms.dsl.rule import compile_rule
 from crmcms.dsl.rule_titles import is_condition_rule
 from crmcms.dsl.schema import (
@@ -65,6 +66,8 @@ class Condition:
     boolean: bool = True
     expected: RuleType | None = None
     """For a computed default: the type of the attribute's values."""
+    rule: str | None = None
+    """For a named rule's own expression: the rule's code."""
 
 
 @attrs.define
@@ -93,7 +96,12 @@ def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = Fa
     _check_cycles(catalog, index)
     if only_references:
         return
-    checker = _Scopes(catalog)
+    named = {
+        c.rule: NamedRule(c.rule, c.node, index.sources.get(c.node.span.file, ""))
+        for c in index.conditions
+        if c.rule is not None
+    }
+    checker = _Scopes(catalog, rules=named)
     _check_conditions(catalog, index, checker)
     if len(index.problems) > before:
         # Everything below follows references; with one dangling it would only guess.
@@ -201,7 +209,7 @@ def catalog_schema(
     scope = ("topic", topic) if topic is not None else ("catalog",)
     if topic is not None:
         catalog.topic(topic)  # an unknown topic is a NotFoundError with a hint, not an empty set
-    return _Scopes(catalog, base).schema(scope)
+    return _Scopes(catalog, base, rules=named_rules(catalog.rules)).schema(scope)
 
 
 def _closed_schema(base: Schema, infos: Mapping[str, AttributeInfo]) -> Schema:
@@ -220,9 +228,16 @@ def _closed_schema(base: Schema, infos: Mapping[str, AttributeInfo]) -> Schema:
 class _Scopes:
     """Attribute sets and schemas per scope, built once each."""
 
-    def __init__(self, catalog: Catalog, base: Schema | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        base: Schema | None = None,
+        *,
+        rules: Mapping[str, NamedRule] | None = None,
+    ) -> None:
         self.catalog = catalog
-        self.base = base or default_schema()
+        base = base or default_schema()
+        self.base = base if rules is None else attrs.evolve(base, rules=rules)
 
     @functools.cache  # noqa: B019 - one instance per check run
     def attributes(self, scope: tuple[str, ...]) -> Mapping[str, AttributeDef]:
@@ -263,10 +278,19 @@ class _Scopes:
 
 
 def _check_conditions(catalog: Catalog, index: LoadIndex, scopes: _Scopes) -> None:
+    # A problem of a named rule is met again wherever the rule is used: reported once.
+    reported = {(p.span, p.message) for p in index.problems}
     for cond in index.conditions:
-        checker = Checker(scopes.schema(cond.scope), source=index.sources.get(cond.node.span.file))
+        checker = Checker(
+            scopes.schema(cond.scope),
+            source=index.sources.get(cond.node.span.file),
+            using=() if cond.rule is None else (cond.rule,),
+        )
         typed = checker.check_rule(cond.node) if cond.boolean else checker.check(cond.node)
-        index.problems.extend(checker.problems)
+        for problem in checker.problems:
+            if (problem.span, problem.message) not in reported:
+                reported.add((problem.span, problem.message))
+                index.problems.append(problem)
         if cond.expected is not None and not checker.problems:
             want, got = cond.expected, typed.type
             if got not in (ANY, want) and not (got.is_numeric and want.is_numeric):

@@ -112,15 +112,21 @@ def explain(root: ast.Node, data: Mapping[str, Any], *, source: str) -> Explanat
         raise _failure(source)(exc) from None
     index = {id(node): i for i, node in enumerate(generated.recorded)}
 
-    def build(node: ast.Node) -> Explanation:
+    def build(node: ast.Node, text: str) -> Explanation:
         i = index.get(id(node))
         evaluated = i is not None and i in values
         value = values.get(i) if i is not None else None
         if node is root:
             value, evaluated = result, True
-        kids = () if isinstance(node, ast.Literal) else tuple(build(c) for c in ast.children(node))
+        # A named rule's parts were written in its own text: slice them from there.
+        inner = node.source if isinstance(node, ast.RuleRef) else text
+        kids = (
+            ()
+            if isinstance(node, ast.Literal)
+            else tuple(build(c, inner) for c in ast.children(node))
+        )
         if isinstance(node, ast.ListExpr) and all(isinstance(c, ast.Literal) for c in node.items):
             kids = ()
-        return Explanation(_slice(source, node.span), value, evaluated, node.span, kids)
+        return Explanation(_slice(text, node.span), value, evaluated, node.span, kids)
 
-    return build(root)
+    return build(root, source)

@@ -591,7 +591,7 @@ class _Builder(RouteBuilder):
             lambda: Rule(
                 decl.code.code,
                 decl.name or "",
-                self.condition(node, ("catalog",), f"rule {decl.code.code}"),
+                self.condition(node, ("catalog",), f"rule {decl.code.code}", rule=decl.code.code),
                 description=self.description(decl),
             ),
         )

@@ -68,7 +68,7 @@ class CompiledRule:
         """
         from crmcms.dsl.compile_sql import to_sql
 
-        return to_sql(self.tree, binding, source=self.text)
+        return to_sql(ast.inline_rules(self.tree), binding, source=self.text)
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from crmcms.dsl.functions import RuleFunction
+    from crmcms.dsl.named_rules import NamedRule
 
 __all__ = [
     "ANY",
@@ -238,6 +239,8 @@ class Schema:
 
     root: Field = attrs.field(repr=lambda root: f"<{len(root.fields)} objects>")
     functions: Mapping[str, RuleFunction] = attrs.field(factory=dict, converter=_frozen, repr=False)
+    rules: Mapping[str, NamedRule] = attrs.field(factory=dict, converter=_frozen, repr=False)
+    """Named rules a condition may use by code (``not ONLY_BIS``); a catalog's schema has them."""
 
     def function(self, name: str) -> RuleFunction | None:
         """A function by name or alias, in any letter case."""

@@ -131,6 +131,8 @@ def unparse(node: ast.Node) -> str:
         case ast.Logical(op=op, operands=operands):
             level = _level(node)
             return f" {op} ".join(_wrap(o, level + 1) for o in operands)
+        case ast.RuleRef(code=code):
+            return code
     raise TypeError(f"cannot print {type(node).__name__}")
 
 
