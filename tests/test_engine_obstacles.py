@@ -1,4 +1,4 @@
-"""What stands in the way of an action, checked on inputs built directly (no unit of work)."""
+"""Workflow rules and handlers, checked on inputs built directly (no unit of work)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from crmcms import Client, PermissionDeniedError, WorkflowError
 from crmcms.dsl import load_catalog_text
+from crmcms.engine.handlers import run_handlers
+from crmcms.engine.notifications import Notification, NotificationKind
 from crmcms.engine.obstacles import ObstacleKind, Requirements, find_obstacles, refusal
 from crmcms.engine.plans import Plans
 from crmcms.engine.policy import AttributePolicy
 from crmcms.engine.queues import QueueIndex
 from crmcms.engine.rules import RuleBook, engine_schema
-from crmcms.model import Appeal, AppealState, Catalog, Operator, Route
+from crmcms.model import Appeal, AppealState, Catalog, Handler, HandlerEvent, Operator, Route
 from crmcms.plugins import make_plugin_manager
 from crmcms.testing.engine import FakeBilling, make_engine
 
@@ -231,3 +233,42 @@ def test_close_and_a_transition_refuse_the_same_fault_with_the_same_class() -> N
         engine.close(subject.id, "pavel")
     with pytest.raises(PermissionDeniedError, match="pavel is not a member of queue TEAM"):
         engine.transition(subject.id, "pavel", "done")
+
+
+class Scope:
+    """An action as handlers see it (:class:`~crmcms.engine.scope.ActionScope`), kept in lists."""
+
+    now = AT
+    catalog = CATALOG
+    rules = RULES
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+        self.hooks: list[str] = []
+
+    def data(self, appeal: Appeal, operator: Operator | None = None, live: bool = False) -> Any:
+        return BIS
+
+    def event(self, *args: Any) -> Any:
+        raise AssertionError("handlers record no events")
+
+    def notify(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+    def hook(self, name: str, **kwargs: Any) -> Any:
+        self.hooks.append(name)
+        return [{"audit": lambda call: self.sent.append(call.arguments["what"])}]
+
+
+def test_handlers_run_on_a_scope_without_a_unit_of_work() -> None:
+    scope = Scope()
+    handlers = (
+        Handler(HandlerEvent.HAND_OVER, "notify", {"to": '"TEAM"', "text": "Client.Category"}),
+        Handler(HandlerEvent.HAND_OVER, "audit", {"what": '"moved"'}),
+    )
+    run_handlers(scope, appeal(), HandlerEvent.HAND_OVER, handlers, BIS, operator="olga")
+    [sent, audited] = scope.sent
+    assert isinstance(sent, Notification)
+    assert (sent.kind, sent.to, sent.text) == (NotificationKind.HAND_OVER, ("TEAM",), "BIS")
+    assert audited == "moved"
+    assert scope.hooks == ["crmcms_handler_actions"]

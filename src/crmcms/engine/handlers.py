@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from crmcms.engine.notifications import Notification, NotificationKind, recipients
 from crmcms.engine.records import copy_appeal
+from crmcms.engine.scope import ActionScope
 from crmcms.errors import CrmcmsError, PluginError, WorkflowError
 from crmcms.model import Appeal, Handler, HandlerEvent, Route
-
-if TYPE_CHECKING:
-    from crmcms.engine.transaction import Tx
 
 __all__ = ["BUILTIN_ACTIONS", "HandlerCall", "handlers_for", "run_handlers"]
 
@@ -64,7 +62,7 @@ def _send(
     call.notify(Notification(kind, call.appeal.id, to, catalog_recipients(to), subject, text))
 
 
-def _builtin(tx: Tx) -> dict[str, Action]:
+def _builtin(tx: ActionScope) -> dict[str, Action]:
     def expand(to: Iterable[str]) -> tuple[str, ...]:
         return recipients(tx.catalog, to)
 
@@ -86,19 +84,19 @@ BUILTIN_ACTIONS = ("call", "escalate", "notify")
 (``function``: the name of a business function)."""
 
 
-def _business_function(tx: Tx, name: str) -> Action:
-    for found in tx.rt.hook("crmcms_business_functions"):
+def _business_function(tx: ActionScope, name: str) -> Action:
+    for found in tx.hook("crmcms_business_functions"):
         if found and name in found:
             function: Action = found[name]
             return function
     raise WorkflowError(f"no plugin provides business function {name!r}")
 
 
-def _action(tx: Tx, name: str) -> Action:
+def _action(tx: ActionScope, name: str) -> Action:
     builtin = _builtin(tx)
     if name in builtin:
         return builtin[name]
-    for found in tx.rt.hook("crmcms_handler_actions"):
+    for found in tx.hook("crmcms_handler_actions"):
         if found and name in found:
             action: Action = found[name]
             return action
@@ -115,7 +113,7 @@ def handlers_for(event: HandlerEvent, own: Sequence[Handler], route: Route) -> t
 
 
 def run_handlers(
-    tx: Tx,
+    tx: ActionScope,
     appeal: Appeal,
     event: HandlerEvent,
     handlers: Sequence[Handler],
@@ -126,7 +124,7 @@ def run_handlers(
 ) -> None:
     """Run ``handlers`` one after another; the first failure aborts the whole action."""
     for handler in handlers:
-        arguments = {k: tx.rt.rules.expression(v)(data) for k, v in handler.arguments.items()}
+        arguments = {k: tx.rules.expression(v)(data) for k, v in handler.arguments.items()}
         call = HandlerCall(
             handler,
             event,

@@ -1,32 +1,25 @@
-"""Queues: choosing an appeal's queue on entering a process, membership, taking and assigning."""
+"""Queues: choosing an appeal's queue on entering a process, and who may work in each."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from crmcms.dsl import CompiledRule, rule_title
-from crmcms.engine.history import snapshot
-from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
 from crmcms.engine.rules import RuleBook
-from crmcms.errors import Problem, ValidationError, WorkflowError
-from crmcms.model import Appeal, Catalog, HistoryKind, Queue, QueuePolicy, Route
-
-if TYPE_CHECKING:
-    from crmcms.engine.transaction import Tx
+from crmcms.errors import WorkflowError
+from crmcms.model import Catalog, Queue, QueuePolicy, Route
 
 __all__ = [
     "QueueCandidate",
     "QueueChoice",
     "QueueIndex",
-    "assign",
     "candidate_queues",
     "choose_queue",
     "queue_candidates",
     "select_queue",
-    "take",
 ]
 
 
@@ -168,47 +161,3 @@ def select_queue(
     keeps = route.process(process).queue_policy is QueuePolicy.KEEP
     candidates = queue_candidates(catalog, rules, route, process)
     return QueueChoice(*choose_queue(process, keeps, candidates, current, data))
-
-
-_WORK = Requirements(work=True)
-_ADMINISTER = Requirements(administer=True)
-_ASSIGNEE = Requirements(state=None, work=True)
-
-
-def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
-    """The operator takes the appeal from its queue and becomes its responsible."""
-    operator = tx.operator(login)
-    assert operator is not None
-    appeal = tx.appeal(appeal_id)
-    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"take appeal {appeal_id}")
-    if appeal.responsible == login:
-        raise WorkflowError(f"appeal {appeal_id} is already {login}'s")
-    before = snapshot(appeal)
-    appeal.responsible = login
-    tx.uow.appeals.update(appeal)
-    tx.record(appeal, HistoryKind.ASSIGNED, before, operator=login, comment="taken from queue")
-    return appeal
-
-
-def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "") -> Appeal:
-    """A queue administrator makes ``assignee`` (a member of the queue) responsible."""
-    operator = tx.operator(login)
-    assert operator is not None
-    appeal = tx.appeal(appeal_id)
-    found = find_obstacles(_ADMINISTER, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"assign appeal {appeal_id}")
-    target = tx.operator(assignee)
-    assert target is not None
-    # Who is assigned is input: the caller named someone who may not work on it.
-    found = find_obstacles(_ASSIGNEE, appeal, target, {}, tx.rt, tx.uow.appeals)
-    if found:
-        problems = [Problem("assignee", o.message) for o in found]
-        raise ValidationError(problems, subject=f"appeal {appeal_id}")
-    before = snapshot(appeal)
-    appeal.responsible = assignee
-    tx.uow.appeals.update(appeal)
-    tx.record(appeal, HistoryKind.ASSIGNED, before, operator=login, comment=comment or "assigned")
-    return appeal

@@ -10,7 +10,7 @@ import attrs
 import pluggy
 
 from crmcms.dsl.functions import reset_rule_clock, set_rule_clock
-from crmcms.engine import admin, appeals, contacts, queues, routing, sla
+from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
@@ -220,10 +220,10 @@ class Engine:
         return self.run(act)
 
     def take(self, appeal_id: int, operator: str) -> Appeal:
-        return self.run(lambda tx: queues.take(tx, appeal_id, operator))
+        return self.run(lambda tx: assignment.take(tx, appeal_id, operator))
 
     def assign(self, appeal_id: int, operator: str, assignee: str, *, comment: str = "") -> Appeal:
-        return self.run(lambda tx: queues.assign(tx, appeal_id, operator, assignee, comment))
+        return self.run(lambda tx: assignment.assign(tx, appeal_id, operator, assignee, comment))
 
     def close(self, appeal_id: int, operator: str, *, comment: str = "") -> Appeal:
         return self.run(lambda tx: admin.close(tx, appeal_id, operator, comment))

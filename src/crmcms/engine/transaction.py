@@ -12,6 +12,7 @@ from crmcms.engine.notifications import Notification
 from crmcms.engine.plans import RoutePlan
 from crmcms.engine.ports import UnitOfWork
 from crmcms.engine.records import make_event
+from crmcms.engine.rules import RuleBook
 from crmcms.engine.runtime import Runtime
 from crmcms.errors import (
     ConcurrencyError,
@@ -51,6 +52,15 @@ class Tx:
         :meth:`client`) before or besides reading rule data."""
 
     # --- Reading ----------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> RuleBook:
+        """The catalog's compiled rules and expressions."""
+        return self.rt.rules
+
+    def hook(self, name: str, **kwargs: Any) -> Any:
+        """Call plugin hook ``name``; a plugin's exception becomes :class:`PluginError`."""
+        return self.rt.hook(name, **kwargs)
 
     def clock(self) -> datetime:
         """The action's time: what ``now()`` in its rules reads."""
