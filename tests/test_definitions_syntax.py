@@ -6,6 +6,8 @@ import pytest
 
 from crmcms.dsl.definitions_parser import SYNTAX_EXAMPLES, parse_definitions
 from crmcms.dsl.loader import check_sources, load_catalog_text
+from crmcms.dsl.parser import parse_rule
+from crmcms.dsl.syntax_errors import CONDITION_CONTEXTS, expression_examples
 from crmcms.errors import DefinitionError, DslError
 
 SYNTAX_ROWS = [
@@ -282,3 +284,45 @@ def test_with_a_broken_file_references_it_might_define_are_not_reported() -> Non
     _, problems = check_sources(sources)
     assert [p.span.file for p in problems] == ["broken.crm", "topics.crm"]
     assert "defined twice" in problems[1].message
+
+
+def _friendly(err: DslError) -> str:
+    return err.message.split(" (at ", 1)[0]
+
+
+CONDITION_ROWS = [
+    (label, snippet, context)
+    for label, snippet in expression_examples()
+    if label != "the rule is empty"
+    for context in CONDITION_CONTEXTS
+]
+
+
+@pytest.mark.parametrize(("label", "snippet", "context"), CONDITION_ROWS)
+def test_a_malformed_condition_gets_the_same_message_in_a_definition_file(
+    label: str, snippet: str, context: str
+) -> None:
+    with pytest.raises(DslError) as alone:
+        parse_rule(snippet)
+    with pytest.raises(DslError) as in_file:
+        parse_definitions(context.format(snippet), file="x.crm")
+    assert _friendly(alone.value) == label
+    assert _friendly(in_file.value) == label, in_file.value.render()
+
+
+def test_the_keyword_table_lists_the_declarations_of_the_grammar() -> None:
+    import re
+    from importlib import resources
+
+    from crmcms.dsl.keywords import DECLARATION_KEYWORDS
+
+    grammar = resources.files("crmcms.dsl").joinpath("definitions.lark").read_text("utf-8")
+    decl = re.search(r"^_decl:(.*?)\n\n", grammar, re.S | re.M)
+    assert decl is not None
+    names = re.findall(r"\w+", decl.group(1))
+    words = []
+    for name in names:
+        rule = re.search(rf"^{name}:((?:\s*\"\w+\")+)", grammar, re.M)
+        assert rule is not None, name
+        words.append(" ".join(re.findall(r"\"(\w+)\"", rule.group(1))))
+    assert sorted(words) == sorted(DECLARATION_KEYWORDS)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.exceptions import UnexpectedInput, VisitError
 from lark.visitors import merge_transformers
 
 from crmcms.dsl import ast
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.keywords import DECLARATION_KEYWORDS
 from crmcms.dsl.parser import (
+    TERMINAL_NAMES,
     AstBuilder,
     current_file,
     open_grammar,
@@ -23,6 +25,7 @@ from crmcms.dsl.parser import (
     unquote,
 )
 from crmcms.dsl.schema import parse_duration
+from crmcms.dsl.syntax_errors import SyntaxErrors, condition_examples
 from crmcms.errors import DslError, SourceSpan
 
 __all__ = ["definitions_parser", "parse_definitions"]
@@ -454,10 +457,8 @@ def _with_source(err: DslError, text: str) -> DslError:
 
 # --- Friendly syntax errors ----------------------------------------------------------------
 
-# Each message comes with snippets that provoke it; an error is matched to them by parser
-# state and the token met. Every snippet is also a row of the test table.
-SYNTAX_EXAMPLES: dict[str, Sequence[str]] = {
-    "expected a declaration (dictionary, group, topic, rule, queue, route, template, ...)": [
+SYNTAX_EXAMPLES: Mapping[str, Sequence[str]] = {
+    "expected a declaration (" + ", ".join(DECLARATION_KEYWORDS) + ")": [
         'topik T "t"',
         "T",
         '"T"',
@@ -496,76 +497,17 @@ SYNTAX_EXAMPLES: dict[str, Sequence[str]] = {
         'route R "r" { transition a "x" }',
     ],
 }
+"""Mistakes of the definition language itself; a malformed condition gets the expression
+language's message (:data:`crmcms.dsl.syntax_errors.EXPRESSION_EXAMPLES`)."""
 
-_TERMINALS = {
-    "NAME": "a name",
-    "STRING": "a string",
-    "INT": "a number",
-    "DURATION": "a duration",
-    "$END": "the end of the file",
-    "LBRACE": "{",
-    "RBRACE": "}",
-}
-
-
-def _describe(name: str) -> str:
-    if name in _TERMINALS:
-        return _TERMINALS[name]
-    try:
-        pattern = definitions_parser().get_terminal(name).pattern
-    except KeyError:
-        return name.lower()
-    value = str(pattern.value)
-    if pattern.type == "str":
-        return repr(value)
-    # keyword alternatives such as (?:hidden|visible|...)(?!\w)
-    inner = value.removeprefix("(?:").split(")", 1)[0]
-    return " or ".join(repr(w) for w in inner.split("|"))
-
-
-def _error_key(err: UnexpectedInput) -> tuple[Any, str]:
-    state = getattr(err, "state", None)
-    position = getattr(state, "position", None)
-    if isinstance(err, UnexpectedCharacters):
-        return position, f"<char {err.char}>"
-    token = getattr(err, "token", None)
-    return position, getattr(token, "type", "$END")
-
-
-@functools.cache
-def _example_index() -> dict[tuple[Any, str], str]:
-    index: dict[tuple[Any, str], str] = {}
-    for label, snippets in SYNTAX_EXAMPLES.items():
-        for snippet in snippets:
-            try:
-                definitions_parser().parse(snippet)
-            except UnexpectedInput as err:
-                index.setdefault(_error_key(err), label)
-                # the same state met with another token still means the same mistake
-                index.setdefault((_error_key(err)[0], "*"), label)
-            except (DslError, VisitError):
-                pass
-    return index
+_ERRORS = SyntaxErrors(
+    definitions_parser,
+    [(label, s) for label, snippets in SYNTAX_EXAMPLES.items() for s in snippets]
+    + condition_examples(),
+    end="the end of the file",
+    terminals={**TERMINAL_NAMES, "$END": "the end of the file", "LBRACE": "{", "RBRACE": "}"},
+)
 
 
 def _syntax_error(text: str, err: UnexpectedInput, file: str) -> DslError:
-    line, column = err.line, err.column
-    token = getattr(err, "token", None)
-    at_end = isinstance(err, UnexpectedEOF) or (token is not None and token.type == "$END")
-    if at_end or line is None or line < 1:
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
-    if isinstance(err, UnexpectedCharacters):
-        found = f"character {err.char!r}"
-    elif token is not None and not at_end:
-        found = repr(str(token))
-    else:
-        found = "the end of the file"
-    key = _error_key(err)
-    index = _example_index()
-    friendly = index.get(key) or index.get((key[0], "*"))
-    expected = getattr(err, "expected", None) or getattr(err, "allowed", None) or set()
-    shown = sorted({_describe(n) for n in expected if not n.startswith("expressions__")})
-    message = f"{friendly} (found {found})" if friendly else f"unexpected {found}"
-    hint = f"expected {', '.join(shown)}" if shown and len(shown) <= 12 else None
-    return DslError(message, SourceSpan(file, line, column), source=text, hint=hint)
+    return _ERRORS.error(text, err, file)

@@ -10,41 +10,18 @@ from typing import Any
 from crmcms.dsl import ast
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions_parser import parse_definitions
+from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
 from crmcms.dsl.unparse import chain, format_duration, quote, unparse
 
 __all__ = ["INDENT", "format_code", "format_source", "print_definitions"]
 
 INDENT = "    "
 
-# Words of this grammar (any code spelled so is quoted) and of the rule language (any case).
-_KEYWORDS = frozenset(
-    " ".join(
-        (
-            "dictionary analytic internal external query inactive parent description place kind",
-            "channel client category priority rank mailing list operators addresses role",
-            "permissions operator roles template email password places default direction topics",
-            "categories topic group attributes attribute collapsed expanded date decimal boolean",
-            "string multiple column computed mask regex meta hidden visible readonly editable",
-            "required optional when rule queue system members admins processes route version",
-            "merge common moved process initial final keep inherit transition automatic deadline",
-            "business warn notify escalate on incoming outgoing any",
-        )
-    ).split()
-)
-_RULE_WORDS = frozenset(
-    " ".join(
-        (
-            "and or not in like matches is empty true false",
-            "и или не в подобно соответствует есть пусто истина ложь",
-        )
-    ).split()
-)
-
 
 def format_code(code: str) -> str:
     """A code as written in a file: bare when it reads back as a name or number, else quoted."""
     plain = code.isdigit() or (
-        code.isidentifier() and code not in _KEYWORDS and code.lower() not in _RULE_WORDS
+        code.isidentifier() and code not in DEFINITION_WORDS and code.lower() not in RULE_WORDS
     )
     return code if plain else quote(code)
 

@@ -14,6 +14,7 @@ from crmcms.dsl._loader_routes import EVENT_NAMES, RouteBuilder
 from crmcms.dsl.definition_checks import Condition, LoadIndex, run_checks, value_rule_type
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions_parser import parse_definitions
+from crmcms.dsl.keywords import DECLARATION_STARTS
 from crmcms.dsl.unparse import unparse
 from crmcms.errors import DefinitionError, DslError, SourceSpan
 from crmcms.model import (
@@ -148,10 +149,7 @@ def _check_without_broken_files(catalog: Catalog, index: LoadIndex) -> None:
 
 
 # A declaration that starts a line (as `crmcms fmt` lays them out) is where parsing can resume.
-_DECLARATION_START = re.compile(
-    r"(?:dictionary|place|channel|client|priority|mailing|role|operator|template|group|topic"
-    r"|rule|queue|route)\b"
-)
+_DECLARATION_START = re.compile(r"(?:" + "|".join(sorted(DECLARATION_STARTS)) + r")\b")
 
 
 def _syntax_errors(text: str, file: str, first: DslError) -> list[DslError]:

@@ -6,14 +6,14 @@ import contextlib
 import contextvars
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.exceptions import UnexpectedInput, VisitError
 from lark.visitors import merge_transformers
 
 from crmcms.dsl import ast
@@ -28,6 +28,7 @@ from crmcms.dsl.schema import (
     STRING,
     parse_duration,
 )
+from crmcms.dsl.syntax_errors import EXPRESSION_EXAMPLES, SyntaxErrors, expression_examples
 from crmcms.errors import DslError, SourceSpan
 
 __all__ = [
@@ -257,44 +258,10 @@ def rule_parser() -> Lark:
 
 # --- Friendly syntax errors ----------------------------------------------------------------
 
-# Each message comes with the snippets that provoke it; lark matches an error against them by
-# parser state. Every snippet is also a row of the test table.
-SYNTAX_EXAMPLES: dict[str, Sequence[str]] = {
-    "the rule is empty": ["", "   "],
-    "a value is missing after the operator": [
-        "a =",
-        "a <",
-        "a and",
-        "a or",
-        "a +",
-        "a *",
-        "not",
-        "a = 1 and not",
-    ],
-    "two operators in a row": ["a and and b", "a or or b", "a = = b", "a and or b", "a + * b"],
-    "an operator is missing between two values": [
-        "a b",
-        "a = 1 b = 2",
-        'a "x"',
-        "a = 1 2",
-        "f(a) b",
-        "(a) b",
-    ],
-    "a parenthesis is not closed": ["(a = 1", "f(a", "a in (1, 2", "((a)"],
-    "a bracket is not closed": ["a in [1, 2", "Appeal.Attribute[168"],
-    "a closing parenthesis has no opening one": ["a = 1)", "a)"],
-    "comparisons cannot be chained; join them with and": ["a = b = c", "a < b < c", "a = b in (1)"],
-    "a path cannot end with a dot": ["a.", "a.b.", "a. = 1"],
-    "a list item is missing": ["a in (1,,2)", "a in (1,)", "a in (,1)", "f(1,)"],
-    "like and matches take a string literal pattern": ["a like b", "a matches 1", "a not like b"],
-    "is must be followed by empty or not empty": ["a is 1", "a is b", "a is not 1"],
-    "in must be followed by a list, such as (1, 2)": ["a in 1", 'a in "x"', "a not in 1"],
-    "a string is not closed": ['a = "abc', "a = 'abc"],
-    "use and, or, not instead of &&, ||, !": ["a && b", "a || b", "!a", "a & b"],
-    "an attribute code goes in brackets: Appeal.Attribute[168]": ["Appeal.Attribute.168", "a.1"],
-}
+SYNTAX_EXAMPLES = EXPRESSION_EXAMPLES
+"""Kept under its old name: the expression examples of :mod:`crmcms.dsl.syntax_errors`."""
 
-_TERMINAL_NAMES = {
+TERMINAL_NAMES: Mapping[str, str] = {
     "NAME": "a name",
     "STRING": "a string",
     "INT": "a number",
@@ -312,115 +279,19 @@ _TERMINAL_NAMES = {
     "RSQB": "]",
     "COMMA": ",",
     "DOT": ".",
-    "$END": "the end of the rule",
 }
+"""How the expression language's terminals are shown in a hint, in every grammar using it."""
 
-
-def _describe_terminal(name: str) -> str:
-    base = name.rsplit("__", 1)[-1].lstrip("_")
-    return _TERMINAL_NAMES.get(base, base.lower())
-
-
-def _expected(err: UnexpectedInput) -> str:
-    state = getattr(err, "state", None)
-    names: set[str] = set()
-    try:
-        names = set(state.parse_conf.parse_table.states[state.position])  # type: ignore[union-attr]
-    except (AttributeError, KeyError, TypeError):
-        names = set(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
-    # Rule names (lower case) are parser internals; only terminals mean something to a user.
-    shown = {_describe_terminal(n) for n in names if n.rsplit("__", 1)[-1].lstrip("_").isupper()}
-    shown.discard("not")  # "not" is always possible somewhere; listing it only confuses
-    return ", ".join(sorted(shown))
-
-
-def _error_key(err: UnexpectedInput) -> tuple[Any, str, str]:
-    """Where the parser stood (LALR state and depth) and what it met there."""
-    state = getattr(err, "state", None)
-    where = (getattr(state, "position", None), len(getattr(state, "state_stack", ()) or ()))
-    if isinstance(err, UnexpectedCharacters):
-        return where, "<char>", err.char
-    token = getattr(err, "token", None)
-    return where, getattr(token, "type", "$END"), str(token or "")
-
-
-@functools.cache
-def _example_index() -> tuple[tuple[tuple[Any, str, str], str], ...]:
-    # Like lark's match_examples, but indexed once instead of re-parsing every example on
-    # every error.
-    index = []
-    for label, snippets in SYNTAX_EXAMPLES.items():
-        for snippet in snippets:
-            try:
-                rule_parser().parse(snippet)
-            except UnexpectedInput as err:
-                index.append((_error_key(err), label))
-            except DslError:
-                pass
-    return tuple(index)
-
-
-def _friendly(err: UnexpectedInput, text: str) -> str | None:
-    where, kind, value = _error_key(err)
-    best: tuple[int, str] | None = None
-    for (w, k, v), label in _example_index():
-        if kind == "<char>" or k == "<char>":
-            # a stray character means the same wherever it stands, and only that character
-            if (k, v) != (kind, value):
-                continue
-            score = 2 if w == where else 1
-        elif w[0] == where[0]:
-            # same LALR state; the same depth too makes it the same situation
-            score = (4 if (k, v) == (kind, value) else 3 if k == kind else 2) * 2 + (w == where)
-        else:
-            continue
-        if best is None or score > best[0]:
-            best = (score, label)
-    if best is None:
-        return None
-    if best[1].endswith("is not closed") and "string" not in best[1]:
-        return _unclosed(text)
-    return best[1]
-
-
-def _unclosed(text: str) -> str:
-    """Which opener is left open (list items and arguments share parser states)."""
-    stack: list[str] = []
-    for ch in re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', "", text):
-        if ch in "([":
-            stack.append(ch)
-        elif ch in ")]" and stack:
-            stack.pop()
-    return "a bracket is not closed" if stack[-1:] == ["["] else "a parenthesis is not closed"
+_ERRORS = SyntaxErrors(
+    rule_parser,
+    expression_examples(),
+    end="end of the rule",
+    terminals={**TERMINAL_NAMES, "$END": "the end of the rule"},
+)
 
 
 def _syntax_error(text: str, err: UnexpectedInput) -> DslError:
-    file = _file.get()
-    line, column = err.line, err.column
-    token = getattr(err, "token", None)
-    if (
-        isinstance(err, UnexpectedEOF)
-        or (token is not None and token.type == "$END")
-        or line is None
-        or line < 1
-    ):
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
-    friendly = _friendly(err, text)
-    if isinstance(err, UnexpectedCharacters):
-        found = f"character {err.char!r}"
-    elif token is not None and token.type != "$END":
-        found = repr(str(token))
-    else:
-        found = "end of the rule"
-    expected = _expected(err)
-    message = friendly or f"unexpected {found}"
-    if friendly and found != "end of the rule":
-        message += f" (at {found})"
-    # After a value nearly everything may follow; such a list helps nobody.
-    useful = expected and (not friendly or expected.count(",") < 4)
-    hint = f"expected {expected}" if useful else None
-    return DslError(message, SourceSpan(file, line, column), source=text, hint=hint)
+    return _ERRORS.error(text, err, _file.get())
 
 
 def parse_rule(text: str, *, file: str = "<rule>") -> ast.Node:
