@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
-from crmcms import Catalog, Client, load_catalog
+from crmcms import Catalog, Client, Engine, WorkflowError, load_catalog
 from crmcms.entrypoints.cli import cli
 from crmcms.testing import workflows
 from crmcms.testing.engine import FakeBilling
-from crmcms.testing.workflows import explore, sample_clients
+from crmcms.testing.workflows import (
+    MIN_DONE_SHARE,
+    ActionTally,
+    NothingTestedError,
+    explore,
+    sample_clients,
+    workflow_machine,
+)
 
 EXAMPLES = "examples/telecom"
 
@@ -49,17 +59,100 @@ def test_a_broken_invariant_is_reported(catalog: Catalog, monkeypatch: pytest.Mo
     # As if the engine put appeals in queues their process does not hand appeals to.
     monkeypatch.setattr(workflows, "candidate_queues", lambda *args: ())
     with pytest.raises(AssertionError, match="which process registration does not hand"):
-        explore(catalog, runs=10, steps=5, shrink=False)
-    args = ["explore", EXAMPLES, "--runs", "10", "--steps", "5", "--no-shrink"]
+        explore(catalog, runs=20, steps=10, shrink=False, derandomize=True)
+    args = ["explore", EXAMPLES, "--runs", "20", "--steps", "10", "--no-shrink", "--derandomize"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1
     assert "invariant broken: appeal 1 is in queue REGISTRATION" in result.output
 
 
+def _refuse(*args: object, **kwargs: object) -> NoReturn:
+    raise WorkflowError("refused by the test")
+
+
+ACTIONS = ("transition", "update_values", "close", "take", "reject", "assign", "reopen")
+
+
+def test_a_run_that_registers_nothing_fails(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An engine that refuses everything keeps every invariant: the run must still fail.
+    for name in ("register_contact", "create_child", *ACTIONS):
+        monkeypatch.setattr(Engine, name, _refuse)
+    with pytest.raises(AssertionError, match=r"no appeal could be registered in \d+ attempts"):
+        explore(catalog, runs=20, steps=10, shrink=False)
+    result = CliRunner().invoke(cli, ["explore", EXAMPLES, "--runs", "20", "--no-shrink"])
+    assert result.exit_code == 1
+    assert "nothing tested: no appeal could be registered in" in result.output
+
+
+def test_a_run_whose_actions_are_all_refused_fails(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("create_child", *ACTIONS):
+        monkeypatch.setattr(Engine, name, _refuse)
+    with pytest.raises(AssertionError, match="the engine refused nearly every action") as failed:
+        explore(catalog, runs=30, steps=20, shrink=False, derandomize=True)
+    assert re.search(r"on an appeal, 0 of [1-9]\d* carried out: ", str(failed.value))
+    # The same for the machine run as a test case under a test runner of one's own.
+    case = workflow_machine(catalog).TestCase()
+    case.settings = settings(case.settings, max_examples=30, database=None)
+    with pytest.raises(AssertionError, match="the engine refused nearly every action"):
+        case.runTest()
+
+
+def test_a_run_counts_what_it_did(catalog: Catalog) -> None:
+    tally = explore(catalog, runs=30, steps=20, derandomize=True)
+    assert tally.done["register"] > 0
+    making = ("register", "child")
+    acted = sum(n for kind, n in tally.done.items() if kind not in making)
+    tried = acted + sum(n for kind, n in tally.refused.items() if kind not in making)
+    assert tried > 0
+    assert acted >= MIN_DONE_SHARE * tried
+    assert tally.done["transition"] > 0
+    assert tally.attempted == tally.done.total() + tally.refused.total()
+    assert str(tally).startswith(f"{tally.done.total()} of {tally.attempted} actions carried out (")
+    # Settings given to a machine's TestCase stay with it, as they do with hypothesis' own.
+    machine = workflow_machine(catalog)
+    machine.TestCase.settings = settings(max_examples=3)
+    assert machine.TestCase.settings.max_examples == 3
+    assert workflow_machine(catalog).TestCase.settings.max_examples != 3
+
+
+def test_the_tally_check() -> None:
+    tally = ActionTally()
+    with pytest.raises(NothingTestedError, match="the run tried no registration"):
+        tally.check()
+    tally.record("register", False)
+    with pytest.raises(AssertionError, match="in 1 attempts"):
+        tally.check()
+    tally.record("register", True)
+    for _ in range(10):
+        tally.record("transition", False)
+    with pytest.raises(
+        AssertionError, match=r"0 of 10 carried out: 1 of 12 actions carried out \(register 1/2, "
+    ):
+        tally.check()
+    assert tally.never_done == ["transition"]
+    tally.record("transition", True)
+    tally.record("edit", True)
+    assert tally.never_done == []
+    tally.check()
+    tally.check(min_done_share=0.0)
+    with pytest.raises(AssertionError, match="at least 50%"):
+        tally.check(min_done_share=0.5)
+    made_only = ActionTally()
+    made_only.record("child", True)
+    with pytest.raises(AssertionError, match="no action was tried on them"):
+        made_only.check()
+
+
 def test_explore_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    result = CliRunner().invoke(cli, ["explore", EXAMPLES, "--runs", "5", "--steps", "10"])
+    args = ["explore", EXAMPLES, "--runs", "20", "--steps", "10", "--derandomize"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "5 runs of up to 10 actions on 2 route versions with 12 clients" in result.output
+    assert "20 runs of up to 10 actions on 2 route versions with 12 clients" in result.output
+    assert re.search(r"│ register +│ +[1-9]\d* │ +\d+ │", result.output), result.output
     monkeypatch.setitem(sys.modules, "crmcms.testing.workflows", None)
     missing = CliRunner().invoke(cli, ["explore", EXAMPLES])
     assert missing.exit_code == 1

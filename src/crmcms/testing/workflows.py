@@ -14,14 +14,22 @@ their branches. After every step:
 - a closed appeal has no open children, unless its route lets it close with open ones;
 - an action the engine refused changed nothing (neither the appeal nor its history);
 - an appeal that left a process had its required attributes filled.
+
+A run also counts the actions the engine carried out and refused, by kind
+(:class:`ActionTally`), and fails when (nearly) every action was refused: invariants checked
+only on refusals prove nothing, so an engine, or a catalog, that refuses everything must not
+pass.
 """
 
 from __future__ import annotations
 
 import itertools
+import unittest
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+import attrs
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,7 +46,16 @@ from crmcms.model import Appeal, Catalog, Client, QueuePolicy
 from crmcms.testing._records import appeal_values
 from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
 
-__all__ = ["WorkflowMachine", "explore", "sample_clients", "workflow_machine"]
+__all__ = [
+    "MIN_DONE_SHARE",
+    "ActionTally",
+    "NothingTestedError",
+    "WorkflowMachine",
+    "explore",
+    "run_workflow_machine",
+    "sample_clients",
+    "workflow_machine",
+]
 
 MAX_CLIENTS = 12
 """Clients made for a run at most (one per combination of category and region), unless the
@@ -68,12 +85,117 @@ def sample_clients(catalog: Catalog, engine: Engine | None = None) -> list[Clien
     ]
 
 
+MIN_DONE_SHARE = 0.1
+"""The share of the actions tried on appeals that a run must see carried out, at least, to
+count as a test."""
+
+REGISTER, CHILD = "register", "child"
+MAKING = frozenset({REGISTER, CHILD})
+"""Kinds of action that make appeals rather than act on one."""
+
+
+class NothingTestedError(CrmcmsError, AssertionError):
+    """A run that tested (nearly) nothing: no appeal was made, or the engine refused nearly
+    every action. An ``AssertionError`` too, so that test runners count it as a failure."""
+
+
+@attrs.define
+class ActionTally:
+    """Actions a run attempted on the engine, by kind: carried out and refused."""
+
+    done: Counter[str] = attrs.field(factory=Counter)
+    refused: Counter[str] = attrs.field(factory=Counter)
+
+    def record(self, kind: str, done: bool) -> None:
+        (self.done if done else self.refused)[kind] += 1
+
+    @property
+    def attempted(self) -> int:
+        return self.done.total() + self.refused.total()
+
+    @property
+    def never_done(self) -> list[str]:
+        """Kinds of action tried and always refused: what the run did not test."""
+        return sorted(kind for kind in self.refused if not self.done[kind])
+
+    def check(self, min_done_share: float = MIN_DONE_SHARE) -> None:
+        """Raise :class:`NothingTestedError` when the run tested (nearly) nothing: no appeal
+        was ever made, no action was tried on one, or fewer than ``min_done_share`` of the actions
+        tried on appeals (transitions, edits, closing, ...) were carried out."""
+        made = self.done[REGISTER] + self.done[CHILD]
+        if not made and not self.refused[REGISTER]:
+            raise NothingTestedError(
+                "no appeal was made: the run tried no registration (give it more runs or steps)"
+            )
+        if not made:
+            raise NothingTestedError(
+                f"no appeal could be registered in {self.refused[REGISTER]} attempts: "
+                f"nothing was tested ({self})"
+            )
+        done = sum(n for kind, n in self.done.items() if kind not in MAKING)
+        tried = done + sum(n for kind, n in self.refused.items() if kind not in MAKING)
+        if not tried:
+            raise NothingTestedError(
+                f"appeals were made but no action was tried on them ({self}): give the run "
+                "more steps"
+            )
+        if done < min_done_share * tried:
+            raise NothingTestedError(
+                f"the engine refused nearly every action on an appeal, {done} of {tried} "
+                f"carried out: {self}; at least {min_done_share:.0%} must be for the "
+                "invariants to mean anything"
+            )
+
+    def __str__(self) -> str:
+        kinds = sorted(set(self.done) | set(self.refused))
+        parts = [
+            f"{kind} {self.done[kind]}/{self.done[kind] + self.refused[kind]}" for kind in kinds
+        ]
+        return f"{self.done.total()} of {self.attempted} actions carried out" + (
+            f" ({', '.join(parts)})" if parts else ""
+        )
+
+
+class _CheckedTestCase:
+    """``Machine.TestCase`` as hypothesis makes it, except that the run's tally is checked at
+    its end: a test whose actions were all refused fails (hypothesis' own cannot know)."""
+
+    def __get__(
+        self, obj: WorkflowMachine | None, owner: type[WorkflowMachine] | None = None
+    ) -> type[unittest.TestCase]:
+        found = type(obj) if obj is not None else owner
+        assert found is not None
+        machine: type[WorkflowMachine] = found
+        made: type[unittest.TestCase] | None = machine.__dict__.get("_checked_test_case")
+        if made is None:
+
+            class CheckedTestCase(unittest.TestCase):
+                settings = settings(deadline=None, suppress_health_check=list(HealthCheck))
+
+                def runTest(self) -> None:
+                    run_workflow_machine(machine, self.settings)
+
+            CheckedTestCase.__name__ = f"{machine.__name__}.TestCase"
+            CheckedTestCase.__qualname__ = f"{machine.__qualname__}.TestCase"
+            # On the class itself, so that settings given to it stay with the machine.
+            type.__setattr__(machine, "_checked_test_case", CheckedTestCase)
+            made = CheckedTestCase
+        return made
+
+
 class WorkflowMachine(RuleBasedStateMachine):
-    """The state machine :func:`workflow_machine` makes for a catalog."""
+    """The state machine :func:`workflow_machine` makes for a catalog.
+
+    Rules of your own record what they attempt with :meth:`record` (or act through
+    :meth:`attempt`, which also checks that a refusal changed nothing)."""
 
     catalog: ClassVar[Catalog]
     clients: ClassVar[tuple[Client, ...]]
     billing: ClassVar[Callable[[Sequence[Client]], FakeBilling]]
+    tally: ClassVar[ActionTally] = ActionTally()
+    """What the current run attempted; :func:`run_workflow_machine` starts a new one."""
+
+    TestCase = _CheckedTestCase()  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,7 +206,14 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     # --- Acting, and what a refusal must leave -------------------------------------------------
 
-    def attempt(self, appeal_id: int, action: Callable[[], Appeal], *, leaving: bool) -> None:
+    def record(self, kind: str, done: bool) -> None:
+        """Count an action of ``kind`` the engine carried out (``done``) or refused."""
+        type(self).tally.record(kind, done)
+
+    def attempt(
+        self, appeal_id: int, action: Callable[[], Appeal], *, leaving: bool, kind: str = "other"
+    ) -> None:
+        """Run ``action`` on the appeal; if the engine refuses it, check it changed nothing."""
         engine = self.engine
         before = engine.appeal(appeal_id)
         history = engine.history(appeal_id)
@@ -92,9 +221,11 @@ class WorkflowMachine(RuleBasedStateMachine):
         try:
             after = action()
         except CrmcmsError:
+            self.record(kind, False)
             assert engine.appeal(appeal_id) == before, "a refused action changed the appeal"
             assert engine.history(appeal_id) == history, "a refused action wrote history"
             return
+        self.record(kind, True)
         if leaving and after.process != before.process:
             codes = ", ".join(p.code for p in missing)
             assert not missing, f"appeal {appeal_id} left {before.process} without {codes}"
@@ -149,7 +280,9 @@ class WorkflowMachine(RuleBasedStateMachine):
                 login, drafts=[AppealDraft(topic, values)], **contact
             )
         except CrmcmsError:
+            self.record(REGISTER, False)
             return
+        self.record(REGISTER, True)
         self.ids.extend(a.id for a in registered.appeals)
 
     def _pick(self, data: st.DataObject) -> tuple[int, str] | None:
@@ -175,7 +308,10 @@ class WorkflowMachine(RuleBasedStateMachine):
         pool = available if mostly else [o.code for o in options]
         code = data.draw(st.sampled_from(pool), label="transition")
         self.attempt(
-            appeal_id, lambda: self.engine.transition(appeal_id, login, code), leaving=True
+            appeal_id,
+            lambda: self.engine.transition(appeal_id, login, code),
+            leaving=True,
+            kind="transition",
         )
 
     @rule(data=st.data())
@@ -187,7 +323,10 @@ class WorkflowMachine(RuleBasedStateMachine):
         topic = self.engine.appeal(appeal_id).topic
         values = data.draw(appeal_values(self.catalog, topic), label="values")
         self.attempt(
-            appeal_id, lambda: self.engine.update_values(appeal_id, login, values), leaving=True
+            appeal_id,
+            lambda: self.engine.update_values(appeal_id, login, values),
+            leaving=True,
+            kind="edit",
         )
 
     @rule(data=st.data(), act=st.sampled_from(["close", "take", "reject", "assign", "reopen"]))
@@ -206,7 +345,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         if act == "assign":
             assignee = data.draw(st.sampled_from(self.operators), label="assignee")
             actions["assign"] = lambda: engine.assign(appeal_id, login, assignee)
-        self.attempt(appeal_id, actions[act], leaving=act in ("close", "reject"))
+        self.attempt(appeal_id, actions[act], leaving=act in ("close", "reject"), kind=act)
 
     @rule(data=st.data())
     def child(self, data: st.DataObject) -> None:
@@ -222,7 +361,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         try:
             kid = self.engine.create_child(parent, login, topic, values)
         except CrmcmsError:
+            self.record(CHILD, False)
             return
+        self.record(CHILD, True)
         self.ids.append(kid.id)
 
     @rule(hours=st.integers(1, 72))
@@ -282,6 +423,21 @@ def workflow_machine(
     return type("CatalogWorkflows", (WorkflowMachine,), namespace)
 
 
+def run_workflow_machine(
+    machine: type[WorkflowMachine],
+    run_settings: settings | None = None,
+    *,
+    min_done_share: float = MIN_DONE_SHARE,
+) -> ActionTally:
+    """Run ``machine`` as hypothesis would (``run_state_machine_as_test``), then fail the run
+    if (nearly) every action it attempted was refused (:meth:`ActionTally.check`); returns
+    what it attempted."""
+    machine.tally = ActionTally()
+    run_state_machine_as_test(machine, settings=run_settings)
+    machine.tally.check(min_done_share)
+    return machine.tally
+
+
 def explore(
     catalog: Catalog,
     *,
@@ -290,21 +446,29 @@ def explore(
     clients: Sequence[Client] | None = None,
     billing: Callable[[Sequence[Client]], FakeBilling] = FakeBilling,
     shrink: bool = True,
-) -> None:
+    derandomize: bool = False,
+    min_done_share: float = MIN_DONE_SHARE,
+) -> ActionTally:
     """Drive ``runs`` random sequences of up to ``steps`` actions through ``catalog``'s routes;
-    raises ``AssertionError`` naming the broken invariant, after hypothesis has printed the
+    returns what was attempted, by kind.
+
+    Raises ``AssertionError`` naming the broken invariant, after hypothesis has printed the
     shortest sequence of steps it found that breaks it (``shrink=False``: the first one
-    found, at once)."""
+    found, at once); and when fewer than ``min_done_share`` of the attempted actions were
+    carried out, or no appeal could be registered: then the routes were not tested.
+    ``derandomize`` makes the sequences the same on every call."""
     machine = workflow_machine(catalog, clients=clients, billing=billing)
     phases = tuple(Phase) if shrink else tuple(p for p in Phase if p is not Phase.shrink)
-    run_state_machine_as_test(
+    return run_workflow_machine(
         machine,
-        settings=settings(
+        settings(
             max_examples=runs,
             stateful_step_count=steps,
             deadline=None,
             database=None,
+            derandomize=derandomize,
             phases=phases,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
+        min_done_share=min_done_share,
     )
