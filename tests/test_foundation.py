@@ -37,6 +37,15 @@ def test_the_front_door_loads_its_names_on_first_use() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_rule_language_loads_neither_the_database_nor_the_plugin_system() -> None:
+    code = (
+        "import sys, crmcms.dsl\n"
+        "heavy = ('sqlalchemy', 'pluggy', 'crmcms.plugins', 'crmcms.engine', 'crmcms.storage')\n"
+        "assert not [m for m in heavy if m in sys.modules], sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_lazy_names_are_the_names_type_checkers_see() -> None:
     tree = ast.parse((SRC / "__init__.py").read_text(encoding="utf-8"))
     guarded = next(

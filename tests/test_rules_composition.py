@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from crmcms.dsl import TableBinding, catalog_schema, compile_rule, format_source
+from crmcms.dsl import catalog_schema, compile_rule, format_source
 from crmcms.dsl.loader import check_sources, load_catalog_text
+from crmcms.storage.sql import TableBinding, rule_to_sql
 
 TEXT = """topic T "T"
 
@@ -91,5 +92,5 @@ def test_sql_gets_the_inner_rule_inlined() -> None:
     table.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(table.insert(), [{"category": "BIS"}, {"category": "VIP"}])
-        where = _rule("NOT_BIS").to_sql(binding)
+        where = rule_to_sql(_rule("NOT_BIS"), binding)
         assert conn.execute(sa.select(table.c.category).where(where)).scalars().all() == ["VIP"]

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcms.dsl import TableBinding, build_schema, compile_rule, type_named
+from crmcms.dsl import build_schema, compile_rule, type_named
 from crmcms.dsl.schema import RuleType, Schema
 from crmcms.plugins import make_plugin_manager
+from crmcms.storage.sql import TableBinding, rule_to_sql
 from crmcms.testing.rules import ATTRIBUTE_TYPES, records, render, rule_trees
 
 # --- A reference interpreter: the documented semantics, written as plainly as possible ------
@@ -185,6 +186,6 @@ def test_sql_selects_the_rows_python_accepts(
     expected = {i for i, record in enumerate(data) if rule.evaluate(record)}
     with engine.begin() as conn:
         _store(conn, data)
-        query = sa.select(_appeals.c.id).where(rule.to_sql(BINDING))
+        query = sa.select(_appeals.c.id).where(rule_to_sql(rule, BINDING))
         got = set(conn.execute(query).scalars())
     assert got == expected, (rule.text, str(query))

@@ -1,6 +1,5 @@
 """The rule and definition languages: grammar, parser, checker, compilers, formatter."""
 
-from crmcms.dsl.compile_sql import SqlBinding, TableBinding
 from crmcms.dsl.definition_checks import catalog_schema
 from crmcms.dsl.definitions_parser import parse_definitions
 from crmcms.dsl.explain import Explanation, format_value
@@ -56,8 +55,6 @@ __all__ = [
     "RuleType",
     "Schema",
     "SchemaBuilder",
-    "SqlBinding",
-    "TableBinding",
     "build_schema",
     "catalog_schema",
     "check_paths",

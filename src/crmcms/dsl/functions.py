@@ -22,7 +22,15 @@ from crmcms.dsl.schema import (
     list_of,
 )
 
-__all__ = ["BUILTIN_FUNCTIONS", "CLOCK_FUNCTIONS", "ParamType", "RuleFunction", "rule_clock"]
+__all__ = [
+    "BUILTIN_FUNCTIONS",
+    "CLOCK_FUNCTIONS",
+    "ParamType",
+    "RuleFunction",
+    "rule_clock",
+    "rule_now",
+    "rule_today",
+]
 
 ParamType = RuleType | tuple[RuleType, ...]
 """What one parameter accepts: a type, or any of several (``ANY`` accepts everything)."""
@@ -35,8 +43,9 @@ class RuleFunction:
     ``returns`` is a type or a callable from the argument types to the result type (for
     functions such as ``abs`` whose result has the type of their argument). With
     ``propagates_empty`` the function is not called when an argument is empty: the result is
-    empty. ``sql`` builds the SQLAlchemy expression from the arguments' expressions; a
-    function without it runs only in Python, and a rule calling it cannot become SQL.
+    empty. ``sql`` builds the SQLAlchemy expression from the arguments' expressions (the
+    SQL adapter knows the built-ins' own); a function without one runs only in Python, and
+    a rule calling it cannot become SQL.
     ``never_empty`` lets compiled code skip empty checks on the result (``now()``).
     """
 
@@ -95,11 +104,13 @@ set_rule_clock = _clock.set
 reset_rule_clock = _clock.reset
 
 
-def _now() -> datetime:
+def rule_now() -> datetime:
+    """What ``now()`` in a rule is at this moment: the rule clock's time."""
     return _clock.get()()
 
 
-def _today() -> date:
+def rule_today() -> date:
+    """What ``today()`` in a rule is at this moment: the UTC date of the rule clock's time."""
     return _clock.get()().astimezone(UTC).date()
 
 
@@ -115,83 +126,52 @@ def _to_date(value: datetime) -> date:
     return value.date()
 
 
-# SQL builders import SQLAlchemy on use: evaluating rules in Python never needs it.
-
-
-def _sql_now() -> Any:
-    import sqlalchemy as sa
-
-    return sa.literal(_now(), sa.DateTime(timezone=True))
-
-
-def _sql_today() -> Any:
-    import sqlalchemy as sa
-
-    return sa.literal(_today(), sa.Date())
-
-
-def _sql_func(name: str) -> Callable[..., Any]:
-    def build(*args: Any) -> Any:
-        import sqlalchemy as sa
-
-        return getattr(sa.func, name)(*args)
-
-    build.__name__ = f"sql_{name}"
-    return build
-
-
-def _sql_date(value: Any) -> Any:
-    from crmcms.dsl.compile_sql import date_of
-
-    return date_of(value)
-
-
 _TEXT_OR_LIST = (STRING, list_of(ANY))
 _NUMBER = (INTEGER, DECIMAL)
 
 BUILTIN_FUNCTIONS: tuple[RuleFunction, ...] = (
     RuleFunction(
-        "now", _now, (), DATETIME, ("сейчас",), never_empty=True, sql=_sql_now,
+        "now", rule_now, (), DATETIME, ("сейчас",), never_empty=True,
         doc="the current date and time (UTC)",
     ),
     RuleFunction(
-        "today", _today, (), DATE, ("сегодня",), never_empty=True, sql=_sql_today,
+        "today", rule_today, (), DATE, ("сегодня",), never_empty=True,
         doc="today's date (UTC)",
     ),
     RuleFunction(
-        "len", len, (_TEXT_OR_LIST,), INTEGER, ("длина",), sql=_sql_func("length"),
+        "len", len, (_TEXT_OR_LIST,), INTEGER, ("длина",),
         doc="characters in a string, items in a list",
     ),
     RuleFunction(
-        "lower", str.lower, (STRING,), STRING, ("строчные",), sql=_sql_func("lower"),
+        "lower", str.lower, (STRING,), STRING, ("строчные",),
         doc="the string in lower case",
     ),
     RuleFunction(
-        "upper", str.upper, (STRING,), STRING, ("прописные",), sql=_sql_func("upper"),
+        "upper", str.upper, (STRING,), STRING, ("прописные",),
         doc="the string in upper case",
     ),
     RuleFunction(
-        "trim", str.strip, (STRING,), STRING, ("обрезать",), sql=_sql_func("trim"),
+        "trim", str.strip, (STRING,), STRING, ("обрезать",),
         doc="the string without leading and trailing spaces",
     ),
     RuleFunction(
-        "abs", abs, (_NUMBER,), _first_known, ("модуль",), sql=_sql_func("abs"),
+        "abs", abs, (_NUMBER,), _first_known, ("модуль",),
         doc="the absolute value of a number",
     ),
     RuleFunction(
-        "date", _to_date, (DATETIME,), DATE, ("дата",), sql=_sql_date,
+        "date", _to_date, (DATETIME,), DATE, ("дата",),
         doc="the date part of a date-time",
     ),
     RuleFunction(
         "coalesce", _coalesce, (ANY,), _first_known, ("первое_непустое",), variadic=True,
-        propagates_empty=False, sql=_sql_func("coalesce"),
+        propagates_empty=False,
         doc="the first argument that is not empty",
     ),
 )  # fmt: skip
 
 
 CLOCK_FUNCTIONS: frozenset[str] = frozenset(
-    name for f in BUILTIN_FUNCTIONS if f.func in (_now, _today) for name in f.names
+    name for f in BUILTIN_FUNCTIONS if f.func in (rule_now, rule_today) for name in f.names
 )
 """Every name of the built-in functions that read the rule clock (``now``, ``today``, and
 their aliases): a host that knows no rule calls one need not set the clock."""

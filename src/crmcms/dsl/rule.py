@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -14,9 +14,6 @@ from crmcms.dsl.explain import Explanation, explain
 from crmcms.dsl.parser import parse_rule
 from crmcms.dsl.schema import Schema, default_schema
 from crmcms.errors import DefinitionError, DslError
-
-if TYPE_CHECKING:
-    from crmcms.dsl.compile_sql import SqlBinding
 
 __all__ = ["CompiledRule", "check_rule", "compile_rule"]
 
@@ -59,16 +56,6 @@ class CompiledRule:
     def explain(self, data: Mapping[str, Any]) -> Explanation:
         """Every sub-expression's value for ``data``: why the rule is true or false."""
         return explain(self.tree, data, source=self.text)
-
-    def to_sql(self, binding: SqlBinding) -> Any:
-        """The rule as a SQLAlchemy boolean expression over the columns ``binding`` supplies.
-
-        ``now()`` and ``today()`` are taken when this is called. Raises
-        :class:`~crmcms.errors.SqlTranslationError` for what cannot run in the database.
-        """
-        from crmcms.dsl.compile_sql import to_sql
-
-        return to_sql(ast.inline_rules(self.tree), binding, source=self.text)
 
     @property
     def paths(self) -> tuple[str, ...]:

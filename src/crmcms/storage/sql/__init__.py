@@ -18,6 +18,7 @@ from crmcms.storage.sql.filters import (
     SavedFilter,
 )
 from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
+from crmcms.storage.sql.rules_to_sql import SqlBinding, TableBinding, rule_to_sql
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
 
 __all__ = [
@@ -33,11 +34,14 @@ __all__ = [
     "Page",
     "PageKey",
     "SavedFilter",
+    "SqlBinding",
     "SqlStore",
     "SqlUnitOfWork",
+    "TableBinding",
     "attribute_index",
     "attribute_types",
     "drop_attribute_indexes",
     "index_attributes",
     "indexed_attributes",
+    "rule_to_sql",
 ]

@@ -113,7 +113,7 @@ def indexed_attributes(catalog: Catalog, extra: Iterable[str] = ()) -> dict[str,
 
 
 class AppealBinding:
-    """A :class:`~crmcms.dsl.SqlBinding` over ``crm_appeal`` (or its archive).
+    """A :class:`~crmcms.storage.sql.SqlBinding` over ``crm_appeal`` (or its archive).
 
     ``Client.*`` and ``Contact.*`` paths are columns of the client and contact tables; a
     query using them joins those tables (see :meth:`joins`).

@@ -18,6 +18,7 @@ from crmcms.model import Appeal
 from crmcms.storage.schema import appeal, saved_filter
 from crmcms.storage.sql.binding import AppealBinding
 from crmcms.storage.sql.codec import appeal_from_row, to_utc
+from crmcms.storage.sql.rules_to_sql import rule_to_sql
 
 __all__ = ["AppealFilters", "FilterTab", "Order", "Page", "PageKey", "SavedFilter"]
 
@@ -118,7 +119,7 @@ class AppealFilters:
             assert isinstance(flt, SavedFilter), "tabs belong to saved filters"
             texts.append(flt.tab(tab).rule)
         rules = [self._rule(t) for t in texts]
-        where = sa.and_(*(r.to_sql(self.binding) for r in rules))
+        where = sa.and_(*(rule_to_sql(r, self.binding) for r in rules))
         source = self.binding.joins(p for r in rules for p in r.paths)
         return where, source
 

@@ -1,4 +1,8 @@
-"""Typed tree to a SQLAlchemy boolean expression, over columns a binding supplies."""
+"""Checked rules as SQLAlchemy boolean expressions, over the columns a binding supplies.
+
+The rule language knows nothing of SQL: what a rule reads is mapped to columns here, and so
+is what the built-in functions become in the database.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from crmcms.dsl import ast
 from crmcms.dsl.compile_python import compile_function, generate, may_be_empty
+from crmcms.dsl.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_now, rule_today
+from crmcms.dsl.rule import CompiledRule
 from crmcms.dsl.schema import (
     ANY,
     BOOLEAN,
@@ -27,7 +33,16 @@ from crmcms.dsl.schema import (
 )
 from crmcms.errors import SqlTranslationError
 
-__all__ = ["SqlBinding", "TableBinding", "date_of", "like_to_glob", "sql_type", "to_sql"]
+__all__ = [
+    "SqlBinding",
+    "TableBinding",
+    "date_of",
+    "function_sql",
+    "like_to_glob",
+    "rule_to_sql",
+    "sql_type",
+    "to_sql",
+]
 
 
 @runtime_checkable
@@ -148,6 +163,43 @@ def date_of(value: ColumnElement[Any]) -> ColumnElement[Any]:
     return _DateOf(value)
 
 
+# --- Functions -----------------------------------------------------------------------------
+
+
+def _sql_func(name: str) -> Callable[..., ColumnElement[Any]]:
+    def build(*args: ColumnElement[Any]) -> ColumnElement[Any]:
+        return getattr(sa.func, name)(*args)  # type: ignore[no-any-return]
+
+    build.__name__ = f"sql_{name}"
+    return build
+
+
+_BUILTIN_SQL: dict[str, Callable[..., ColumnElement[Any]]] = {
+    "now": lambda: sa.literal(rule_now(), sa.DateTime(timezone=True)),
+    "today": lambda: sa.literal(rule_today(), sa.Date()),
+    "len": _sql_func("length"),
+    "lower": _sql_func("lower"),
+    "upper": _sql_func("upper"),
+    "trim": _sql_func("trim"),
+    "abs": _sql_func("abs"),
+    "date": date_of,
+    "coalesce": _sql_func("coalesce"),
+}
+# Keyed by the function itself, not its name: a plugin's own function called "len" is not
+# the built-in one, and has SQL only if it brings its own.
+_BUILTINS: dict[RuleFunction, Callable[..., ColumnElement[Any]]] = {
+    fn: _BUILTIN_SQL[fn.name] for fn in BUILTIN_FUNCTIONS if fn.name in _BUILTIN_SQL
+}
+
+
+def function_sql(fn: RuleFunction) -> Callable[..., Any] | None:
+    """What builds ``fn``'s SQL from its arguments' expressions: the function's own ``sql``,
+    or for a built-in, this module's; ``None`` for a function that runs only in Python."""
+    if fn.sql is not None:
+        return fn.sql
+    return _BUILTINS.get(fn)
+
+
 # --- Translation ---------------------------------------------------------------------------
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -173,7 +225,9 @@ class _Translator:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Path):
                 return False
-            if isinstance(sub, ast.Call) and (sub.function is None or sub.function.sql is None):
+            if isinstance(sub, ast.Call) and (
+                sub.function is None or function_sql(sub.function) is None
+            ):
                 return False
         return True
 
@@ -206,13 +260,14 @@ class _Translator:
                 return self.path(node, hint)
             case ast.Call(function=fn, args=args):
                 assert fn is not None
-                if fn.sql is None:
+                build = function_sql(fn)
+                if build is None:
                     raise self.fail(
                         f"{fn.name}() runs only in Python, so this rule cannot run in SQL",
                         node,
                         "evaluate the rule in Python, or give the function an sql builder",
                     )
-                return fn.sql(*(self.value(a) for a in args))  # type: ignore[no-any-return]
+                return build(*(self.value(a) for a in args))  # type: ignore[no-any-return]
             case ast.Negate(operand=o):
                 return -self.value(o, hint)
             case ast.Arith():
@@ -312,5 +367,14 @@ class _Translator:
 
 
 def to_sql(root: ast.Node, binding: SqlBinding, *, source: str = "") -> ColumnElement[bool]:
-    """A checked rule as a SQLAlchemy condition; ``now()``/``today()`` are taken now."""
+    """A checked rule's tree as a SQLAlchemy condition; ``now()``/``today()`` are taken now."""
     return _Translator(binding, source).condition(root)
+
+
+def rule_to_sql(rule: CompiledRule, binding: SqlBinding) -> ColumnElement[bool]:
+    """``rule`` as a SQLAlchemy boolean expression over the columns ``binding`` supplies.
+
+    ``now()`` and ``today()`` are taken when this is called. Raises
+    :class:`~crmcms.errors.SqlTranslationError` for what cannot run in the database.
+    """
+    return to_sql(ast.inline_rules(rule.tree), binding, source=rule.text)
