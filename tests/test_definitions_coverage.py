@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcms.dsl import build_schema, compile_rule, type_named
+from crmcms.dsl import compile_rule, type_named
 from crmcms.dsl.coverage import Coverage, find_gap
 from crmcms.dsl.rule import CompiledRule
 from crmcms.dsl.schema import STRING, Schema, list_of
-from crmcms.plugins import make_plugin_manager
+from crmcms.plugins import make_plugin_manager, rule_schema
 
 ATTRIBUTES = {"AMOUNT": "decimal", "FLAG": "boolean", "DUE": "date"}
 
@@ -23,7 +23,7 @@ ATTRIBUTES = {"AMOUNT": "decimal", "FLAG": "boolean", "DUE": "date"}
 def schema() -> Schema:
     types = {code: type_named(name) for code, name in ATTRIBUTES.items()}
     types["TAGS"] = list_of(STRING)
-    return build_schema(make_plugin_manager(load_entry_points=False), attributes=types)
+    return rule_schema(make_plugin_manager(load_entry_points=False), attributes=types)
 
 
 def gap(schema: Schema, *texts: str) -> Coverage:

@@ -46,6 +46,34 @@ def test_the_rule_language_loads_neither_the_database_nor_the_plugin_system() ->
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def _imported(path: pathlib.Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function, typed or not."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and not node.level:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [
+        ("dsl", ("sqlalchemy", "pluggy", "crmcms.plugins", "crmcms.engine", "crmcms.storage")),
+        ("engine", ("crmcms.storage", "crmcms.testing", "crmcms.entrypoints")),
+    ],
+)
+def test_layers_import_only_the_layers_below(layer: str, forbidden: tuple[str, ...]) -> None:
+    wrong = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in sorted((SRC / layer).rglob("*.py"))
+        for name in _imported(path)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    }
+    assert not wrong
+
+
 def test_lazy_names_are_the_names_type_checkers_see() -> None:
     tree = ast.parse((SRC / "__init__.py").read_text(encoding="utf-8"))
     guarded = next(

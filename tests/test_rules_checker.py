@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from crmcms.dsl import BOOLEAN, DATE, build_schema, compile_rule
+from crmcms.dsl import BOOLEAN, DATE, compile_rule
 from crmcms.dsl.functions import RuleFunction
 from crmcms.dsl.schema import STRING, Schema, SchemaBuilder
 from crmcms.errors import ConfigurationError, DefinitionError
-from crmcms.plugins import hookimpl, make_plugin_manager
+from crmcms.plugins import hookimpl, make_plugin_manager, rule_schema
 
 
 @pytest.fixture(scope="module")
 def schema() -> Schema:
     pm = make_plugin_manager(load_entry_points=False)
-    return build_schema(pm, attributes={"168": DATE, "SMS_RULE": BOOLEAN})
+    return rule_schema(pm, attributes={"168": DATE, "SMS_RULE": BOOLEAN})
 
 
 CASES = [
@@ -105,7 +105,7 @@ def test_plugins_add_fields_aliases_and_functions() -> None:
         def crmcms_rule_functions(self) -> list[RuleFunction]:
             return [RuleFunction("masked", masked, (STRING,), STRING, aliases=("маска",))]
 
-    schema = build_schema(make_plugin_manager([Billing()], load_entry_points=False))
+    schema = rule_schema(make_plugin_manager([Billing()], load_entry_points=False))
     rule = compile_rule('Клиент.Баланс = "1" and маска(Client.Кат) = "B****"', schema=schema)
     assert rule.evaluate({"Client": {"Balance": "1", "Category": "B1234"}})
 
@@ -117,11 +117,11 @@ def test_a_function_defined_twice_is_a_configuration_error() -> None:
             return [RuleFunction("lower", str.lower, (STRING,), STRING)]
 
     with pytest.raises(ConfigurationError, match="'lower' is defined twice"):
-        build_schema(make_plugin_manager([Twice()], load_entry_points=False))
+        rule_schema(make_plugin_manager([Twice()], load_entry_points=False))
 
 
 def test_every_builtin_object_and_field_has_a_russian_alias() -> None:
-    schema = build_schema(make_plugin_manager(load_entry_points=False))
+    schema = rule_schema(make_plugin_manager(load_entry_points=False))
 
     def visit(field: object) -> None:
         for child in field.fields.values():  # type: ignore[attr-defined]

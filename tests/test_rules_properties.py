@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcms.dsl import build_schema, compile_rule, type_named
+from crmcms.dsl import compile_rule, type_named
 from crmcms.dsl.schema import RuleType, Schema
-from crmcms.plugins import make_plugin_manager
+from crmcms.plugins import make_plugin_manager, rule_schema
 from crmcms.storage.sql import TableBinding, rule_to_sql
 from crmcms.testing.rules import ATTRIBUTE_TYPES, records, render, rule_trees
 
@@ -91,7 +91,7 @@ def ref_condition(tree: tuple[Any, ...], data: Mapping[str, Any]) -> bool:
 def schema() -> Schema:
     pm = make_plugin_manager(load_entry_points=False)
     types = {code: type_named(name) for code, name in ATTRIBUTE_TYPES.items()}
-    return build_schema(pm, attributes=types)
+    return rule_schema(pm, attributes=types)
 
 
 @given(tree=rule_trees(), data=st.lists(records(), min_size=1, max_size=4))

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from crmcms.dsl import DATE, DECIMAL, STRING, build_schema, compile_rule
+from crmcms.dsl import DATE, DECIMAL, STRING, compile_rule
 from crmcms.dsl.functions import RuleFunction
 from crmcms.dsl.schema import Schema
 from crmcms.errors import RuleEvaluationError, SqlTranslationError
-from crmcms.plugins import hookimpl, make_plugin_manager
+from crmcms.plugins import hookimpl, make_plugin_manager, rule_schema
 from crmcms.storage.sql import TableBinding, rule_to_sql
 
 JAN_1 = date(2026, 1, 1)
@@ -101,7 +101,7 @@ def test_values(text: str, data: dict[str, Any], expected: bool) -> None:
 
 
 def test_decimals_never_go_through_float() -> None:
-    schema = build_schema(
+    schema = rule_schema(
         make_plugin_manager(load_entry_points=False), attributes={"A": DECIMAL, "B": DECIMAL}
     )
     rule = compile_rule("Appeal.Attribute[A] + Appeal.Attribute[B] = 0.3", schema=schema)
@@ -121,7 +121,7 @@ def test_a_value_of_unknown_type_is_checked_when_the_rule_runs() -> None:
 
 
 def test_schema_converts_json_shaped_data() -> None:
-    schema = build_schema(
+    schema = rule_schema(
         make_plugin_manager(load_entry_points=False), attributes={"168": DATE, "S": DECIMAL}
     )
     data = schema.convert(
@@ -178,7 +178,7 @@ def _python_only_schema() -> Schema:
         def crmcms_rule_functions(self) -> list[RuleFunction]:
             return [RuleFunction("near_pskov", lambda r: r == "Pskov", (STRING,), DECIMAL)]
 
-    return build_schema(make_plugin_manager([Geo()], load_entry_points=False))
+    return rule_schema(make_plugin_manager([Geo()], load_entry_points=False))
 
 
 _t = sa.Table(

@@ -21,6 +21,6 @@ def crmcms_rule_functions() -> Sequence[RuleFunction]:
 
 @hookimpl(tryfirst=True)  # the built-in objects must exist before plugins extend them
 def crmcms_rule_schema(schema: SchemaBuilder) -> None:
-    from crmcms.dsl.schema import add_builtin_objects
+    from crmcms.dsl.builtins import add_builtin_objects
 
     add_builtin_objects(schema)

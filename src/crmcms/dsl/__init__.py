@@ -1,5 +1,6 @@
 """The rule and definition languages: grammar, parser, checker, compilers, formatter."""
 
+from crmcms.dsl.builtins import builtin_schema
 from crmcms.dsl.definition_checks import catalog_schema
 from crmcms.dsl.definitions_parser import parse_definitions
 from crmcms.dsl.explain import Explanation, format_value
@@ -30,8 +31,6 @@ from crmcms.dsl.schema import (
     RuleType,
     Schema,
     SchemaBuilder,
-    build_schema,
-    default_schema,
     list_of,
     type_named,
 )
@@ -55,13 +54,12 @@ __all__ = [
     "RuleType",
     "Schema",
     "SchemaBuilder",
-    "build_schema",
+    "builtin_schema",
     "catalog_schema",
     "check_paths",
     "check_rule",
     "check_sources",
     "compile_rule",
-    "default_schema",
     "dump_catalog",
     "format_source",
     "format_value",

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from crmcms.dsl import ast
+from crmcms.dsl.builtins import builtin_schema
 from crmcms.dsl.checker import Checker
 from crmcms.dsl.coverage import find_case, find_gap
 from crmcms.dsl.definitions_ast import Ref
@@ -26,7 +27,6 @@ from crmcms.dsl.schema import (
     AttributeSet,
     RuleType,
     Schema,
-    default_schema,
     list_of,
 )
 from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, ValidationError
@@ -89,8 +89,15 @@ class LoadIndex:
         return self.spans.get(key) or SourceSpan(next(iter(self.sources), "<definitions>"), 1, 1)
 
 
-def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = False) -> None:
-    """Add every problem of ``catalog`` to ``index.problems``."""
+def run_checks(
+    catalog: Catalog,
+    index: LoadIndex,
+    *,
+    only_references: bool = False,
+    schema: Schema | None = None,
+) -> None:
+    """Add every problem of ``catalog`` to ``index.problems``; rules are checked against
+    ``schema`` (the built-in one if not given) with the catalog's attributes and rules."""
     before = len(index.problems)
     _check_references(catalog, index)
     _check_cycles(catalog, index)
@@ -101,7 +108,7 @@ def run_checks(catalog: Catalog, index: LoadIndex, *, only_references: bool = Fa
         for c in index.conditions
         if c.rule is not None
     }
-    checker = _Scopes(catalog, rules=named)
+    checker = _Scopes(catalog, schema, rules=named)
     _check_conditions(catalog, index, checker)
     if len(index.problems) > before:
         # Everything below follows references; with one dangling it would only guess.
@@ -193,15 +200,15 @@ def _rule_type(a: AttributeDef) -> RuleType:
 
 
 def attribute_schema(attributes: Mapping[str, AttributeDef], base: Schema | None = None) -> Schema:
-    """``base`` (the default schema) with ``Appeal.Attribute`` closed over ``attributes``."""
+    """``base`` (the built-in schema) with ``Appeal.Attribute`` closed over ``attributes``."""
     infos = {c: AttributeInfo(c, _rule_type(a), a.name) for c, a in attributes.items()}
-    return _closed_schema(base or default_schema(), infos)
+    return _closed_schema(base or builtin_schema(), infos)
 
 
 def catalog_schema(
     catalog: Catalog, topic: str | None = None, *, base: Schema | None = None
 ) -> Schema:
-    """What rules of ``catalog`` may see: ``base`` (the default schema) with attributes typed.
+    """What rules of ``catalog`` may see: ``base`` (the built-in schema) with attributes typed.
 
     With ``topic``, only that topic's attributes (its own and inherited) exist; without, every
     attribute defined anywhere in the catalog does. Unknown codes are then errors.
@@ -236,7 +243,7 @@ class _Scopes:
         rules: Mapping[str, NamedRule] | None = None,
     ) -> None:
         self.catalog = catalog
-        base = base or default_schema()
+        base = base or builtin_schema()
         self.base = base if rules is None else attrs.evolve(base, rules=rules)
 
     @functools.cache  # noqa: B019 - one instance per check run

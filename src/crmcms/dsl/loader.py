@@ -15,6 +15,7 @@ from crmcms.dsl.definition_checks import Condition, LoadIndex, run_checks, value
 from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions_parser import parse_definitions
 from crmcms.dsl.keywords import DECLARATION_STARTS
+from crmcms.dsl.schema import Schema
 from crmcms.dsl.unparse import unparse
 from crmcms.errors import DefinitionError, DslError, SourceSpan
 from crmcms.model import (
@@ -79,44 +80,62 @@ def _read(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
     return sources
 
 
-def check_sources(sources: Mapping[str, str]) -> tuple[Catalog | None, list[DslError]]:
+def check_sources(
+    sources: Mapping[str, str], *, schema: Schema | None = None
+) -> tuple[Catalog | None, list[DslError]]:
     """Parse, build and check texts keyed by file name: the catalog (if it could be built)
-    and every problem found, sorted by position."""
-    return _load(sources, check=True)
+    and every problem found, sorted by position. Rules are checked against ``schema`` (the
+    built-in one if not given; pass :func:`crmcms.plugins.rule_schema` for plugins')."""
+    return _load(sources, check=True, schema=schema)
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[DslError]:
+def check_paths(
+    paths: Iterable[str | os.PathLike[str]], *, schema: Schema | None = None
+) -> list[DslError]:
     """Every problem in the definition files (directories searched for ``*.crm``)."""
-    return check_sources(_read(paths))[1]
+    return check_sources(_read(paths), schema=schema)[1]
 
 
 def load_catalog_text(
-    sources: Mapping[str, str] | str, *, file: str = "<definitions>", check: bool = True
+    sources: Mapping[str, str] | str,
+    *,
+    file: str = "<definitions>",
+    check: bool = True,
+    schema: Schema | None = None,
 ) -> Catalog:
     """One catalog from definition texts (a mapping of file name to text, or one text).
 
     Raises :class:`~crmcms.errors.DefinitionError` with every problem; ``check=False``
     skips the static checks (references, rule types, routes, queues, availability), so
-    only syntax and the model's own construction rules apply.
+    only syntax and the model's own construction rules apply. Rules are checked against
+    ``schema``: the built-in one if not given, so a catalog whose rules call a plugin's
+    function needs the plugins' (:func:`crmcms.plugins.rule_schema`).
     """
     texts = {file: sources} if isinstance(sources, str) else dict(sources)
-    catalog, problems = _load(texts, check=check)
+    catalog, problems = _load(texts, check=check, schema=schema)
     if problems:
         raise DefinitionError(problems)
     assert catalog is not None
     return catalog
 
 
-def load_catalog(paths: Iterable[str | os.PathLike[str]], *, check: bool = True) -> Catalog:
+def load_catalog(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    check: bool = True,
+    schema: Schema | None = None,
+) -> Catalog:
     """One catalog from definition files; directories are searched for ``*.crm`` files.
 
     References between files are by code. Nothing is returned unless everything loads:
     :class:`~crmcms.errors.DefinitionError` lists every problem with file, line and column.
     """
-    return load_catalog_text(_read(paths), check=check)
+    return load_catalog_text(_read(paths), check=check, schema=schema)
 
 
-def _load(sources: Mapping[str, str], *, check: bool) -> tuple[Catalog | None, list[DslError]]:
+def _load(
+    sources: Mapping[str, str], *, check: bool, schema: Schema | None = None
+) -> tuple[Catalog | None, list[DslError]]:
     files: list[SourceFile] = []
     problems: list[DslError] = []
     for name, text in sources.items():
@@ -128,14 +147,14 @@ def _load(sources: Mapping[str, str], *, check: bool) -> tuple[Catalog | None, l
     catalog = _Builder(index).build(files)
     if catalog is not None and check:
         if problems:
-            _check_without_broken_files(catalog, index)
+            _check_without_broken_files(catalog, index, schema)
         else:
-            run_checks(catalog, index)
+            run_checks(catalog, index, schema=schema)
     problems += index.problems
     return (catalog if not problems else None), _sorted(problems)
 
 
-def _check_without_broken_files(catalog: Catalog, index: LoadIndex) -> None:
+def _check_without_broken_files(catalog: Catalog, index: LoadIndex, schema: Schema | None) -> None:
     """The checks of the files that parsed, while another file has a syntax error.
 
     A reference into the broken file would look unknown, and every check after the
@@ -145,7 +164,7 @@ def _check_without_broken_files(catalog: Catalog, index: LoadIndex) -> None:
     trial = attrs.evolve(index, problems=[])
     run_checks(catalog, trial, only_references=True)
     if not trial.problems:
-        run_checks(catalog, index)
+        run_checks(catalog, index, schema=schema)
 
 
 # A declaration that starts a line (as `crmcms fmt` lays them out) is where parsing can resume.

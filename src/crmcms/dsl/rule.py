@@ -8,11 +8,12 @@ from typing import Any
 import attrs
 
 from crmcms.dsl import ast
+from crmcms.dsl.builtins import builtin_schema
 from crmcms.dsl.checker import Checker
 from crmcms.dsl.compile_python import compile_function, evaluator, generate
 from crmcms.dsl.explain import Explanation, explain
 from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.schema import Schema, default_schema
+from crmcms.dsl.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 
 __all__ = ["CompiledRule", "check_rule", "compile_rule"]
@@ -24,7 +25,7 @@ def check_rule(text: str, *, schema: Schema | None = None, file: str = "<rule>")
         tree = parse_rule(text, file=file)
     except DslError as err:
         raise DefinitionError([err]) from None
-    checker = Checker(schema if schema is not None else default_schema(), source=text)
+    checker = Checker(schema if schema is not None else builtin_schema(), source=text)
     typed = checker.check_rule(tree)
     if checker.problems:
         raise DefinitionError(checker.problems)
@@ -70,10 +71,10 @@ class CompiledRule:
 def compile_rule(text: str, *, schema: Schema | None = None, file: str = "<rule>") -> CompiledRule:
     """Parse, check and compile rule text; raises :class:`DefinitionError` with every problem.
 
-    ``schema`` defaults to the built-in schema plus installed plugins
-    (:func:`~crmcms.dsl.schema.default_schema`).
+    ``schema`` defaults to the built-in one (:func:`~crmcms.dsl.builtins.builtin_schema`);
+    a rule that reads what plugins add needs theirs (:func:`crmcms.plugins.rule_schema`).
     """
-    schema = schema if schema is not None else default_schema()
+    schema = schema if schema is not None else builtin_schema()
     typed = check_rule(text, schema=schema, file=file)
     generated = generate(typed, text=text)
     function = evaluator(compile_function(generated), generated.paths, text)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -13,11 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crmcms.errors import ConfigurationError, InvalidValueError, PluginError
+from crmcms.errors import ConfigurationError, InvalidValueError
 
 if TYPE_CHECKING:
-    import pluggy
-
     from crmcms.dsl.functions import RuleFunction
     from crmcms.dsl.named_rules import NamedRule
 
@@ -38,9 +35,6 @@ __all__ = [
     "RuleType",
     "Schema",
     "SchemaBuilder",
-    "add_builtin_objects",
-    "build_schema",
-    "default_schema",
     "list_of",
     "parse_duration",
     "type_named",
@@ -389,95 +383,19 @@ class SchemaBuilder(ObjectBuilder):
             self._functions[key] = fn
         return self
 
+    def declare_attributes(
+        self, attributes: Mapping[str, RuleType], *, owner: str = "Appeal"
+    ) -> SchemaBuilder:
+        """Declare topic attribute types by code (``{"168": DATE}``) on ``owner``'s attribute
+        field (``Attribute`` if it has none yet); unknown codes are then errors."""
+        if attributes:
+            holder = self.object(owner)
+            if holder._attributes is None:
+                holder.attributes("Attribute")
+            for code, type_ in attributes.items():
+                holder.attribute(code, type_)
+        return self
+
     def build_schema(self) -> Schema:
         """The immutable schema."""
         return Schema(self.build(), self._functions)
-
-
-def add_builtin_objects(schema: SchemaBuilder) -> None:
-    """The runtime records rules see, with their English and Russian names."""
-    s, i, dt = STRING, INTEGER, DATETIME
-    client = schema.object("Client", aliases=["Клиент"], doc="the billing customer")
-    client.field("Id", s, aliases=["Ид"]).field("Name", s, aliases=["Наименование"])
-    client.field("Category", s, aliases=["Категория"]).field("Region", s, aliases=["Регион"])
-    client.field("Status", s, aliases=["Статус"])
-
-    sub = schema.object("Subscriber", aliases=["Абонент"], doc="one subscription (MSISDN)")
-    sub.field("Id", s, aliases=["Ид"]).field("Msisdn", s, aliases=["Номер"])
-    sub.field("Region", s, aliases=["Регион"]).field("Tariff", s, aliases=["Тариф"])
-    sub.field("Status", s, aliases=["Статус"])
-
-    person = schema.object("ContactPerson", aliases=["КонтактноеЛицо"], doc="who spoke")
-    person.field("Name", s, aliases=["Имя"]).field("Phone", s, aliases=["Телефон"])
-    person.field("Email", s, aliases=["Почта"])
-
-    contact = schema.object("Contact", aliases=["Контакт"], doc="one interaction")
-    contact.field("Place", s, aliases=["Место"]).field("Direction", s, aliases=["Направление"])
-    contact.field("Channel", s, aliases=["Канал"])
-    contact.field("RegisteredAt", dt, aliases=["ВремяРегистрации"])
-    contact.field("Operator", s, aliases=["Оператор"], doc="login of the registering operator")
-
-    appeal = schema.object("Appeal", aliases=["Обращение"], doc="the appeal being handled")
-    appeal.field("Id", s, aliases=["Ид"])
-    topic = appeal.object("Topic", aliases=["Тема"])
-    topic.field("Code", s, aliases=["Код"]).field("Name", s, aliases=["Наименование"])
-    appeal.field("Process", s, aliases=["Процесс"]).field("Queue", s, aliases=["Очередь"])
-    appeal.field("State", s, aliases=["Состояние"]).field("Priority", i, aliases=["Приоритет"])
-    appeal.field("RegisteredAt", dt, aliases=["ВремяРегистрации"])
-    appeal.field("Deadline", dt, aliases=["Срок"])
-    appeal.field("ClosedAt", dt, aliases=["ВремяЗакрытия"])
-    appeal.field("Responsible", s, aliases=["Ответственный"], doc="login of the responsible")
-    appeal.field("Operator", s, aliases=["Оператор"], doc="login of who registered it")
-    appeal.field("Route", s, aliases=["Маршрут"], doc="code of the route it runs on")
-    appeal.field("Parent", s, aliases=["Родитель"], doc="id of the parent appeal")
-    appeal.attributes("Attribute", aliases=["Атрибут"], doc="topic attributes by code")
-
-    operator = schema.object("Operator", aliases=["Оператор"], doc="the operator acting")
-    operator.field("Login", s, aliases=["Логин"]).field("Name", s, aliases=["Имя"])
-    operator.field("Roles", list_of(s), aliases=["Роли"])
-
-
-def build_schema(
-    plugin_manager: pluggy.PluginManager | None = None,
-    *,
-    attributes: Mapping[str, RuleType] | None = None,
-    configure: Callable[[SchemaBuilder], None] | None = None,
-) -> Schema:
-    """Assemble the schema from the plugins' ``crmcms_rule_schema`` and ``crmcms_rule_functions``.
-
-    ``attributes`` declares topic attribute types by code (``{"168": DATE}``), after which
-    unknown codes are errors; ``configure`` may add anything else before the schema freezes.
-    """
-    from crmcms.plugins import make_plugin_manager
-
-    pm = plugin_manager if plugin_manager is not None else make_plugin_manager()
-    builder = SchemaBuilder()
-    _call(pm, "crmcms_rule_schema", lambda: pm.hook.crmcms_rule_schema(schema=builder))
-    results = _call(pm, "crmcms_rule_functions", pm.hook.crmcms_rule_functions)
-    for group in results:
-        for fn in group or ():
-            builder.function(fn)
-    if attributes:
-        appeal = builder.object("Appeal")
-        if appeal._attributes is None:
-            appeal.attributes("Attribute")
-        for code, type_ in attributes.items():
-            appeal.attribute(code, type_)
-    if configure is not None:
-        configure(builder)
-    return builder.build_schema()
-
-
-def _call(pm: pluggy.PluginManager, hook: str, run: Callable[[], Any]) -> Any:
-    try:
-        return run()
-    except (ConfigurationError, PluginError):
-        raise
-    except Exception as exc:  # a plugin's bug should name the hook, not look like ours
-        raise PluginError("<rule schema>", hook, f"{type(exc).__name__}: {exc}") from exc
-
-
-@functools.cache
-def default_schema() -> Schema:
-    """The built-in schema and functions plus those of installed plugins (built once)."""
-    return build_schema()

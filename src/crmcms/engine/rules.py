@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
+import pluggy
 
-from crmcms.dsl import CompiledRule, build_schema, catalog_schema, compile_rule
+from crmcms.dsl import CompiledRule, catalog_schema, compile_rule
 from crmcms.dsl.checker import Checker
 from crmcms.dsl.compile_python import compile_function, generate
 from crmcms.dsl.functions import CLOCK_FUNCTIONS
@@ -16,19 +17,20 @@ from crmcms.dsl.parser import parse_rule
 from crmcms.dsl.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 from crmcms.model import Catalog
+from crmcms.plugins import rule_schema
 
 __all__ = ["RuleBook", "engine_schema", "may_read_clock"]
 
 Expression = Callable[[Mapping[str, Any]], Any]
 
 
-def engine_schema(plugin_manager: Any = None, catalog: Catalog | None = None) -> Schema:
+def engine_schema(plugin_manager: pluggy.PluginManager, catalog: Catalog | None = None) -> Schema:
     """What the engine's rules may see: the plugins' schema, with ``catalog``'s attributes typed.
 
-    The same schema the definition checks use, so a rule that passed ``crmcms check`` means
+    The same schema ``crmcms check`` uses with these plugins, so a rule that passed it means
     the same thing when the engine runs it.
     """
-    schema = build_schema(plugin_manager)
+    schema = rule_schema(plugin_manager)
     return schema if catalog is None else catalog_schema(catalog, base=schema)
 
 

@@ -88,12 +88,13 @@ def index(
 ) -> None:
     """Create the expression indexes of attributes shown as columns (safe to run again)."""
     from crmcms.dsl.loader import load_catalog
+    from crmcms.entrypoints.definitions_cli import installed_schema
     from crmcms.errors import CrmcmsError
     from crmcms.storage.sql.binding import indexed_attributes
     from crmcms.storage.sql.unit_of_work import SqlStore
 
     try:
-        catalog = load_catalog(list(definitions))
+        catalog = load_catalog(list(definitions), schema=installed_schema())
         wanted = indexed_attributes(catalog, attributes)
     except CrmcmsError as exc:
         raise click.ClickException(str(exc)) from None

@@ -11,9 +11,10 @@ import click
 from crmcms.dsl.formatter import format_source
 from crmcms.dsl.graph import render_dot, route_dot, route_mermaid
 from crmcms.dsl.loader import check_paths, definition_files, load_catalog
+from crmcms.dsl.schema import Schema
 from crmcms.errors import DslError
 
-__all__ = ["PATHS", "check", "definition_paths", "fmt", "graph"]
+__all__ = ["PATHS", "check", "definition_paths", "fmt", "graph", "installed_schema"]
 
 PATHS = click.argument(
     "paths", nargs=-1, type=click.Path(exists=True, path_type=Path), required=False
@@ -26,6 +27,14 @@ def definition_paths(paths: tuple[Path, ...]) -> list[Path]:
     return definition_files(paths or (Path("."),))
 
 
+def installed_schema() -> Schema:
+    """What rules may see with the installed plugins: the schema the commands check with, as
+    an engine started with the default plugins runs them."""
+    from crmcms.plugins import make_plugin_manager, rule_schema
+
+    return rule_schema(make_plugin_manager())
+
+
 @click.command()
 @PATHS
 def check(paths: tuple[Path, ...]) -> None:
@@ -35,7 +44,7 @@ def check(paths: tuple[Path, ...]) -> None:
     with status 1 if there is any.
     """
     files = definition_paths(paths)
-    problems = check_paths(files)
+    problems = check_paths(files, schema=installed_schema())
     for problem in problems:
         click.echo(problem.render(), err=True)
     if problems:
@@ -111,7 +120,7 @@ def graph(
     route: str, paths: tuple[Path, ...], version: int | None, fmt_name: str, output: Path | None
 ) -> None:
     """Draw ROUTE from the definition files: processes, queues, transitions and conditions."""
-    catalog = load_catalog(definition_paths(paths))
+    catalog = load_catalog(definition_paths(paths), schema=installed_schema())
     if fmt_name == "mermaid":
         data: bytes = route_mermaid(catalog, route, version).encode()
     else:

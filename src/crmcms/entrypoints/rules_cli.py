@@ -10,7 +10,8 @@ import click
 
 from crmcms.dsl.explain import format_value
 from crmcms.dsl.rule import compile_rule
-from crmcms.dsl.schema import Schema, build_schema, default_schema, type_named
+from crmcms.dsl.schema import RuleType, Schema, type_named
+from crmcms.entrypoints.definitions_cli import installed_schema
 from crmcms.errors import ConfigurationError, DefinitionError
 
 __all__ = ["rule"]
@@ -25,12 +26,13 @@ def _schema(
         from crmcms.dsl.definition_checks import catalog_schema
         from crmcms.dsl.loader import load_catalog
 
-        return catalog_schema(load_catalog(list(definitions)), topic)
+        base = installed_schema()
+        return catalog_schema(load_catalog(list(definitions), schema=base), topic, base=base)
     if topic is not None:
         raise click.UsageError("--topic needs --definitions")
     if not attributes:
-        return default_schema()
-    declared = {}
+        return installed_schema()
+    declared: dict[str, RuleType] = {}
     for item in attributes:
         code, sep, type_name = item.partition("=")
         if not sep or not code.strip():
@@ -39,7 +41,9 @@ def _schema(
             declared[code.strip()] = type_named(type_name)
         except ConfigurationError as exc:
             raise click.BadParameter(str(exc), param_hint="--attribute") from None
-    return build_schema(attributes=declared)
+    from crmcms.plugins import make_plugin_manager, rule_schema
+
+    return rule_schema(make_plugin_manager(), attributes=declared)
 
 
 _ATTRIBUTE_OPTION = click.option(

@@ -12,7 +12,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmcms.dsl import CompiledRule, RuleType, Schema, build_schema, compile_rule
+from crmcms.dsl import CompiledRule, RuleType, Schema, builtin_schema, compile_rule
 from crmcms.errors import NotFoundError
 from crmcms.model import Appeal
 from crmcms.storage.schema import appeal, saved_filter
@@ -86,9 +86,10 @@ class Page(Generic[T]):
 class AppealFilters:
     """Runs and stores saved filters over the appeals of one database.
 
-    Rules are compiled against ``schema`` (give attribute types with
-    ``build_schema(attributes=attribute_types(catalog))`` so that attribute filters use
-    their indexes) and translated to SQL; every value a rule holds is a bound parameter.
+    Rules are compiled against ``schema``, or the built-in one with ``attributes`` typed
+    (give ``attributes=attribute_types(catalog)`` so that attribute filters use their
+    indexes; a schema from :func:`crmcms.plugins.rule_schema` for what plugins add), and
+    translated to SQL; every value a rule holds is a bound parameter.
     """
 
     def __init__(
@@ -99,7 +100,7 @@ class AppealFilters:
         attributes: Mapping[str, RuleType] | None = None,
     ) -> None:
         self.engine = engine
-        self.schema = schema if schema is not None else build_schema(attributes=attributes)
+        self.schema = schema if schema is not None else builtin_schema(attributes=attributes)
         self.binding = AppealBinding(engine.dialect.name)
         self._compiled: dict[str, CompiledRule] = {}
 
