@@ -6,7 +6,8 @@ import operator as _op
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from crmcms.model import Appeal, AppealState, Catalog, Contact, Operator
+from crmcms.dsl.rule_data import RULE_DATA, DataField, Via, leaves
+from crmcms.model import Appeal, Catalog, Contact, Operator
 
 __all__ = [
     "AppealData",
@@ -17,11 +18,73 @@ __all__ = [
     "client_data",
     "contact_data",
     "operator_data",
+    "party_data",
     "rule_data",
 ]
 
-# Enum members' ``.value`` goes through a descriptor; a dict lookup is several times cheaper.
-_STATES = {state: state.value for state in AppealState}
+_OBJECTS = {obj.name: obj for obj in RULE_DATA}
+
+
+def _as_id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _as_code(value: Any) -> Any:
+    return None if value is None else value.value
+
+
+_PLAIN: dict[Via, Callable[[Any], Any]] = {Via.ID: _as_id, Via.CODE: _as_code}
+
+
+class _Reader:
+    """Reads one object's part of the rule data from a model record, as
+    :data:`~crmcms.dsl.rule_data.RULE_DATA` describes it: its sources in one call
+    (:attr:`fields`), then the values in place (:meth:`data`)."""
+
+    def __init__(self, name: str) -> None:
+        found = [leaf for leaf in leaves(_OBJECTS[name]) if leaf.field.source]
+        sources = [leaf.field.source for leaf in found]
+        getter = _op.attrgetter(*sources)
+        self.fields: Callable[[Any], tuple[Any, ...]] = (
+            getter if len(sources) > 1 else lambda record: (getter(record),)
+        )
+        # Top-level values read as they are go in one comprehension; the rest (converted,
+        # or in a nested object) one by one.
+        self._plain: list[tuple[str, int]] = []
+        self._other: list[tuple[tuple[str, ...], int, Via]] = []
+        for i, leaf in enumerate(found):
+            path = leaf.path[1:]
+            via = leaf.field.via if isinstance(leaf.field, DataField) else Via.AS_IS
+            if len(path) == 1 and via is Via.AS_IS:
+                self._plain.append((path[0], i))
+            else:
+                self._other.append((path, i, via))
+
+    def data(
+        self, fields: tuple[Any, ...], convert: Mapping[Via, Callable[[Any], Any]] = _PLAIN
+    ) -> dict[str, Any]:
+        part = {name: fields[i] for name, i in self._plain}
+        for path, i, via in self._other:
+            value = fields[i] if via is Via.AS_IS else convert[via](fields[i])
+            target = part
+            for step in path[:-1]:
+                target = target.setdefault(step, {})
+            target[path[-1]] = value
+        return part
+
+    def __call__(self, record: Any) -> dict[str, Any]:
+        return self.data(self.fields(record))
+
+
+_READERS = {name: _Reader(name) for name in ("Client", "Subscriber", "ContactPerson", "Contact")}
+_read_appeal = _Reader("Appeal")
+_read_operator = _Reader("Operator")
+
+
+def party_data(part: str, record: Any) -> dict[str, Any]:
+    """``part`` of the rule data (``"Client"``, ``"Subscriber"``, ``"ContactPerson"`` or
+    ``"Contact"``) from its model record, as a directory plugin may answer it."""
+    return _READERS[part](record)
 
 
 def client_data(client: Any) -> dict[str, Any]:
@@ -31,31 +94,15 @@ def client_data(client: Any) -> dict[str, Any]:
     # A plain dict (the usual answer) skips the ABC check, which costs more than the copy.
     if type(client) is dict or isinstance(client, Mapping):
         return dict(client)
-    return {
-        "Id": str(client.id),
-        "Name": client.name,
-        "Category": client.category,
-        "Region": client.region,
-        "Status": client.status,
-    }
+    return _READERS["Client"](client)
 
 
 def contact_data(contact: Contact | None) -> dict[str, Any]:
-    if contact is None:
-        return {}
-    return {
-        "Place": contact.place,
-        "Direction": contact.direction.value,
-        "Channel": contact.channel,
-        "RegisteredAt": contact.registered_at,
-        "Operator": contact.operator,
-    }
+    return {} if contact is None else _READERS["Contact"](contact)
 
 
 def operator_data(operator: Operator | None) -> dict[str, Any]:
-    if operator is None:
-        return {}
-    return {"Login": operator.login, "Name": operator.name, "Roles": operator.roles}
+    return {} if operator is None else _read_operator(operator)
 
 
 class AppealData:
@@ -65,14 +112,18 @@ class AppealData:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._topics: dict[str, tuple[str, str]] = {}
+        self._topics: dict[str, str] = {}
         self._ranks: dict[str, Any] = {}
+        self._convert: dict[Via, Callable[[Any], Any]] = {
+            **_PLAIN,
+            Via.TOPIC_NAME: self._topic_name,
+            Via.RANK: self._rank,
+        }
 
-    def _topic(self, code: str) -> tuple[str, str]:
+    def _topic_name(self, code: str) -> str:
         found = self._topics.get(code)
         if found is None:
-            topic = self.catalog.topic(code)
-            found = self._topics[code] = (topic.code, topic.name)
+            found = self._topics[code] = self.catalog.topic(code).name
         return found
 
     def _rank(self, code: str | None) -> Any:
@@ -86,59 +137,12 @@ class AppealData:
         return self.from_fields(_appeal_fields(appeal))
 
     def from_fields(self, fields: tuple[Any, ...]) -> dict[str, Any]:
-        """The appeal's part from what :data:`_appeal_fields` read."""
-        (
-            ident,
-            topic,
-            process,
-            queue,
-            state,
-            priority,
-            registered_at,
-            deadline,
-            closed_at,
-            responsible,
-            operator,
-            route,
-            parent_id,
-            values,
-        ) = fields
-        code, name = self._topic(topic)
-        return {
-            "Id": str(ident),
-            "Topic": {"Code": code, "Name": name},
-            "Process": process,
-            "Queue": queue,
-            "State": _STATES[state],
-            "Priority": self._rank(priority),
-            "RegisteredAt": registered_at,
-            "Deadline": deadline,
-            "ClosedAt": closed_at,
-            "Responsible": responsible,
-            "Operator": operator,
-            "Route": route,
-            "Parent": None if parent_id is None else str(parent_id),
-            # The appeal's own dict: rules only read it, and copying it would cost every call.
-            "Attribute": values,
-        }
+        """The appeal's part from what :data:`_appeal_fields` read. ``Attribute`` is the
+        appeal's own dict: rules only read it, and copying it would cost every call."""
+        return _read_appeal.data(fields, self._convert)
 
 
-_appeal_fields: Callable[[Appeal], tuple[Any, ...]] = _op.attrgetter(
-    "id",
-    "topic",
-    "process",
-    "queue",
-    "state",
-    "priority",
-    "registered_at",
-    "deadline",
-    "closed_at",
-    "responsible",
-    "operator",
-    "route",
-    "parent_id",
-    "values",
-)
+_appeal_fields: Callable[[Appeal], tuple[Any, ...]] = _read_appeal.fields
 """What the appeal's part of the rule data is made of, read in one call."""
 
 
@@ -225,7 +229,7 @@ class RuleData(dict[str, Any]):
         return {key: self[key] for key in _PARTS}
 
 
-_PARTS = ("Client", "Subscriber", "ContactPerson", "Contact", "Appeal", "Operator")
+_PARTS = tuple(_OBJECTS)
 
 
 def appeal_data(catalog: Catalog, appeal: Appeal) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import pluggy
 
 from crmcms.engine import Engine, Notification
+from crmcms.engine.context import party_data
 from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.storage.memory import MemoryStore
@@ -56,33 +57,17 @@ class FakeBilling:
     @hookimpl
     def crmcms_find_client(self, client_id: str) -> Mapping[str, Any] | None:
         c = self.clients.get(client_id)
-        if c is None:
-            return None
-        return {
-            "Id": str(c.id),
-            "Name": c.name,
-            "Category": c.category,
-            "Region": c.region,
-            "Status": c.status,
-        }
+        return None if c is None else party_data("Client", c)
 
     @hookimpl
     def crmcms_find_subscriber(self, subscriber_id: str) -> Mapping[str, Any] | None:
         s = self.subscribers.get(subscriber_id)
-        if s is None:
-            return None
-        return {
-            "Id": str(s.id),
-            "Msisdn": s.msisdn,
-            "Region": s.region,
-            "Tariff": s.tariff,
-            "Status": s.status,
-        }
+        return None if s is None else party_data("Subscriber", s)
 
     @hookimpl
     def crmcms_find_contact_person(self, contact_person_id: str) -> Mapping[str, Any] | None:
         p = self.contact_persons.get(contact_person_id)
-        return None if p is None else {"Name": p.name, "Phone": p.phone, "Email": p.email}
+        return None if p is None else party_data("ContactPerson", p)
 
     @hookimpl
     def crmcms_external_dictionary_items(

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmcms.dsl import ANY, BOOLEAN, DATE, DECIMAL, INTEGER, RuleType, type_named
+from crmcms.dsl import ANY, BOOLEAN, DATE, DECIMAL, INTEGER, STRING, RuleType, type_named
+from crmcms.dsl.rule_data import RULE_DATA, DataAttributes, leaves
 from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog
 from crmcms.storage.schema import appeal, client, contact
@@ -115,34 +116,34 @@ def indexed_attributes(catalog: Catalog, extra: Iterable[str] = ()) -> dict[str,
 class AppealBinding:
     """A :class:`~crmcms.storage.sql.SqlBinding` over ``crm_appeal`` (or its archive).
 
-    ``Client.*`` and ``Contact.*`` paths are columns of the client and contact tables; a
-    query using them joins those tables (see :meth:`joins`).
+    Its columns are those :data:`~crmcms.dsl.rule_data.RULE_DATA` names: ``Appeal.*`` of the
+    appeal table, ``Client.*`` and ``Contact.*`` of the client and contact tables, which a
+    query using them joins (see :meth:`joins`).
     """
 
     def __init__(self, dialect: str, table: sa.Table = appeal) -> None:
         self.dialect = dialect
         self.table = table
-        t = table
-        self.columns: dict[str, ColumnElement[Any]] = {
-            "Appeal.Id": sa.cast(t.c.id, sa.String),
-            "Appeal.Topic.Code": t.c.topic,
-            "Appeal.Process": t.c.process,
-            "Appeal.Queue": t.c.queue,
-            "Appeal.State": t.c.state,
-            "Appeal.RegisteredAt": t.c.registered_at,
-            "Appeal.Deadline": t.c.deadline,
-            "Appeal.ClosedAt": t.c.closed_at,
-            "Appeal.Responsible": t.c.responsible,
-            "Client.Id": sa.cast(t.c.client_id, sa.String),
-            "Client.Name": client.c.name,
-            "Client.Category": client.c.category,
-            "Client.Region": client.c.region,
-            "Client.Status": client.c.status,
-            "Contact.Place": contact.c.place,
-            "Contact.Direction": contact.c.direction,
-            "Contact.Channel": contact.c.channel,
-            "Contact.RegisteredAt": contact.c.registered_at,
-            "Contact.Operator": contact.c.operator,
+        tables = {"appeal": table, "client": client, "contact": contact}
+        self.columns: dict[str, ColumnElement[Any]] = {}
+        self._tables: dict[str, str] = {}
+        for obj in RULE_DATA:
+            for leaf in leaves(obj):
+                f = leaf.field
+                if not f.column or isinstance(f, DataAttributes):
+                    continue
+                column: ColumnElement[Any] = tables[leaf.table].c[f.column]
+                if f.type is STRING and not isinstance(column.type, sa.String):
+                    column = sa.cast(column, sa.String)  # ids: rules compare them as text
+                self.columns[leaf.dotted] = column
+                self._tables[leaf.dotted] = leaf.table
+        # Where topic attributes are read from; their values are the JSON document of the
+        # appeal table, which attribute_expression reads.
+        self._attributes = {
+            leaf.path
+            for obj in RULE_DATA
+            for leaf in leaves(obj)
+            if isinstance(leaf.field, DataAttributes) and leaf.field.column
         }
 
     def column(self, path: tuple[str, ...]) -> ColumnElement[Any] | None:
@@ -151,17 +152,17 @@ class AppealBinding:
     def attribute(
         self, owner: tuple[str, ...], code: str, type_: RuleType
     ) -> ColumnElement[Any] | None:
-        if owner != ("Appeal", "Attribute"):
+        if owner not in self._attributes:
             return None
         return attribute_expression(self.table, code, type_, self.dialect)
 
     def joins(self, paths: Iterable[str]) -> sa.FromClause:
         """The appeal table, outer-joined to what ``paths`` (canonical rule paths) read."""
         source: sa.FromClause = self.table
-        roots = {p.split(".", 1)[0] for p in paths}
-        if "Client" in roots:
+        used = {self._tables.get(p) for p in paths}
+        if "client" in used:
             source = source.outerjoin(client, client.c.id == self.table.c.client_id)
-        if "Contact" in roots:
+        if "contact" in used:
             source = source.outerjoin(contact, contact.c.id == self.table.c.contact_id)
         return source
 
