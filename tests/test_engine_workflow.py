@@ -10,6 +10,7 @@ import pytest
 from crmcms import (
     Client,
     ConcurrencyError,
+    Integration,
     PermissionDeniedError,
     PluginError,
     ValidationError,
@@ -353,7 +354,7 @@ def test_route_deadline_in_business_days(world) -> None:  # type: ignore[no-unty
 
 def test_integration_facade_is_idempotent(world) -> None:  # type: ignore[no-untyped-def]
     engine, _, _ = world
-    api = engine.integration("ann")
+    api = Integration(engine, "ann")
     params = {"topic": "REPAIR", "client_id": 1, "attributes": {"DAY": "2026-05-01"}}
     first = api.create_appeal(params, idempotency_key="k1")
     again = api.create_appeal(params, idempotency_key="k1")

@@ -165,6 +165,26 @@ def test_model_imports_no_storage_dsl_or_plugin_library() -> None:
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
 
 
+LAYERS = ("model", "dsl", "engine", "storage", "entrypoints")
+
+
+def test_no_layer_imports_one_above_it() -> None:
+    # Imports inside functions count too: a deferred import still ties the layer to the one above.
+    for rank, layer in enumerate(LAYERS):
+        above = {f"crmcms.{name}" for name in LAYERS[rank + 1 :]}
+        for path in (SRC / layer).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                for name in names:
+                    home = ".".join(name.split(".")[:2])
+                    assert home not in above, f"{layer}/{path.name} imports {name}"
+
+
 def test_malformed_values_raise_our_error_which_is_also_a_value_error() -> None:
     from crmcms.model import Flag, InputMask, ValueType, parse_value
 

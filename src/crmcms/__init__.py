@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         UnitOfWork,
         UnitOfWorkFactory,
     )
+    from crmcms.entrypoints.integration import Integration
     from crmcms.model import (
         Appeal,
         AppealState,
@@ -148,6 +149,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "UnitOfWork",
         "UnitOfWorkFactory",
     ),
+    "crmcms.entrypoints.integration": ("Integration",),
     "crmcms.model": (
         "Appeal",
         "AppealState",
@@ -266,6 +268,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyRepository",
     "InputMask",
+    "Integration",
     "InvalidValueError",
     "MailingList",
     "MemberKind",

@@ -8,7 +8,6 @@ from crmcms.engine.bulk import BulkItem, BulkResult
 from crmcms.engine.deadlines import add_business_time, due_at, is_business_day
 from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
-from crmcms.engine.integration import Integration, parse_attributes
 from crmcms.engine.notifications import Notification, NotificationKind
 from crmcms.engine.obstacles import Obstacle, ObstacleKind, Requirements, find_obstacles
 from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
@@ -44,7 +43,6 @@ __all__ = [
     "HistoryRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
-    "Integration",
     "Notification",
     "NotificationKind",
     "Obstacle",
@@ -65,5 +63,4 @@ __all__ = [
     "find_obstacles",
     "is_business_day",
     "is_empty",
-    "parse_attributes",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
@@ -22,9 +22,6 @@ from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaFinding
 from crmcms.engine.transaction import Tx
 from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent
-
-if TYPE_CHECKING:
-    from crmcms.engine.integration import Integration
 
 __all__ = ["ContactRegistration", "Engine"]
 
@@ -299,9 +296,3 @@ class Engine:
         return self.run(
             lambda tx: explain_queue(tx.appeal(appeal_id), tx.uow.history.for_appeal(appeal_id))
         )
-
-    def integration(self, operator: str) -> Integration:
-        """The facade external systems use, acting as ``operator``."""
-        from crmcms.engine.integration import Integration
-
-        return Integration(self, operator)

@@ -1,20 +1,19 @@
-"""The facade for external systems: plain parameters in, plain results out, idempotent retries."""
+"""The facade for external systems: plain parameters in, plain results out, idempotent retries.
+
+It sits on the engine as any outside caller does (``Integration(engine, operator)``), through
+the engine's public actions and :meth:`Engine.run`, so the engine never needs to know of it.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crmcms.engine import appeals, contacts, routing
-from crmcms.engine.appeals import AppealDraft
-from crmcms.engine.ports import IdempotencyRecord
+from crmcms.engine import AppealDraft, Engine, IdempotencyRecord, appeals, contacts, routing
 from crmcms.engine.transaction import Tx
 from crmcms.errors import ConcurrencyError, Problem, ValidationError, WorkflowError
 from crmcms.model import Appeal, Catalog, Direction, format_value, parse_value
-
-if TYPE_CHECKING:
-    from crmcms.engine.service import Engine
 
 __all__ = ["Integration", "parse_attributes"]
 
