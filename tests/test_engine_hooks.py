@@ -6,10 +6,13 @@ from collections.abc import Generator
 from datetime import date
 from typing import Any
 
+import pluggy
 import pytest
 from examples.telecom.seed_catalog import build_catalog
+from hypothesis import given
+from hypothesis import strategies as st
 
-from crmcms import Client, PluginError
+from crmcms import Client, PluginError, hookspec
 from crmcms.engine import AppealDraft, Engine
 from crmcms.engine.hooks import FastHook
 from crmcms.plugins import hookimpl, make_plugin_manager
@@ -152,3 +155,107 @@ def test_a_failing_directory_is_a_plugin_error() -> None:
     with pytest.raises(PluginError, match="billing is down"):
         engine.transition(appeal, "olga", "to_sd")
     assert engine.appeal(appeal).process == "registration"
+
+
+# --- The fast path against pluggy's own call, over generated plugin sets -------------------
+
+_ANSWERS = st.none() | st.integers(0, 3).map(lambda n: {"Category": f"C{n}"})
+
+
+@st.composite
+def _plugin(draw: st.DrawFn) -> object:
+    """A plugin implementing both hooks one of the ways pluggy allows."""
+    answer = draw(_ANSWERS)
+    kind = draw(st.sampled_from(["plain", "plain", "tryfirst", "trylast", "wrapper", "bare"]))
+    options: dict[str, bool] = {"tryfirst": kind == "tryfirst", "trylast": kind == "trylast"}
+
+    if kind == "wrapper":
+
+        class Plugin:
+            @hookimpl(wrapper=True)
+            def crmcms_find_client(self, client_id: str) -> Generator[None, Any, Any]:
+                found = yield
+                return found if found is not None else answer
+
+            @hookimpl(wrapper=True)
+            def crmcms_event(self, event: Any) -> Generator[None, Any, Any]:
+                found = yield
+                return [*found, ("wrapped", event)]
+
+    elif kind == "bare":  # implementations taking none of the hook's arguments
+
+        class Plugin:  # type: ignore[no-redef]
+            @hookimpl
+            def crmcms_find_client(self) -> Any:
+                return answer
+
+            @hookimpl
+            def crmcms_event(self) -> Any:
+                return answer
+
+    else:
+
+        class Plugin:  # type: ignore[no-redef]
+            @hookimpl(**options)
+            def crmcms_find_client(self, client_id: str) -> Any:
+                return None if answer is None else {**answer, "Id": client_id}
+
+            @hookimpl(**options)
+            def crmcms_event(self, event: Any) -> Any:
+                return None if answer is None else (event, answer["Category"])
+
+    return Plugin()
+
+
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("register"), _plugin()),
+        st.tuples(st.just("unregister"), st.integers(0, 7)),
+        st.tuples(st.just("monitor"), st.none()),
+        st.tuples(st.just("unmonitor"), st.none()),
+        st.tuples(st.just("call"), st.integers(0, 9)),
+    ),
+    max_size=25,
+)
+
+
+@given(steps=_STEPS, counted=st.booleans())
+def test_the_fast_path_answers_as_pluggy_does_as_plugins_come_and_go(
+    steps: list[tuple[str, Any]], counted: bool
+) -> None:
+    if counted:
+        pm: pluggy.PluginManager = make_plugin_manager(load_entry_points=False, builtins=False)
+    else:  # a plain pluggy manager: no change count, so pluggy makes every call
+        pm = pluggy.PluginManager(hookspec.PROJECT)
+        pm.add_hookspecs(hookspec)
+    hooks = [FastHook(pm, "crmcms_find_client"), FastHook(pm, "crmcms_event")]
+    registered: list[object] = []
+    undo: list[Any] = []
+    calls = 0
+    for step, arg in steps:
+        if step == "register":
+            pm.register(arg)
+            registered.append(arg)
+        elif step == "unregister" and registered:
+            pm.unregister(registered.pop(arg % len(registered)))
+        elif step == "monitor":
+            undo.append(pm.add_hookcall_monitoring(lambda *a: None, lambda *a: None))
+        elif step == "unmonitor" and undo:
+            undo.pop()()
+        elif step == "call":
+            calls += 1
+            find, event = hooks
+            assert find(str(arg)) == pm.hook.crmcms_find_client(client_id=str(arg))
+            assert event.call(event=arg) == pm.hook.crmcms_event(event=arg)
+            functions = event.plain()
+            if functions is not None:  # what publishing calls directly
+                assert [r for f in functions if (r := f(arg)) is not None] == (
+                    pm.hook.crmcms_event(event=arg)
+                )
+            assert event.implemented() == bool(pm.hook.crmcms_event.get_hookimpls())
+    if counted and not undo:
+        # Nothing traced: the plan is made from pluggy's list and kept until it changes.
+        assert hooks[0].plain() is not None or any(
+            i.hookwrapper or i.wrapper or i.argnames != ("client_id",)
+            for i in pm.hook.crmcms_find_client.get_hookimpls()
+        )

@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcms import model, serialization
-from crmcms.engine.records import copy_appeal
 from crmcms.errors import CrmcmsError, ValidationError
 from crmcms.serialization import (
     MODEL_TYPES,
@@ -40,7 +39,7 @@ def test_every_model_class_has_a_strategy_and_a_type_tag() -> None:
 @given(strategy_for(model.Appeal))
 def test_a_stored_appeal_is_written_and_read_as_the_appeal_it_is(appeal: model.Appeal) -> None:
     plain = dump(appeal)
-    stored = model.StoredAppeal.seal(copy_appeal(appeal))
+    stored = model.StoredAppeal.of(appeal)
     assert dump(stored) == plain
     again = load(json.loads(json.dumps(dump(stored))))
     assert type(again) is model.Appeal

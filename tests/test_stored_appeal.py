@@ -14,15 +14,14 @@ from hypothesis import given
 
 from crmcms import Client
 from crmcms.engine import AppealDraft
-from crmcms.engine.records import copy_appeal
 from crmcms.errors import CrmcmsError, ReadOnlyRecordError
-from crmcms.model import Appeal, StoredAppeal
+from crmcms.model import Appeal, StoredAppeal, copy_appeal
 from crmcms.testing import strategy_for
 from crmcms.testing.engine import FakeBilling, make_engine
 
 
 def _stored(appeal: Appeal) -> StoredAppeal:
-    return StoredAppeal.seal(copy_appeal(appeal))
+    return StoredAppeal.of(appeal)
 
 
 @given(strategy_for(Appeal))

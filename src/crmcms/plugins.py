@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -13,11 +14,67 @@ from crmcms.errors import ConfigurationError, PluginError
 if TYPE_CHECKING:
     from crmcms.dsl.schema import RuleType, Schema, SchemaBuilder
 
-__all__ = ["ENTRY_POINT_GROUP", "hookimpl", "make_plugin_manager", "rule_schema"]
+__all__ = ["ENTRY_POINT_GROUP", "PluginManager", "hookimpl", "make_plugin_manager", "rule_schema"]
 
 ENTRY_POINT_GROUP = "crmcms"
 
 hookimpl = pluggy.HookimplMarker(hookspec.PROJECT)
+
+
+BeforeCall = Callable[[str, Sequence[pluggy.HookImpl], Mapping[str, Any]], None]
+AfterCall = Callable[[pluggy.Result[Any], str, Sequence[pluggy.HookImpl], Mapping[str, Any]], None]
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's plugin manager, counting the changes to what its hooks call.
+
+    The engine calls a few hooks on every action and calls their implementations itself
+    when that is all pluggy would do (see :class:`crmcms.engine.hooks.FastHook`); ``changes``
+    tells it, with one comparison, that the plan it made may be out of date: a plugin came
+    or went, a hook specification was added, or hook calls began or stopped being traced
+    or monitored (``monitors`` counts those now active). Everything else is pluggy's.
+    """
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.changes = 0
+        """Goes up on every change to the plugins, the specifications or the monitors."""
+        self.monitors = 0
+        """Hook call monitors now active (``enable_tracing`` adds one)."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        try:
+            return super().register(plugin, name)
+        finally:  # a refused registration may have added some implementations
+            self.changes += 1
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            self.changes += 1
+
+    def add_hookspecs(self, module_or_class: ModuleType | type) -> None:
+        try:
+            super().add_hookspecs(module_or_class)
+        finally:
+            self.changes += 1
+
+    def add_hookcall_monitoring(self, before: BeforeCall, after: AfterCall) -> Callable[[], None]:
+        undo = super().add_hookcall_monitoring(before, after)
+        self.monitors += 1
+        self.changes += 1
+        done = False
+
+        def remove() -> None:
+            nonlocal done
+            undo()
+            if not done:
+                done = True
+                self.monitors -= 1
+                self.changes += 1
+
+        return remove
 
 
 def make_plugin_manager(
@@ -25,13 +82,13 @@ def make_plugin_manager(
     *,
     load_entry_points: bool = True,
     builtins: bool = True,
-) -> pluggy.PluginManager:
+) -> PluginManager:
     """Build a manager with the hook specs, the built-in plugins, entry points and ``plugins``.
 
     Entry-point plugins (group ``crmcms``) are loaded unless ``load_entry_points`` is false,
     which tests use to stay independent of what happens to be installed.
     """
-    pm = pluggy.PluginManager(hookspec.PROJECT)
+    pm = PluginManager(hookspec.PROJECT)
     pm.add_hookspecs(hookspec)
     if builtins:
         from crmcms import builtin

@@ -211,39 +211,60 @@ def test_a_stored_appeal_can_be_stored_again_elsewhere(uow_factory: Factory) -> 
     a = committed_appeal(uow_factory)
     # Read-only already, as one read from another store and copied under a fresh id would be.
     with uow_factory() as uow:
-        moved = StoredAppeal.seal(attrs.evolve(a, id=uow.appeals.next_id()))
-        uow.appeals.add(moved)
-        assert StoredAppeal.seal(moved) is moved
+        moved = StoredAppeal.of(attrs.evolve(a, id=uow.appeals.next_id()))
+        assert StoredAppeal.of(moved) is moved  # nothing to copy: it cannot change
+        assert uow.appeals.add(moved) == moved
         uow.commit()
     with uow_factory() as uow:
         assert uow.appeals.get(moved.id) == moved
 
 
-def test_a_saved_appeal_is_taken_read_only(uow_factory: Factory) -> None:
+def test_add_and_update_return_the_record_kept_read_only(uow_factory: Factory) -> None:
     a = committed_appeal(uow_factory, values={"166": "x"})
     assert isinstance(a, StoredAppeal)
     with uow_factory() as uow:
         got = uow.appeals.get(a.id)
         assert type(got) is Appeal  # a plain copy, the caller's to change
         got.values["170"] = "PSKOV"
-        uow.appeals.update(got)
-        # What add and update took is what they store: it cannot be changed behind them.
-        for taken in (a, got):
+        kept = uow.appeals.update(got)
+        assert isinstance(kept, StoredAppeal)
+        assert kept == got
+        assert kept.version == got.version == 2
+        # What add and update keep cannot be changed behind them, through their result or
+        # through the appeal they were given.
+        for taken in (a, kept):
             with pytest.raises(ReadOnlyRecordError, match="process"):
                 taken.process = "elsewhere"
             with pytest.raises(ReadOnlyRecordError, match=r"values\.166"):
                 taken.values["166"] = "changed"
-        with pytest.raises(ReadOnlyRecordError, match="version"):
-            uow.appeals.update(got)  # to save again, get it again
+        got.values["166"] = "changed after the update"
+        got.queue = "ELSEWHERE"
+        assert uow.appeals.get(a.id) == kept
         uow.commit()
     with uow_factory() as uow:
         stored = uow.appeals.get(a.id)
-        assert (stored.version, stored.process, stored.values) == (
+        assert (stored.version, stored.process, stored.queue, stored.values) == (
             2,
             "registration",
+            "REGISTRATION",
             {"166": "x", "170": "PSKOV"},
         )
-        assert stored == got
+        assert stored == kept
+
+
+def test_an_appeal_updated_twice_in_one_unit_is_stored_as_last_given(
+    uow_factory: Factory,
+) -> None:
+    a = committed_appeal(uow_factory)
+    with uow_factory() as uow:
+        got = uow.appeals.get(a.id)
+        got.queue = "FIRST"
+        uow.appeals.update(got)  # its version went up with the stored one's
+        got.queue = "SECOND"
+        assert uow.appeals.update(got).version == 3
+        uow.commit()
+    with uow_factory() as uow:
+        assert (uow.appeals.get(a.id).queue, uow.appeals.get(a.id).version) == ("SECOND", 3)
 
 
 def test_a_stale_version_is_refused_and_stores_nothing(uow_factory: Factory) -> None:

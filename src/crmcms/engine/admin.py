@@ -49,7 +49,7 @@ def close(tx: Tx, appeal_id: int, login: str, comment: str = "") -> Appeal:
     appeal.process = final.code
     changes = changes_since(before, appeal)
     enter_process(tx, appeal, route, operator, changes=changes, comment=comment or "closed")
-    return appeal
+    return tx.kept(appeal)
 
 
 def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
@@ -79,7 +79,7 @@ def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
     changes = changes_since(before, appeal)
     kind = HistoryKind.REOPENED
     enter_process(tx, appeal, route, operator, kind=kind, changes=changes, comment=reason)
-    return appeal
+    return tx.kept(appeal)
 
 
 def change_deadlines(
@@ -105,6 +105,6 @@ def change_deadlines(
         appeal.deadline = deadline
     if not isinstance(process_deadline, _Unchanged):
         appeal.process_deadline = process_deadline
-    tx.uow.appeals.update(appeal)
+    tx.save(appeal)
     tx.record(appeal, HistoryKind.DEADLINE_CHANGED, before, operator=login, comment=reason)
-    return appeal
+    return tx.kept(appeal)

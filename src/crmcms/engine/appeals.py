@@ -113,7 +113,7 @@ def _new_appeal(
     if route.deadline is not None:
         appeal.deadline = due_at(tx.now, route.deadline)
     reason = enter_process(tx, appeal, route, operator, save=False)
-    tx.uow.appeals.add(appeal)
+    tx.add_appeal(appeal)
     tx.record(appeal, HistoryKind.CREATED, None, operator=operator.login, reason=reason)
     return run_automatic(tx, appeal)
 
@@ -183,7 +183,7 @@ def update_values(
         problems += tx.rt.policy.missing_required(appeal, tx.data(appeal, operator))
     if problems:
         raise ValidationError(_unique(problems), subject=f"appeal {appeal_id}")
-    tx.uow.appeals.update(appeal)
+    tx.save(appeal)
     tx.record(
         appeal, HistoryKind.CHANGED, before, operator=login, comment=comment or "values edited"
     )

@@ -27,9 +27,9 @@ def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
         raise WorkflowError(f"appeal {appeal_id} is already {login}'s")
     before = snapshot(appeal)
     appeal.responsible = login
-    tx.uow.appeals.update(appeal)
+    tx.save(appeal)
     tx.record(appeal, HistoryKind.ASSIGNED, before, operator=login, comment="taken from queue")
-    return appeal
+    return tx.kept(appeal)
 
 
 def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "") -> Appeal:
@@ -49,6 +49,6 @@ def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "")
         raise ValidationError(problems, subject=f"appeal {appeal_id}")
     before = snapshot(appeal)
     appeal.responsible = assignee
-    tx.uow.appeals.update(appeal)
+    tx.save(appeal)
     tx.record(appeal, HistoryKind.ASSIGNED, before, operator=login, comment=comment or "assigned")
-    return appeal
+    return tx.kept(appeal)

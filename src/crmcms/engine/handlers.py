@@ -9,10 +9,9 @@ from typing import Any
 import attrs
 
 from crmcms.engine.notifications import Notification, NotificationKind, recipients
-from crmcms.engine.records import copy_appeal
 from crmcms.engine.scope import ActionScope
 from crmcms.errors import CrmcmsError, PluginError, WorkflowError
-from crmcms.model import Appeal, Handler, HandlerEvent, Route
+from crmcms.model import Appeal, Handler, HandlerEvent, Route, copy_appeal
 
 __all__ = ["BUILTIN_ACTIONS", "HandlerCall", "handlers_for", "run_handlers"]
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pluggy
 
-__all__ = ["FastHook"]
+from crmcms.plugins import PluginManager
 
-_PLAIN_LOOP: Any
-try:  # The loop pluggy runs when nobody traces or monitors hook calls.
-    from pluggy._callers import _multicall as _PLAIN_LOOP
-except ImportError:  # pragma: no cover - another pluggy layout: always go through pluggy
-    _PLAIN_LOOP = None
+__all__ = ["FastHook"]
 
 
 class FastHook:
@@ -28,51 +24,38 @@ class FastHook:
     does, with the arguments in the order of the hook's specification. Anything else goes
     through pluggy itself.
 
-    The implementations are compared with the planned ones on every call (a copy of them
-    is kept) and the plan redone when they differ, so plugins registered or unregistered
-    later are seen at once.
+    The plan is made from pluggy's public description of the implementations
+    (``get_hookimpls``) and redone whenever :attr:`PluginManager.changes
+    <crmcms.plugins.PluginManager.changes>` moved, so plugins registered or unregistered
+    later are seen at once. A manager of another class gives no such count: every call
+    then goes through pluggy.
     """
 
-    __slots__ = (
-        "_caller",
-        "_functions",
-        "_live",
-        "_pm",
-        "_seen",
-        "argnames",
-        "firstresult",
-        "name",
-    )
+    __slots__ = ("_caller", "_counter", "_functions", "_seen", "argnames", "firstresult", "name")
 
     def __init__(self, plugins: pluggy.PluginManager, name: str) -> None:
         self.name = name
-        self._pm = plugins
+        self._counter = plugins if isinstance(plugins, PluginManager) else None
         self._caller: Any = getattr(plugins.hook, name)
         spec = self._caller.spec
         self.firstresult = bool(spec is not None and spec.opts.get("firstresult", False))
         self.argnames: tuple[str, ...] = tuple(spec.argnames) if spec is not None else ()
-        self._seen: list[Any] | None = None
-        # pluggy's own list of implementations, changed in place as plugins come and go:
-        # compared with a copy of it without copying it each call. The public copy otherwise.
-        live = getattr(self._caller, "_hookimpls", None)
-        self._live: list[Any] | None = live if isinstance(live, list) else None
+        self._seen = -1
+        """The manager's change count the plan was made at (-1: none made yet)."""
         self._functions: tuple[Callable[..., Any], ...] | None = None
 
-    def _plan(self, impls: list[Any]) -> None:
-        self._seen = impls
-        traced = getattr(self._pm, "_inner_hookexec", None) is not _PLAIN_LOOP
-        plain = all(
+    def _plan(self) -> tuple[Callable[..., Any], ...] | None:
+        pm = self._counter
+        if pm is None:  # no change count: pluggy makes every call
+            return None
+        self._seen = pm.changes
+        impls = self._caller.get_hookimpls()
+        plain = pm.monitors == 0 and all(
             not (i.hookwrapper or i.wrapper or i.kwargnames) and tuple(i.argnames) == self.argnames
             for i in impls
         )
-        ok = _PLAIN_LOOP is not None and not traced and plain
-        self._functions = tuple(i.function for i in reversed(impls)) if ok else None
-
-    def live_implementations(self) -> Sequence[Any]:
-        """pluggy's own list of the hook's implementations, which it changes in place as
-        plugins come and go (so it tells later whether any is registered), or a non-empty
-        stand-in where that list cannot be reached."""
-        return self._live if self._live is not None else (None,)
+        functions = self._functions = tuple(i.function for i in reversed(impls)) if plain else None
+        return functions
 
     def implemented(self) -> bool:
         """Whether any plugin implements the hook now."""
@@ -81,20 +64,18 @@ class FastHook:
     def plain(self) -> tuple[Callable[..., Any], ...] | None:
         """The implementations to call directly, in order, or ``None`` when pluggy must make
         the call. Only good for calls made right away: plugins may come and go."""
-        live = self._live
-        impls = self._caller.get_hookimpls() if live is None else live
-        # pluggy swaps its call loop for a wrapper while tracing or monitoring hook calls.
-        if impls != self._seen or getattr(self._pm, "_inner_hookexec", None) is not _PLAIN_LOOP:
-            self._plan(list(impls))
-        return self._functions
+        counter = self._counter
+        if counter is not None and counter.changes == self._seen:
+            return self._functions
+        return self._plan()
 
     def __call__(self, *args: Any) -> Any:
         """Call the hook with its arguments in the order its specification names them."""
-        live = self._live
-        impls = self._caller.get_hookimpls() if live is None else live
-        if impls != self._seen or getattr(self._pm, "_inner_hookexec", None) is not _PLAIN_LOOP:
-            self._plan(list(impls))
-        functions = self._functions
+        counter = self._counter
+        if counter is not None and counter.changes == self._seen:
+            functions = self._functions
+        else:
+            functions = self._plan()
         if functions is None:
             return self._caller(**dict(zip(self.argnames, args, strict=True)))
         if self.firstresult:

@@ -9,7 +9,7 @@ from typing import Any, Protocol, Self
 
 import attrs
 
-from crmcms.model import Appeal, Contact, HistoryEvent
+from crmcms.model import Appeal, Contact, HistoryEvent, StoredAppeal
 
 __all__ = [
     "AppealRepository",
@@ -56,9 +56,10 @@ class AppealRepository(Protocol):
     def next_id(self) -> int:
         """A fresh id; ids are never reused, even when the unit of work rolls back."""
 
-    def add(self, appeal: Appeal) -> None:
-        """Store a new appeal as given (its ``version`` is normally 1), and take it: the
-        object becomes a read-only :class:`~crmcms.model.StoredAppeal`.
+    def add(self, appeal: Appeal) -> StoredAppeal:
+        """Store a new appeal as given (its ``version`` is normally 1) and return the record
+        kept: a read-only copy, :class:`~crmcms.model.StoredAppeal`, that later changes to
+        ``appeal`` do not reach.
 
         An id already stored raises :class:`~crmcms.errors.StorageError`.
         """
@@ -67,12 +68,13 @@ class AppealRepository(Protocol):
         """A plain copy of the appeal, the caller's to change and then :meth:`update`;
         :class:`~crmcms.errors.NotFoundError` if there is none."""
 
-    def update(self, appeal: Appeal) -> None:
+    def update(self, appeal: Appeal) -> StoredAppeal:
         """Save ``appeal`` if the stored version still equals ``appeal.version``.
 
         On success the stored version and ``appeal.version`` both go up by one, and the
-        object is taken as it is (read-only from then on, like :meth:`add`'s): to change
-        the appeal again, :meth:`get` it again. A stale version (or a missing appeal) raises
+        record kept is returned (read-only, like :meth:`add`'s); to change the appeal
+        again, change ``appeal`` or :meth:`get` it again and update once more. A stale
+        version (or a missing appeal) raises
         :class:`~crmcms.errors.ConcurrencyError` and stores nothing. The check is repeated
         at commit, so two units of work that read the same version cannot both commit an
         update.

@@ -140,11 +140,11 @@ def perform(
         appeal.process_deadline = deadline
         name = comment or step.transition.name
         tx.event(appeal, _MOVED, changes, login, code, name, reason)
-        tx.uow.appeals.update(appeal)
+        tx.save(appeal)
     else:
         _move(tx, appeal, plan, step, operator, comment, data)
     # Only a process with automatic transitions out of it can start a chain of them.
-    return run_automatic(tx, appeal) if target.automatic else appeal
+    return run_automatic(tx, appeal) if target.automatic else tx.kept(appeal)
 
 
 def _entry_changes(
@@ -283,7 +283,7 @@ def _enter(
     if step.final and appeal.state is _OPEN:
         _close(tx, appeal, step, operator, "", save)
     elif save:
-        tx.uow.appeals.update(appeal)
+        tx.save(appeal)
     return reason
 
 
@@ -345,7 +345,7 @@ def _close(
         )
     )
     if save:
-        tx.uow.appeals.update(appeal)
+        tx.save(appeal)
         tx.event(appeal, HistoryKind.CLOSED, CLOSE.changes(before, appeal), login, None, comment)
 
 
@@ -354,11 +354,11 @@ def run_automatic(tx: Tx, appeal: Appeal) -> Appeal:
     returns the appeal as it is then (``appeal`` itself when none was taken)."""
     for _ in range(MAX_AUTOMATIC_STEPS):
         if not appeal.is_open:
-            return appeal
+            return tx.kept(appeal)
         plan = tx.plan(appeal)
         automatic = plan.process(appeal.process).automatic
         if not automatic:
-            return appeal
+            return tx.kept(appeal)
         data = tx.data(appeal, live=True)  # read before any change, then refreshed
         rt, appeals = tx.rt, tx.uow.appeals
         ready = next(
@@ -370,8 +370,8 @@ def run_automatic(tx: Tx, appeal: Appeal) -> Appeal:
             None,
         )
         if ready is None:
-            return appeal
-        # The appeal was saved, so storage holds it read-only: move a fresh copy.
+            return tx.kept(appeal)
+        # Move the appeal as stored now (handlers may have saved it since it was read).
         appeal = tx.appeal(appeal.id)
         _move(tx, appeal, plan, ready, None, "", data)
     raise WorkflowError(
@@ -416,4 +416,4 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
         changes=MOVE.changes(before, appeal),
         comment=f"hand-over along {transition.code} rejected: {reason}",
     )
-    return appeal
+    return tx.kept(appeal)

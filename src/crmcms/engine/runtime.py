@@ -51,9 +51,6 @@ class Runtime:
         self.appeal_data = AppealData(catalog)
         self._hooks: dict[str, FastHook] = {}
         self._event_hook = self._hook("crmcms_event")
-        self.observers: Sequence[Any] = self._event_hook.live_implementations()
-        """The event hook's implementations as pluggy keeps them (so always current): empty
-        when nobody observes history events, and there is nothing to publish."""
         self.find_client_hook = self._hook("crmcms_find_client")
         """The client directory: ``find_client_hook(client_id)``."""
         self.party_hooks = {

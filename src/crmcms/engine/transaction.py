@@ -28,6 +28,7 @@ from crmcms.model import (
     HistoryEvent,
     HistoryKind,
     Operator,
+    StoredAppeal,
 )
 
 __all__ = ["Tx"]
@@ -36,7 +37,7 @@ __all__ = ["Tx"]
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`commit`."""
 
-    __slots__ = ("_clients", "_contacts", "catalog", "events", "now", "rt", "uow")
+    __slots__ = ("_clients", "_contacts", "_kept", "catalog", "events", "now", "rt", "uow")
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
         self.rt = runtime
@@ -44,6 +45,8 @@ class Tx:
         self.uow = uow
         self.now = now if now is not None else runtime.clock()
         self.events: list[HistoryEvent] = []
+        self._kept: dict[int, StoredAppeal] = {}
+        """The record storage keeps of each appeal this action saved, by id."""
         # Made when first needed: most actions read one contact and one client, once.
         self._contacts: dict[int, tuple[Contact, dict[str, Any] | None]] | None = None
         """By contact id: the contact, and its client's part of the rule data once made."""
@@ -171,6 +174,23 @@ class Tx:
 
     # --- Writing ----------------------------------------------------------------------------
 
+    def add_appeal(self, appeal: Appeal) -> StoredAppeal:
+        """Store a new appeal; the record kept is what the action returns (:meth:`kept`)."""
+        stored = self._kept[appeal.id] = self.uow.appeals.add(appeal)
+        return stored
+
+    def save(self, appeal: Appeal) -> StoredAppeal:
+        """Save a changed appeal (its ``version`` goes up); the record kept is what the
+        action returns (:meth:`kept`)."""
+        stored = self._kept[appeal.id] = self.uow.appeals.update(appeal)
+        return stored
+
+    def kept(self, appeal: Appeal) -> Appeal:
+        """The read-only record storage keeps of ``appeal``, if this action saved it, else
+        ``appeal`` itself: what an action returns, so that setting a field of its result
+        fails loudly instead of changing a copy nothing will save."""
+        return self._kept.get(appeal.id, appeal)
+
     def record(
         self,
         appeal: Appeal,
@@ -226,6 +246,5 @@ class Tx:
         self.uow.commit()
         events = self.events
         if events:
-            if self.rt.observers:
-                self.rt.publish(events)
+            self.rt.publish(events)  # at once when nobody observes
             events.clear()

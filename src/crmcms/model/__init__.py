@@ -22,6 +22,7 @@ from crmcms.model.records import (
     ReadOnlyValues,
     StoredAppeal,
     SystemProblem,
+    copy_appeal,
 )
 from crmcms.model.routes import (
     AttributeOverride,
@@ -101,6 +102,7 @@ __all__ = [
     "TopicGroup",
     "Transition",
     "ValueType",
+    "copy_appeal",
     "format_value",
     "parse_value",
 ]

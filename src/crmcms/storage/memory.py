@@ -10,16 +10,16 @@ from types import TracebackType
 from typing import Self
 
 from crmcms.engine.ports import IdempotencyRecord
-from crmcms.engine.records import copy_appeal as _copy_appeal
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Contact, HistoryEvent, StoredAppeal
+from crmcms.model import Appeal, Contact, HistoryEvent, StoredAppeal, copy_appeal
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
 
-_seal = StoredAppeal.seal
-"""Take an appeal given to ``add`` or ``update``: it becomes the stored record, read-only,
-with nothing copied (see :class:`~crmcms.model.StoredAppeal`)."""
+_store = StoredAppeal.of
+"""The record kept of an appeal given to ``add`` or ``update``: a read-only copy (see
+:class:`~crmcms.model.StoredAppeal`), which they return."""
+_copy_appeal = copy_appeal
 
 
 def _deadline_key(appeal: Appeal) -> tuple[bool, datetime | None, int]:
@@ -112,10 +112,11 @@ class _Appeals:
         self.changed.clear()
         self.base_versions.clear()
 
-    def add(self, appeal: Appeal) -> None:
+    def add(self, appeal: Appeal) -> StoredAppeal:
         if appeal.id in self.new or appeal.id in self._store.appeals:
             raise StorageError(f"appeal {appeal.id} is already stored")
-        self.new[appeal.id] = _seal(appeal)
+        stored = self.new[appeal.id] = _store(appeal)
+        return stored
 
     def get(self, appeal_id: int) -> Appeal:
         new, changed = self.new, self.changed
@@ -129,7 +130,7 @@ class _Appeals:
             raise NotFoundError("appeal", appeal_id)
         return _copy_appeal(found)
 
-    def update(self, appeal: Appeal) -> None:
+    def update(self, appeal: Appeal) -> StoredAppeal:
         appeal_id = appeal.id
         version = appeal.version
         new = self.new
@@ -138,8 +139,8 @@ class _Appeals:
             if staged.version != version:
                 raise ConcurrencyError("appeal", appeal_id, version, staged.version)
             appeal.version = version + 1
-            new[appeal_id] = _seal(appeal)
-            return
+            stored = new[appeal_id] = _store(appeal)
+            return stored
         changed = self.changed
         found = (changed and changed.get(appeal_id)) or self._store.appeals.get(appeal_id)
         if found is None or found.version != version:
@@ -148,7 +149,8 @@ class _Appeals:
             )
         appeal.version = version + 1
         self.base_versions.setdefault(appeal_id, version)  # the first update's base counts
-        changed[appeal_id] = _seal(appeal)
+        stored = changed[appeal_id] = _store(appeal)
+        return stored
 
     def _all(self) -> list[Appeal]:
         merged = {**self._store.appeals, **self.changed, **self.new}

@@ -40,6 +40,4 @@ def add_appeal(uow: UnitOfWork, contact_id: int, **fields: Any) -> Appeal:
         "registered_at": T0,
         **fields,
     }
-    appeal = Appeal(id=uow.appeals.next_id(), contact_id=contact_id, **values)
-    uow.appeals.add(appeal)
-    return appeal
+    return uow.appeals.add(Appeal(id=uow.appeals.next_id(), contact_id=contact_id, **values))

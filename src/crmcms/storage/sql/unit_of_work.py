@@ -12,9 +12,8 @@ import attrs
 import sqlalchemy as sa
 
 from crmcms.engine.ports import IdempotencyRecord
-from crmcms.engine.records import copy_appeal
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal
+from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal, copy_appeal
 from crmcms.storage.database import create_engine
 from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency
 from crmcms.storage.sql.binding import (
@@ -37,9 +36,9 @@ __all__ = ["SqlStore", "SqlUnitOfWork"]
 
 
 _copy = copy_appeal
-_seal = StoredAppeal.seal
-"""Take an appeal given to ``add`` or ``update`` as the staged record (see
-:class:`~crmcms.model.StoredAppeal`); commit writes it."""
+_store = StoredAppeal.of
+"""The staged record of an appeal given to ``add`` or ``update``: a read-only copy (see
+:class:`~crmcms.model.StoredAppeal`), which they return; commit writes it."""
 
 
 def _deadline_key(a: Appeal) -> tuple[bool, datetime | None, int]:
@@ -168,12 +167,13 @@ class _Appeals(_Part):
         rows = self._rows(sa.select(appeal.c.version).where(appeal.c.id == appeal_id))
         return int(rows[0][0]) if rows else None
 
-    def add(self, item: Appeal) -> None:
+    def add(self, item: Appeal) -> StoredAppeal:
         if item.id in self.new or (
             item.id not in self.fresh and self._stored_version(item.id) is not None
         ):
             raise StorageError(f"appeal {item.id} is already stored")
-        self.new[item.id] = _seal(item)
+        stored = self.new[item.id] = _store(item)
+        return stored
 
     def get(self, appeal_id: int) -> Appeal:
         staged = self.new.get(appeal_id) or self.changed.get(appeal_id)
@@ -184,17 +184,18 @@ class _Appeals(_Part):
             raise NotFoundError("appeal", appeal_id)
         return appeal_from_row(rows[0])
 
-    def update(self, item: Appeal) -> None:
+    def update(self, item: Appeal) -> StoredAppeal:
         staged = self.new.get(item.id) or self.changed.get(item.id)
         current = staged.version if staged is not None else self._stored_version(item.id)
         if current is None or current != item.version:
             raise ConcurrencyError("appeal", item.id, item.version, current)
         item.version += 1
         if item.id in self.new:
-            self.new[item.id] = _seal(item)
-            return
+            stored = self.new[item.id] = _store(item)
+            return stored
         self.base_versions.setdefault(item.id, current)
-        self.changed[item.id] = _seal(item)
+        stored = self.changed[item.id] = _store(item)
+        return stored
 
     def _query(self, where: sa.ColumnElement[bool], keep: Callable[[Appeal], bool]) -> list[Appeal]:
         """Stored appeals matching ``where``, overlaid with this unit's staged ones."""
