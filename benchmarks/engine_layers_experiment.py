@@ -5,8 +5,8 @@ with the `transitions` library's guarded transition, and reported as ratios to i
 
 - ``inline``: the same work written out against the in-memory store's dictionaries: the
   appeal copied, the client directory asked through its hook, the three rules, the required
-  check, the move's history event with its changes, the appeal saved (made read-only) under the
-  store's lock;
+  check, the move's history event with its changes, the appeal saved (a read-only copy kept)
+  under the store's lock;
 - ``unit_of_work``: the same through the storage ports (a unit of work and its repositories);
 - ``transaction``: also through the action's transaction (``Tx``: caches, events, commit);
 - ``routing``: through ``routing.perform`` with a transaction, as ``Engine.transition`` does;
@@ -31,10 +31,10 @@ from bench_engine import VALUES, engine_setup, our_moves, their_moves
 from crmcms.engine import routing
 from crmcms.engine.context import RuleData
 from crmcms.engine.history import change
-from crmcms.engine.records import copy_appeal, make_change, make_event
+from crmcms.engine.records import make_change, make_event
 from crmcms.engine.transaction import Tx
 from crmcms.errors import WorkflowError
-from crmcms.model import AppealState, HistoryKind, StoredAppeal
+from crmcms.model import AppealState, HistoryKind, StoredAppeal, copy_appeal
 
 Moves = tuple[Callable[[slice], None], Callable[[], None]]
 MOVED, OPEN = HistoryKind.MOVED, AppealState.OPEN
@@ -103,7 +103,7 @@ def _written_out(n: int, layer: str) -> Moves:
             step.transition.name, reason,
         )  # fmt: skip
         appeal.version += 1
-        saved = StoredAppeal.seal(appeal)
+        saved = StoredAppeal.of(appeal)
         with store.lock:
             if store.appeals[i].version != appeal.version - 1:
                 _refuse()
