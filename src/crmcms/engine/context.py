@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import operator as _op
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from crmcms.dsl.rule_data import RULE_DATA, DataField, Via, leaves
+from crmcms.dsl.rule_data import RULE_DATA, DataField, DataObject, Via, leaves
 from crmcms.model import Appeal, Catalog, Contact, Operator
 
 __all__ = [
@@ -39,41 +39,60 @@ _PLAIN: dict[Via, Callable[[Any], Any]] = {Via.ID: _as_id, Via.CODE: _as_code}
 class _Reader:
     """Reads one object's part of the rule data from a model record, as
     :data:`~crmcms.dsl.rule_data.RULE_DATA` describes it: its sources in one call
-    (:attr:`fields`), then the values in place (:meth:`data`)."""
+    (:attr:`fields`), then the part from them (:meth:`builder`)."""
 
     def __init__(self, name: str) -> None:
-        found = [leaf for leaf in leaves(_OBJECTS[name]) if leaf.field.source]
-        sources = [leaf.field.source for leaf in found]
-        getter = _op.attrgetter(*sources)
+        self.object = _OBJECTS[name]
+        self.sources = [leaf.field.source for leaf in leaves(self.object) if leaf.field.source]
+        getter = _op.attrgetter(*self.sources)
         self.fields: Callable[[Any], tuple[Any, ...]] = (
-            getter if len(sources) > 1 else lambda record: (getter(record),)
+            getter if len(self.sources) > 1 else lambda record: (getter(record),)
         )
-        # Top-level values read as they are go in one comprehension; the rest (converted,
-        # or in a nested object) one by one.
-        self._plain: list[tuple[str, int]] = []
-        self._other: list[tuple[tuple[str, ...], int, Via]] = []
-        for i, leaf in enumerate(found):
-            path = leaf.path[1:]
-            via = leaf.field.via if isinstance(leaf.field, DataField) else Via.AS_IS
-            if len(path) == 1 and via is Via.AS_IS:
-                self._plain.append((path[0], i))
-            else:
-                self._other.append((path, i, via))
+        vias = {f.via for f in _fields_of(self.object)}
+        # An appeal's topic names and priority ranks need a catalog: AppealData's own builder.
+        self.data = self.builder(_PLAIN) if vias <= {Via.AS_IS, *_PLAIN} else None
 
-    def data(
-        self, fields: tuple[Any, ...], convert: Mapping[Via, Callable[[Any], Any]] = _PLAIN
-    ) -> dict[str, Any]:
-        part = {name: fields[i] for name, i in self._plain}
-        for path, i, via in self._other:
-            value = fields[i] if via is Via.AS_IS else convert[via](fields[i])
-            target = part
-            for step in path[:-1]:
-                target = target.setdefault(step, {})
-            target[path[-1]] = value
-        return part
+    def builder(
+        self, convert: Mapping[Via, Callable[[Any], Any]]
+    ) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+        """The function from :attr:`fields`' tuple to the part, with ``convert``'s functions
+        for the values not read as they are. It is generated: one dict display, as one
+        would write it by hand, since every action that evaluates a rule makes a part."""
+        names: dict[str, Any] = {}
+        index = iter(range(len(self.sources)))
+
+        def display(obj: DataObject) -> str:
+            items = []
+            for f in obj.fields:
+                if isinstance(f, DataObject):
+                    value = display(f)
+                elif not f.source:
+                    value = "None"
+                else:
+                    value = f"f[{next(index)}]"
+                    via = f.via if isinstance(f, DataField) else Via.AS_IS
+                    if via is not Via.AS_IS:
+                        names[f"c_{via.name}"] = convert[via]
+                        value = f"c_{via.name}({value})"
+                items.append(f"{f.name!r}: {value}")
+            return "{" + ", ".join(items) + "}"
+
+        source = f"def part(f):\n    return {display(self.object)}\n"
+        exec(compile(source, f"<rule data: {self.object.name}>", "exec"), names)
+        built: Callable[[tuple[Any, ...]], dict[str, Any]] = names["part"]
+        return built
 
     def __call__(self, record: Any) -> dict[str, Any]:
+        assert self.data is not None
         return self.data(self.fields(record))
+
+
+def _fields_of(obj: DataObject) -> Iterator[DataField]:
+    for f in obj.fields:
+        if isinstance(f, DataObject):
+            yield from _fields_of(f)
+        elif isinstance(f, DataField):
+            yield f
 
 
 _READERS = {name: _Reader(name) for name in ("Client", "Subscriber", "ContactPerson", "Contact")}
@@ -114,11 +133,9 @@ class AppealData:
         self.catalog = catalog
         self._topics: dict[str, str] = {}
         self._ranks: dict[str, Any] = {}
-        self._convert: dict[Via, Callable[[Any], Any]] = {
-            **_PLAIN,
-            Via.TOPIC_NAME: self._topic_name,
-            Via.RANK: self._rank,
-        }
+        self._build = _read_appeal.builder(
+            {**_PLAIN, Via.TOPIC_NAME: self._topic_name, Via.RANK: self._rank}
+        )
 
     def _topic_name(self, code: str) -> str:
         found = self._topics.get(code)
@@ -139,7 +156,7 @@ class AppealData:
     def from_fields(self, fields: tuple[Any, ...]) -> dict[str, Any]:
         """The appeal's part from what :data:`_appeal_fields` read. ``Attribute`` is the
         appeal's own dict: rules only read it, and copying it would cost every call."""
-        return _read_appeal.data(fields, self._convert)
+        return self._build(fields)
 
 
 _appeal_fields: Callable[[Appeal], tuple[Any, ...]] = _read_appeal.fields
