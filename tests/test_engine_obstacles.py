@@ -13,7 +13,13 @@ from crmcms import Client, PermissionDeniedError, WorkflowError
 from crmcms.dsl import load_catalog_text
 from crmcms.engine.handlers import run_handlers
 from crmcms.engine.notifications import Notification, NotificationKind
-from crmcms.engine.obstacles import ObstacleKind, Requirements, find_obstacles, refusal
+from crmcms.engine.obstacles import (
+    ObstacleKind,
+    Requirements,
+    ensure_allowed,
+    find_obstacles,
+    refusal,
+)
 from crmcms.engine.plans import Plans
 from crmcms.engine.policy import AttributePolicy
 from crmcms.engine.queues import QueueIndex
@@ -193,6 +199,19 @@ def test_one_fault_one_error_class() -> None:
     error = refusal(empty, OLGA, "close appeal 1")
     assert type(error) is WorkflowError
     assert str(error) == "olga may not close appeal 1: required attributes are not filled: A"
+
+
+def test_an_action_is_refused_with_its_obstacles_refusal_and_allowed_otherwise() -> None:
+    needs = PLAN.closing
+    ensure_allowed(needs, appeal("b", "TEAM"), OLGA, BIS, DEFS, Appeals(), "close appeal {}", 1)
+    with pytest.raises(PermissionDeniedError, match="pavel is not a member of queue TEAM"):
+        ensure_allowed(needs, appeal("b", "TEAM"), PAVEL, BIS, DEFS, Appeals(), "close {}", 1)
+    subject = appeal("b", "TEAM", filled=False)
+    found = find_obstacles(needs, subject, OLGA, BIS, DEFS, Appeals())
+    with pytest.raises(WorkflowError) as info:
+        ensure_allowed(needs, subject, OLGA, BIS, DEFS, Appeals(), "close appeal {}", 1)
+    assert type(info.value) is WorkflowError
+    assert str(info.value) == str(refusal(found, OLGA, "close appeal 1"))
 
 
 @given(

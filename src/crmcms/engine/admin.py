@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from crmcms.engine.history import changes_since, snapshot
-from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
+from crmcms.engine.obstacles import Requirements, ensure_allowed
 from crmcms.engine.routing import enter_process, route_of
 from crmcms.engine.transaction import Tx
 from crmcms.errors import Problem, ValidationError
@@ -38,11 +38,10 @@ def close(tx: Tx, appeal_id: int, login: str, comment: str = "") -> Appeal:
     appeal = tx.appeal(appeal_id)
     plan = tx.plan(appeal)
     needs = plan.closing
-    found = find_obstacles(
-        needs, appeal, operator, tx.data(appeal, operator), tx.rt, tx.uow.appeals
+    data = tx.data(appeal, operator)
+    ensure_allowed(
+        needs, appeal, operator, data, tx.rt, tx.uow.appeals, "close appeal {}", appeal_id
     )
-    if found:
-        raise refusal(found, operator, f"close appeal {appeal_id}")
     route = plan.route
     final = next(p for p in route.processes if p.final)
     before = snapshot(appeal)
@@ -59,9 +58,9 @@ def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
     appeal = tx.appeal(appeal_id)
     if not reason.strip():
         raise ValidationError([Problem("reason", "reopening needs a reason")])
-    found = find_obstacles(_REOPENING, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"reopen appeal {appeal_id}")
+    ensure_allowed(
+        _REOPENING, appeal, operator, {}, tx.rt, tx.uow.appeals, "reopen appeal {}", appeal_id
+    )
     route = route_of(tx, appeal)
     # The process it was in before it last entered a final process.
     events = tx.uow.history.for_appeal(appeal_id)
@@ -97,9 +96,16 @@ def change_deadlines(
     appeal = tx.appeal(appeal_id)
     if not reason.strip():
         raise ValidationError([Problem("reason", "a deadline change needs a reason")])
-    found = find_obstacles(_ADMINISTERING, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"change deadlines of appeal {appeal_id}")
+    ensure_allowed(
+        _ADMINISTERING,
+        appeal,
+        operator,
+        {},
+        tx.rt,
+        tx.uow.appeals,
+        "change deadlines of appeal {}",
+        appeal_id,
+    )
     before = snapshot(appeal)
     if not isinstance(deadline, _Unchanged):
         appeal.deadline = deadline

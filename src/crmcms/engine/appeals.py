@@ -9,7 +9,7 @@ import attrs
 
 from crmcms.engine.deadlines import due_at
 from crmcms.engine.history import snapshot
-from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
+from crmcms.engine.obstacles import Requirements, ensure_allowed
 from crmcms.engine.routing import enter_process, run_automatic
 from crmcms.engine.transaction import Tx
 from crmcms.engine.validation import normalise
@@ -146,9 +146,9 @@ def create_child(tx: Tx, parent_id: int, login: str, draft: AppealDraft) -> Appe
     operator = tx.operator(login)
     assert operator is not None
     parent = tx.appeal(parent_id)
-    found = find_obstacles(_WORK, parent, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"create a child of appeal {parent_id}")
+    ensure_allowed(
+        _WORK, parent, operator, {}, tx.rt, tx.uow.appeals, "create a child of appeal {}", parent_id
+    )
     return _new_appeal(tx, parent.contact_id, operator, draft, parent_id)
 
 
@@ -166,9 +166,7 @@ def update_values(
     is validated, and required ones must stay filled. All problems at once."""
     operator = tx.operator(login)
     appeal = tx.appeal(appeal_id, expected_version)
-    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"edit appeal {appeal_id}")
+    ensure_allowed(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals, "edit appeal {}", appeal_id)
     given = {code: normalise(v) for code, v in values.items()}
     data = tx.data(appeal, operator)
     problems = tx.rt.values.check(appeal.topic, given)

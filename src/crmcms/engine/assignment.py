@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crmcms.engine.history import snapshot
-from crmcms.engine.obstacles import Requirements, find_obstacles, refusal
+from crmcms.engine.obstacles import Requirements, ensure_allowed, find_obstacles
 from crmcms.engine.transaction import Tx
 from crmcms.errors import Problem, ValidationError, WorkflowError
 from crmcms.model import Appeal, HistoryKind
@@ -20,9 +20,7 @@ def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
     operator = tx.operator(login)
     assert operator is not None
     appeal = tx.appeal(appeal_id)
-    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"take appeal {appeal_id}")
+    ensure_allowed(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals, "take appeal {}", appeal_id)
     if appeal.responsible == login:
         raise WorkflowError(f"appeal {appeal_id} is already {login}'s")
     before = snapshot(appeal)
@@ -37,9 +35,9 @@ def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "")
     operator = tx.operator(login)
     assert operator is not None
     appeal = tx.appeal(appeal_id)
-    found = find_obstacles(_ADMINISTER, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"assign appeal {appeal_id}")
+    ensure_allowed(
+        _ADMINISTER, appeal, operator, {}, tx.rt, tx.uow.appeals, "assign appeal {}", appeal_id
+    )
     target = tx.operator(assignee)
     assert target is not None
     # Who is assigned is input: the caller named someone who may not work on it.

@@ -20,6 +20,7 @@ __all__ = [
     "RelatedAppeals",
     "RequiredAttributes",
     "Requirements",
+    "ensure_allowed",
     "find_obstacles",
     "refusal",
 ]
@@ -256,3 +257,25 @@ def refusal(obstacles: Sequence[Obstacle], operator: Operator | None, action: st
         return PermissionDeniedError(operator.login, action, reasons)
     who = operator.login if operator is not None else "the system"
     return WorkflowError(f"{who} may not {action}: {reasons}")
+
+
+def ensure_allowed(
+    needs: Requirements,
+    appeal: Appeal,
+    operator: Operator | None,
+    data: Mapping[str, Any],
+    definitions: Definitions,
+    appeals: RelatedAppeals,
+    action: str,
+    *subjects: object,
+) -> None:
+    """Refuse the action (raise its :func:`refusal`) when anything stands in its way.
+
+    The arguments are those of :func:`find_obstacles`; ``action`` is the verb phrase, with
+    ``{}`` for each of ``subjects`` ("take transition {} of appeal {}", code, 7). It is
+    filled in only on refusal: most actions are allowed, and a transition is the most
+    frequent of them.
+    """
+    found = find_obstacles(needs, appeal, operator, data, definitions, appeals)
+    if found:
+        raise refusal(found, operator, action.format(*subjects))

@@ -12,7 +12,7 @@ from crmcms.engine.deadlines import due_at
 from crmcms.engine.handlers import run_handlers
 from crmcms.engine.history import CLOSE, MOVE, change
 from crmcms.engine.notifications import Notification, NotificationKind
-from crmcms.engine.obstacles import Obstacle, Requirements, find_obstacles, refusal
+from crmcms.engine.obstacles import Obstacle, Requirements, ensure_allowed, find_obstacles
 from crmcms.engine.plans import ProcessPlan, RoutePlan, TransitionPlan
 from crmcms.engine.queues import choose_queue
 from crmcms.engine.records import make_change
@@ -115,10 +115,17 @@ def perform(
     # Live: everything reading it runs before the appeal changes (see _move and _enter).
     data = tx.data(appeal, operator, True)
     rt = tx.rt
-    # Whether anything stands in the way, then (only when something does) everything that does.
-    if find_obstacles(step.needs, appeal, operator, data, rt, tx.uow.appeals, True):
-        found = find_obstacles(step.needs, appeal, operator, data, rt, tx.uow.appeals)
-        raise refusal(found, operator, f"take transition {code} of appeal {appeal.id}")
+    ensure_allowed(
+        step.needs,
+        appeal,
+        operator,
+        data,
+        rt,
+        tx.uow.appeals,
+        "take transition {} of appeal {}",
+        code,
+        appeal.id,
+    )
     target = step.target
     if step.plain:
         # _move and _enter for a transition without handlers into a process that is not
@@ -385,9 +392,9 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
     if not reason.strip():
         raise ValidationError([Problem("reason", "a rejection needs a reason")])
     route = route_of(tx, appeal)
-    found = find_obstacles(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals)
-    if found:
-        raise refusal(found, operator, f"reject appeal {appeal.id}")
+    ensure_allowed(
+        _WORK, appeal, operator, {}, tx.rt, tx.uow.appeals, "reject appeal {}", appeal.id
+    )
     events = tx.uow.history.for_appeal(appeal.id)
     moved = next(
         (e for e in reversed(events) if e.kind is HistoryKind.MOVED and e.transition), None
