@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmcms.dsl.loader import check_sources
+from crmcms.dsl.definitions.loader import check_sources
 
 BASE = """
 dictionary CITY "Cities" {

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcms.dsl import compile_rule, type_named
-from crmcms.dsl.coverage import Coverage, find_gap
-from crmcms.dsl.rule import CompiledRule
-from crmcms.dsl.schema import STRING, Schema, list_of
+from crmcms.dsl.rules.compiled_rule import CompiledRule
+from crmcms.dsl.rules.coverage import Coverage, find_gap
+from crmcms.dsl.rules.schema import STRING, Schema, list_of
 from crmcms.plugins import make_plugin_manager, rule_schema
 
 ATTRIBUTES = {"AMOUNT": "decimal", "FLAG": "boolean", "DUE": "date"}

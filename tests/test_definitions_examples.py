@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from crmcms import load_catalog
 from crmcms.dsl import check_sources, dump_catalog, format_source, load_catalog_text
-from crmcms.dsl.graph import dot_available, route_dot, route_mermaid
+from crmcms.dsl.definitions.route_graph import dot_available, route_dot, route_mermaid
 from crmcms.entrypoints.cli import cli
 from crmcms.model import Catalog
 

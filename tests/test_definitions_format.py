@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcms.dsl.formatter import format_source
-from crmcms.dsl.loader import load_catalog_text
-from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.printer import dump_catalog
-from crmcms.dsl.unparse import chain, unparse
+from crmcms.dsl.definitions.formatter import format_source
+from crmcms.dsl.definitions.loader import load_catalog_text
+from crmcms.dsl.definitions.printer import dump_catalog
+from crmcms.dsl.rules.parser import parse_rule
+from crmcms.dsl.rules.unparse import chain, unparse
 from crmcms.errors import DslError
 from crmcms.model import Catalog, Deadline, Process, QueuePolicy, Route
 from crmcms.testing import catalogs

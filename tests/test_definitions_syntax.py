@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crmcms.dsl.definitions_parser import SYNTAX_EXAMPLES, parse_definitions
-from crmcms.dsl.loader import check_sources, load_catalog_text
-from crmcms.dsl.parser import parse_rule
+from crmcms.dsl.definitions.loader import check_sources, load_catalog_text
+from crmcms.dsl.definitions.parser import SYNTAX_EXAMPLES, parse_definitions
+from crmcms.dsl.rules.parser import parse_rule
 from crmcms.dsl.syntax_errors import CONDITION_CONTEXTS, expression_examples
 from crmcms.errors import DefinitionError, DslError
 
@@ -316,7 +316,9 @@ def test_the_keyword_table_lists_the_declarations_of_the_grammar() -> None:
 
     from crmcms.dsl.keywords import DECLARATION_KEYWORDS
 
-    grammar = resources.files("crmcms.dsl").joinpath("definitions.lark").read_text("utf-8")
+    grammar = (
+        resources.files("crmcms.dsl.definitions").joinpath("definitions.lark").read_text("utf-8")
+    )
     decl = re.search(r"^_decl:(.*?)\n\n", grammar, re.S | re.M)
     assert decl is not None
     names = re.findall(r"\w+", decl.group(1))

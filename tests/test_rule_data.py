@@ -7,8 +7,8 @@ from typing import Any
 
 from crmcms import AppealDraft
 from crmcms.dsl import builtin_schema, load_catalog_text
-from crmcms.dsl.rule_data import RULE_DATA, DataAttributes, DataField, leaves
-from crmcms.dsl.schema import DATETIME, INTEGER, STRING, Field, RuleType, list_of
+from crmcms.dsl.rules.data import RULE_DATA, DataAttributes, DataField, leaves
+from crmcms.dsl.rules.schema import DATETIME, INTEGER, STRING, Field, RuleType, list_of
 from crmcms.engine.context import AppealData, RuleData, party_data
 from crmcms.model import Client, ContactPerson, Operator, Subscriber
 from crmcms.storage.sql import AppealBinding

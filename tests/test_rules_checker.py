@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crmcms.dsl import BOOLEAN, DATE, compile_rule
-from crmcms.dsl.functions import RuleFunction
-from crmcms.dsl.schema import STRING, Schema, SchemaBuilder
+from crmcms.dsl.rules.functions import RuleFunction
+from crmcms.dsl.rules.schema import STRING, Schema, SchemaBuilder
 from crmcms.errors import ConfigurationError, DefinitionError
 from crmcms.plugins import hookimpl, make_plugin_manager, rule_schema
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from crmcms.dsl import catalog_schema, compile_rule, format_source
-from crmcms.dsl.loader import check_sources, load_catalog_text
+from crmcms.dsl.definitions.loader import check_sources, load_catalog_text
 from crmcms.storage.sql import TableBinding, rule_to_sql
 
 TEXT = """topic T "T"

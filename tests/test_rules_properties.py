@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcms.dsl import compile_rule, type_named
-from crmcms.dsl.schema import RuleType, Schema
+from crmcms.dsl.rules.schema import RuleType, Schema
 from crmcms.plugins import make_plugin_manager, rule_schema
 from crmcms.storage.sql import TableBinding, rule_to_sql
 from crmcms.testing.rules import ATTRIBUTE_TYPES, records, render, rule_trees

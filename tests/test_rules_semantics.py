@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from crmcms.dsl import DATE, DECIMAL, STRING, compile_rule
-from crmcms.dsl.functions import RuleFunction
-from crmcms.dsl.schema import Schema
+from crmcms.dsl.rules.functions import RuleFunction
+from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import RuleEvaluationError, SqlTranslationError
 from crmcms.plugins import hookimpl, make_plugin_manager, rule_schema
 from crmcms.storage.sql import TableBinding, rule_to_sql

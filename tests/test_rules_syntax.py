@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcms.dsl import ast, compile_rule, parse_rule
-from crmcms.dsl.parser import SYNTAX_EXAMPLES
+from crmcms.dsl import compile_rule, parse_rule
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.parser import SYNTAX_EXAMPLES
 from crmcms.errors import DefinitionError, DslError
 
 # Every example lark matches errors against is also a row here: its own message comes back.
@@ -151,7 +152,7 @@ def test_random_token_soup_raises_only_our_errors(text: str) -> None:
 def test_any_string_is_written_as_a_literal_that_reads_back(value: str) -> None:
     # Control and line-breaking characters are escaped, so a formatted file holds the
     # string on one line and reads back the same value.
-    from crmcms.dsl.unparse import quote
+    from crmcms.dsl.rules.unparse import quote
 
     literal = quote(value)
     assert len(literal.splitlines()) == 1

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from crmcms.dsl.loader import load_catalog_text
-from crmcms.dsl.schema import STRING
+from crmcms.dsl.definitions.loader import load_catalog_text
+from crmcms.dsl.rules.schema import STRING
 from crmcms.entrypoints.cli import cli
 from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog

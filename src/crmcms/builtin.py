@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 from crmcms.plugins import hookimpl
 
 if TYPE_CHECKING:
-    from crmcms.dsl.functions import RuleFunction
-    from crmcms.dsl.schema import SchemaBuilder
+    from crmcms.dsl.rules.functions import RuleFunction
+    from crmcms.dsl.rules.schema import SchemaBuilder
 
 
 @hookimpl
 def crmcms_rule_functions() -> Sequence[RuleFunction]:
-    from crmcms.dsl.functions import BUILTIN_FUNCTIONS
+    from crmcms.dsl.rules.functions import BUILTIN_FUNCTIONS
 
     return BUILTIN_FUNCTIONS
 
 
 @hookimpl(tryfirst=True)  # the built-in objects must exist before plugins extend them
 def crmcms_rule_schema(schema: SchemaBuilder) -> None:
-    from crmcms.dsl.builtins import add_builtin_objects
+    from crmcms.dsl.rules.builtins import add_builtin_objects
 
     add_builtin_objects(schema)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
-    from crmcms.dsl.functions import RuleFunction
-    from crmcms.dsl.schema import SchemaBuilder
+    from crmcms.dsl.rules.functions import RuleFunction
+    from crmcms.dsl.rules.schema import SchemaBuilder
     from crmcms.engine.handlers import HandlerCall
     from crmcms.engine.notifications import Notification
     from crmcms.model import HistoryEvent

@@ -12,7 +12,7 @@ from crmcms import hookspec
 from crmcms.errors import ConfigurationError, PluginError
 
 if TYPE_CHECKING:
-    from crmcms.dsl.schema import RuleType, Schema, SchemaBuilder
+    from crmcms.dsl.rules.schema import RuleType, Schema, SchemaBuilder
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginManager", "hookimpl", "make_plugin_manager", "rule_schema"]
 
@@ -118,7 +118,7 @@ def rule_schema(
     unknown codes are errors; ``configure`` may add anything else before the schema freezes.
     """
     # Imported here: a plugin module importing hookimpl need not load the rule language.
-    from crmcms.dsl.schema import SchemaBuilder
+    from crmcms.dsl.rules.schema import SchemaBuilder
 
     pm = plugin_manager
     builder = SchemaBuilder()

@@ -1,24 +1,23 @@
 """The rule and definition languages: grammar, parser, checker, compilers, formatter."""
 
-from crmcms.dsl.builtins import builtin_schema
-from crmcms.dsl.definition_checks import catalog_schema
-from crmcms.dsl.definitions_parser import parse_definitions
-from crmcms.dsl.explain import Explanation, format_value
-from crmcms.dsl.formatter import format_source
-from crmcms.dsl.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_clock
-from crmcms.dsl.graph import render_dot, route_dot, route_mermaid
-from crmcms.dsl.loader import (
+from crmcms.dsl.definitions.checks import catalog_schema
+from crmcms.dsl.definitions.formatter import format_source
+from crmcms.dsl.definitions.loader import (
     DEFINITION_SUFFIX,
     check_paths,
     check_sources,
     load_catalog,
     load_catalog_text,
 )
-from crmcms.dsl.parser import AstBuilder, parse_rule
-from crmcms.dsl.printer import dump_catalog
-from crmcms.dsl.rule import CompiledRule, check_rule, compile_rule
-from crmcms.dsl.rule_titles import rule_title
-from crmcms.dsl.schema import (
+from crmcms.dsl.definitions.parser import parse_definitions
+from crmcms.dsl.definitions.printer import dump_catalog
+from crmcms.dsl.definitions.route_graph import render_dot, route_dot, route_mermaid
+from crmcms.dsl.rules.builtins import builtin_schema
+from crmcms.dsl.rules.compiled_rule import CompiledRule, check_rule, compile_rule
+from crmcms.dsl.rules.explain import Explanation, format_value
+from crmcms.dsl.rules.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_clock
+from crmcms.dsl.rules.parser import AstBuilder, parse_rule
+from crmcms.dsl.rules.schema import (
     ANY,
     BOOLEAN,
     DATE,
@@ -34,6 +33,7 @@ from crmcms.dsl.schema import (
     list_of,
     type_named,
 )
+from crmcms.dsl.rules.titles import rule_title
 
 __all__ = [
     "ANY",

@@ -6,7 +6,7 @@ import operator as _op
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from crmcms.dsl.rule_data import RULE_DATA, DataField, DataObject, Via, leaves
+from crmcms.dsl.rules.data import RULE_DATA, DataField, DataObject, Via, leaves
 from crmcms.model import Appeal, Catalog, Contact, Operator
 
 __all__ = [
@@ -38,7 +38,7 @@ _PLAIN: dict[Via, Callable[[Any], Any]] = {Via.ID: _as_id, Via.CODE: _as_code}
 
 class _Reader:
     """Reads one object's part of the rule data from a model record, as
-    :data:`~crmcms.dsl.rule_data.RULE_DATA` describes it: its sources in one call
+    :data:`~crmcms.dsl.rules.data.RULE_DATA` describes it: its sources in one call
     (:attr:`fields`), then the part from them (:meth:`builder`)."""
 
     def __init__(self, name: str) -> None:

@@ -10,11 +10,11 @@ import attrs
 import pluggy
 
 from crmcms.dsl import CompiledRule, catalog_schema, compile_rule
-from crmcms.dsl.checker import Checker
-from crmcms.dsl.compile_python import compile_function, generate
-from crmcms.dsl.functions import CLOCK_FUNCTIONS
-from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.schema import Schema
+from crmcms.dsl.rules.checker import Checker
+from crmcms.dsl.rules.compile_python import compile_function, generate
+from crmcms.dsl.rules.functions import CLOCK_FUNCTIONS
+from crmcms.dsl.rules.parser import parse_rule
+from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 from crmcms.model import Catalog
 from crmcms.plugins import rule_schema

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import attrs
 import pluggy
 
-from crmcms.dsl.functions import reset_rule_clock, set_rule_clock
+from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk

@@ -87,7 +87,7 @@ def index(
     prune: bool,
 ) -> None:
     """Create the expression indexes of attributes shown as columns (safe to run again)."""
-    from crmcms.dsl.loader import load_catalog
+    from crmcms.dsl.definitions.loader import load_catalog
     from crmcms.entrypoints.definitions_cli import installed_schema
     from crmcms.errors import CrmcmsError
     from crmcms.storage.sql.binding import indexed_attributes

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from crmcms.dsl.formatter import format_source
-from crmcms.dsl.graph import render_dot, route_dot, route_mermaid
-from crmcms.dsl.loader import check_paths, definition_files, load_catalog
-from crmcms.dsl.schema import Schema
+from crmcms.dsl.definitions.formatter import format_source
+from crmcms.dsl.definitions.loader import check_paths, definition_files, load_catalog
+from crmcms.dsl.definitions.route_graph import render_dot, route_dot, route_mermaid
+from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import DslError
 
 __all__ = ["PATHS", "check", "definition_paths", "fmt", "graph", "installed_schema"]

@@ -51,7 +51,7 @@ def explore(
         raise click.ClickException(
             f"exploring needs hypothesis: pip install 'crmcms[testing]' ({exc})"
         ) from None
-    from crmcms.dsl.loader import load_catalog
+    from crmcms.dsl.definitions.loader import load_catalog
 
     catalog = load_catalog(definition_paths(paths))
     clients = sample_clients(catalog)

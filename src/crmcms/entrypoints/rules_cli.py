@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from crmcms.dsl.explain import format_value
-from crmcms.dsl.rule import compile_rule
-from crmcms.dsl.schema import RuleType, Schema, type_named
+from crmcms.dsl.rules.compiled_rule import compile_rule
+from crmcms.dsl.rules.explain import format_value
+from crmcms.dsl.rules.schema import RuleType, Schema, type_named
 from crmcms.entrypoints.definitions_cli import installed_schema
 from crmcms.errors import ConfigurationError, DefinitionError
 
@@ -23,8 +23,8 @@ def _schema(
     if definitions:
         if attributes:
             raise click.UsageError("give either --definitions or --attribute, not both")
-        from crmcms.dsl.definition_checks import catalog_schema
-        from crmcms.dsl.loader import load_catalog
+        from crmcms.dsl.definitions.checks import catalog_schema
+        from crmcms.dsl.definitions.loader import load_catalog
 
         base = installed_schema()
         return catalog_schema(load_catalog(list(definitions), schema=base), topic, base=base)

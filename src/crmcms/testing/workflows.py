@@ -39,7 +39,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from crmcms.dsl.coverage import cases
+from crmcms.dsl.rules.coverage import cases
 from crmcms.engine import AppealDraft, Engine, candidate_queues
 from crmcms.errors import ConfigurationError, CrmcmsError
 from crmcms.model import Appeal, Catalog, Client, QueuePolicy

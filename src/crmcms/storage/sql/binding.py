@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmcms.dsl import ANY, BOOLEAN, DATE, DECIMAL, INTEGER, STRING, RuleType, type_named
-from crmcms.dsl.rule_data import RULE_DATA, DataAttributes, leaves
+from crmcms.dsl.rules.data import RULE_DATA, DataAttributes, leaves
 from crmcms.errors import ConfigurationError
 from crmcms.model import Catalog
 from crmcms.storage.schema import appeal, client, contact
@@ -116,7 +116,7 @@ def indexed_attributes(catalog: Catalog, extra: Iterable[str] = ()) -> dict[str,
 class AppealBinding:
     """A :class:`~crmcms.storage.sql.SqlBinding` over ``crm_appeal`` (or its archive).
 
-    Its columns are those :data:`~crmcms.dsl.rule_data.RULE_DATA` names: ``Appeal.*`` of the
+    Its columns are those :data:`~crmcms.dsl.rules.data.RULE_DATA` names: ``Appeal.*`` of the
     appeal table, ``Client.*`` and ``Contact.*`` of the client and contact tables, which a
     query using them joins (see :meth:`joins`).
     """

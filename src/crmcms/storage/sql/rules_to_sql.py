@@ -16,11 +16,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from crmcms.dsl import ast
-from crmcms.dsl.compile_python import compile_function, generate, may_be_empty
-from crmcms.dsl.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_now, rule_today
-from crmcms.dsl.rule import CompiledRule
-from crmcms.dsl.schema import (
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.compile_python import compile_function, generate, may_be_empty
+from crmcms.dsl.rules.compiled_rule import CompiledRule
+from crmcms.dsl.rules.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_now, rule_today
+from crmcms.dsl.rules.schema import (
     ANY,
     BOOLEAN,
     DATE,

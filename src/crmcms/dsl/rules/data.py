@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from crmcms.dsl.schema import DATETIME, INTEGER, STRING, RuleType, list_of
+from crmcms.dsl.rules.schema import DATETIME, INTEGER, STRING, RuleType, list_of
 
 __all__ = ["RULE_DATA", "DataAttributes", "DataField", "DataObject", "Leaf", "Via", "leaves"]
 

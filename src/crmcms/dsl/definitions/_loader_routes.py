@@ -6,10 +6,10 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from crmcms.dsl._loader_base import BuilderBase
-from crmcms.dsl.definition_checks import Condition
-from crmcms.dsl.definitions_ast import Decl, Item, Ref
-from crmcms.dsl.unparse import quote, unparse
+from crmcms.dsl.definitions._loader_base import BuilderBase
+from crmcms.dsl.definitions.ast import Decl, Item, Ref
+from crmcms.dsl.definitions.checks import Condition
+from crmcms.dsl.rules.unparse import quote, unparse
 from crmcms.model import (
     AttributeOverride,
     Deadline,
@@ -33,7 +33,7 @@ EVENT_NAMES: Mapping[str, HandlerEvent] = {
 
 
 class RouteBuilder(BuilderBase):
-    """Builds routes; the declarations of everything else are in :mod:`crmcms.dsl.loader`."""
+    """Builds routes; everything else is declared in :mod:`crmcms.dsl.definitions.loader`."""
 
     def handlers(self, decl: Decl, scope: tuple[str, ...], what: str) -> tuple[Handler, ...]:
         built = []

@@ -10,8 +10,8 @@ from typing import Any
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.compile_python import _ERRORS, _failure, compile_function, fill, generate
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.compile_python import _ERRORS, _failure, compile_function, fill, generate
 from crmcms.errors import SourceSpan
 
 __all__ = ["Explanation", "explain", "format_value"]

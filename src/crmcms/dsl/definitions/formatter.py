@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-from crmcms.dsl import ast
-from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
-from crmcms.dsl.definitions_parser import parse_definitions
+from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.definitions.parser import parse_definitions
 from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
-from crmcms.dsl.unparse import chain, format_duration, quote, unparse
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.unparse import chain, format_duration, quote, unparse
 
 __all__ = ["INDENT", "format_code", "format_source", "print_definitions"]
 

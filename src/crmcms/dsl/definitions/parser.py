@@ -12,10 +12,10 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, VisitError
 from lark.visitors import merge_transformers
 
-from crmcms.dsl import ast
-from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.keywords import DECLARATION_KEYWORDS
-from crmcms.dsl.parser import (
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.parser import (
     TERMINAL_NAMES,
     AstBuilder,
     current_file,
@@ -24,7 +24,7 @@ from crmcms.dsl.parser import (
     token_span,
     unquote,
 )
-from crmcms.dsl.schema import parse_duration
+from crmcms.dsl.rules.schema import parse_duration
 from crmcms.dsl.syntax_errors import SyntaxErrors, condition_examples
 from crmcms.errors import DslError, SourceSpan
 
@@ -115,7 +115,7 @@ def _pass(self: Any, items: list[Any]) -> Any:
 
 
 class _DefinitionBuilder(Transformer[Token, Any]):
-    """Builds :mod:`crmcms.dsl.definitions_ast` nodes; conditions become rule syntax trees."""
+    """Builds :mod:`crmcms.dsl.definitions.ast` nodes; conditions become rule syntax trees."""
 
     def start(self, items: list[Decl]) -> list[Decl]:
         return items
@@ -408,6 +408,7 @@ def definitions_parser() -> Lark:
     """The definition-file parser, built once; it returns declarations directly."""
     builder = merge_transformers(_DefinitionBuilder(), expressions=AstBuilder())  # type: ignore[no-untyped-call]
     return open_grammar(
+        "crmcms.dsl.definitions",
         "definitions.lark",
         builder,
         propagate_positions=False,

@@ -9,15 +9,14 @@ from typing import Any
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.builtins import builtin_schema
-from crmcms.dsl.checker import Checker
-from crmcms.dsl.coverage import find_case, find_gap
-from crmcms.dsl.definitions_ast import Ref
-from crmcms.dsl.named_rules import NamedRule, named_rules
-from crmcms.dsl.rule import compile_rule
-from crmcms.dsl.rule_titles import is_condition_rule
-from crmcms.dsl.schema import (
+from crmcms.dsl.definitions.ast import Ref
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.builtins import builtin_schema
+from crmcms.dsl.rules.checker import Checker
+from crmcms.dsl.rules.compiled_rule import compile_rule
+from crmcms.dsl.rules.coverage import find_case, find_gap
+from crmcms.dsl.rules.named_rules import NamedRule, named_rules
+from crmcms.dsl.rules.schema import (
     ANY,
     BOOLEAN,
     DATE,
@@ -29,6 +28,7 @@ from crmcms.dsl.schema import (
     Schema,
     list_of,
 )
+from crmcms.dsl.rules.titles import is_condition_rule
 from crmcms.errors import DefinitionError, DslError, NotFoundError, SourceSpan, ValidationError
 from crmcms.model import (
     AttributeDef,
@@ -599,7 +599,7 @@ def _check_queues(catalog: Catalog, route: Route, index: LoadIndex, scopes: _Sco
 
 def _uncovered(rules: list[Any], schema: Schema) -> str | None:
     """Values for which every rule is false, described; ``None`` if there are none (or, for
-    rules :mod:`~crmcms.dsl.coverage` cannot decide exactly, none were found)."""
+    rules :mod:`~crmcms.dsl.rules.coverage` cannot decide exactly, none were found)."""
     compiled = []
     for rule in rules:
         try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from crmcms.dsl.rule_titles import is_condition_rule
-from crmcms.dsl.unparse import format_duration
+from crmcms.dsl.rules.titles import is_condition_rule
+from crmcms.dsl.rules.unparse import format_duration
 from crmcms.errors import ConfigurationError, InvalidValueError
 from crmcms.model import Catalog, Process, QueuePolicy, Route, Transition
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.rule_titles import is_condition_rule
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.parser import parse_rule
+from crmcms.dsl.rules.titles import is_condition_rule
 from crmcms.errors import DslError
 from crmcms.model import Rule
 

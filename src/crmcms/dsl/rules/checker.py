@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.functions import ParamType, RuleFunction
-from crmcms.dsl.schema import (
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.functions import ParamType, RuleFunction
+from crmcms.dsl.rules.schema import (
     ANY,
     BOOLEAN,
     DATE,

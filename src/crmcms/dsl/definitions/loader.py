@@ -10,13 +10,13 @@ from typing import Any
 
 import attrs
 
-from crmcms.dsl._loader_routes import EVENT_NAMES, RouteBuilder
-from crmcms.dsl.definition_checks import Condition, LoadIndex, run_checks, value_rule_type
-from crmcms.dsl.definitions_ast import Decl, Item, Ref, SourceFile
-from crmcms.dsl.definitions_parser import parse_definitions
+from crmcms.dsl.definitions._loader_routes import EVENT_NAMES, RouteBuilder
+from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.definitions.checks import Condition, LoadIndex, run_checks, value_rule_type
+from crmcms.dsl.definitions.parser import parse_definitions
 from crmcms.dsl.keywords import DECLARATION_STARTS
-from crmcms.dsl.schema import Schema
-from crmcms.dsl.unparse import unparse
+from crmcms.dsl.rules.schema import Schema
+from crmcms.dsl.rules.unparse import unparse
 from crmcms.errors import DefinitionError, DslError, SourceSpan
 from crmcms.model import (
     AttributeDef,

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from crmcms.dsl.schema import (
+from crmcms.dsl.rules.schema import (
     ANY,
     DATE,
     DATETIME,

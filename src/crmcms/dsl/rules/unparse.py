@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from crmcms.dsl import ast
+from crmcms.dsl.rules import ast
 
 __all__ = ["chain", "format_duration", "quote", "unparse"]
 

@@ -15,8 +15,8 @@ import attrs
 from crmcms.errors import ConfigurationError, InvalidValueError
 
 if TYPE_CHECKING:
-    from crmcms.dsl.functions import RuleFunction
-    from crmcms.dsl.named_rules import NamedRule
+    from crmcms.dsl.rules.functions import RuleFunction
+    from crmcms.dsl.rules.named_rules import NamedRule
 
 __all__ = [
     "ANY",

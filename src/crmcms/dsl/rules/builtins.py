@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 
-from crmcms.dsl.functions import BUILTIN_FUNCTIONS
-from crmcms.dsl.rule_data import RULE_DATA, DataAttributes, DataObject
-from crmcms.dsl.schema import ObjectBuilder, RuleType, Schema, SchemaBuilder
+from crmcms.dsl.rules.data import RULE_DATA, DataAttributes, DataObject
+from crmcms.dsl.rules.functions import BUILTIN_FUNCTIONS
+from crmcms.dsl.rules.schema import ObjectBuilder, RuleType, Schema, SchemaBuilder
 
 __all__ = ["add_builtin_objects", "builtin_schema"]
 
 
 def add_builtin_objects(schema: SchemaBuilder) -> None:
-    """The runtime records rules see (:data:`~crmcms.dsl.rule_data.RULE_DATA`), with their
+    """The runtime records rules see (:data:`~crmcms.dsl.rules.data.RULE_DATA`), with their
     English and Russian names."""
     for obj in RULE_DATA:
         _add(schema.object(obj.name, aliases=[obj.alias], doc=obj.doc), obj)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crmcms.dsl import ast
-from crmcms.dsl.definitions_ast import Decl, Item, Ref
-from crmcms.dsl.formatter import print_definitions
-from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.rule_titles import is_condition_rule
+from crmcms.dsl.definitions.ast import Decl, Item, Ref
+from crmcms.dsl.definitions.formatter import print_definitions
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.parser import parse_rule
+from crmcms.dsl.rules.titles import is_condition_rule
 from crmcms.errors import SourceSpan
 from crmcms.model import (
     AttributeDef,

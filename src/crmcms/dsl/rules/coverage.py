@@ -20,9 +20,9 @@ from typing import Any
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.rule import CompiledRule
-from crmcms.dsl.schema import (
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.compiled_rule import CompiledRule
+from crmcms.dsl.rules.schema import (
     BOOLEAN,
     DATE,
     DATETIME,
@@ -32,7 +32,7 @@ from crmcms.dsl.schema import (
     STRING,
     RuleType,
 )
-from crmcms.dsl.unparse import unparse
+from crmcms.dsl.rules.unparse import unparse
 from crmcms.errors import SourceSpan
 
 __all__ = ["MAX_COMBINATIONS", "Coverage", "cases", "find_case", "find_gap"]

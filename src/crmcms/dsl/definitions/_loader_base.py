@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.definition_checks import Condition, LoadIndex
-from crmcms.dsl.definitions_ast import Decl, Item, Ref
-from crmcms.dsl.rule_titles import CONDITION_PREFIX, condition_rule
-from crmcms.dsl.unparse import unparse
+from crmcms.dsl.definitions.ast import Decl, Item, Ref
+from crmcms.dsl.definitions.checks import Condition, LoadIndex
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.titles import CONDITION_PREFIX, condition_rule
+from crmcms.dsl.rules.unparse import unparse
 from crmcms.errors import SourceSpan, ValidationError
 from crmcms.model import Catalog, Flag
 

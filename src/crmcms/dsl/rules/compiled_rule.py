@@ -7,13 +7,13 @@ from typing import Any
 
 import attrs
 
-from crmcms.dsl import ast
-from crmcms.dsl.builtins import builtin_schema
-from crmcms.dsl.checker import Checker
-from crmcms.dsl.compile_python import compile_function, evaluator, generate
-from crmcms.dsl.explain import Explanation, explain
-from crmcms.dsl.parser import parse_rule
-from crmcms.dsl.schema import Schema
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.builtins import builtin_schema
+from crmcms.dsl.rules.checker import Checker
+from crmcms.dsl.rules.compile_python import compile_function, evaluator, generate
+from crmcms.dsl.rules.explain import Explanation, explain
+from crmcms.dsl.rules.parser import parse_rule
+from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 
 __all__ = ["CompiledRule", "check_rule", "compile_rule"]
@@ -71,7 +71,7 @@ class CompiledRule:
 def compile_rule(text: str, *, schema: Schema | None = None, file: str = "<rule>") -> CompiledRule:
     """Parse, check and compile rule text; raises :class:`DefinitionError` with every problem.
 
-    ``schema`` defaults to the built-in one (:func:`~crmcms.dsl.builtins.builtin_schema`);
+    ``schema`` defaults to the built-in one (:func:`~crmcms.dsl.rules.builtins.builtin_schema`);
     a rule that reads what plugins add needs theirs (:func:`crmcms.plugins.rule_schema`).
     """
     schema = schema if schema is not None else builtin_schema()

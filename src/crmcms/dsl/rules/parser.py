@@ -14,10 +14,11 @@ from typing import Any
 import attrs
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, VisitError
+from lark.load_grammar import FromPackageLoader
 from lark.visitors import merge_transformers
 
-from crmcms.dsl import ast
-from crmcms.dsl.schema import (
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.schema import (
     BOOLEAN,
     DATE,
     DATETIME,
@@ -92,7 +93,7 @@ def unquote(token: str) -> str:
 
 
 class AstBuilder(Transformer[Token, ast.Node]):
-    """Builds :mod:`crmcms.dsl.ast` nodes from the rules of ``expressions.lark``.
+    """Builds :mod:`crmcms.dsl.rules.ast` nodes from the rules of ``expressions.lark``.
 
     A grammar importing those rules reuses it through
     ``lark.visitors.merge_transformers(YourBuilder(), expressions=AstBuilder())``.
@@ -227,16 +228,22 @@ class _RuleBuilder(Transformer[Token, ast.Node]):
 
 
 def open_grammar(
+    package: str,
     name: str,
     transformer: Transformer[Any, Any] | None = None,
     *,
     propagate_positions: bool = True,
     **options: Any,
 ) -> Lark:
-    """Load a grammar shipped in ``crmcms.dsl`` (LALR; parse trees carry positions)."""
+    """Load grammar ``name`` shipped in ``package`` (LALR; parse trees carry positions).
+
+    The grammar may ``%import expressions (...)`` wherever it lives: the expression grammar is
+    looked up in this package as well as the grammar's own.
+    """
     return Lark.open_from_package(
-        "crmcms.dsl",
+        package,
         name,
+        import_paths=[FromPackageLoader("crmcms.dsl.rules")],
         parser="lalr",
         propagate_positions=propagate_positions,
         maybe_placeholders=True,
@@ -253,7 +260,7 @@ def rule_parser() -> Lark:
     annotates trees) is off: it would cost a tenth of the parse for nothing.
     """
     builder = merge_transformers(_RuleBuilder(), expressions=AstBuilder())  # type: ignore[no-untyped-call]
-    return open_grammar("rules.lark", builder, propagate_positions=False)
+    return open_grammar("crmcms.dsl.rules", "rules.lark", builder, propagate_positions=False)
 
 
 # --- Friendly syntax errors ----------------------------------------------------------------

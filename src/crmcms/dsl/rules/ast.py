@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crmcms.dsl.schema import ANY, RuleType
+from crmcms.dsl.rules.schema import ANY, RuleType
 from crmcms.errors import SourceSpan
 
 if TYPE_CHECKING:
-    from crmcms.dsl.functions import RuleFunction
+    from crmcms.dsl.rules.functions import RuleFunction
 
 __all__ = [
     "Arith",

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crmcms.dsl import ast
-from crmcms.dsl.schema import (
+from crmcms.dsl.rules import ast
+from crmcms.dsl.rules.schema import (
     ANY,
     BOOLEAN,
     DATE,

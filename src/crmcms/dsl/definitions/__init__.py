@@ -1,0 +1,1 @@
+"""Definition files: grammar, syntax tree, loader into a Catalog, checks, layout and pictures."""

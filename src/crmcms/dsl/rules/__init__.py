@@ -1,0 +1,1 @@
+"""The rule language: grammar, syntax tree, schema, checker, compilers and explanations."""
