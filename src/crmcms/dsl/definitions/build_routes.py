@@ -6,8 +6,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from crmcms.dsl.definitions._loader_base import BuilderBase
 from crmcms.dsl.definitions.ast import Decl, Item, Ref
+from crmcms.dsl.definitions.catalog_draft import CatalogDraft
 from crmcms.dsl.definitions.checks import Condition
 from crmcms.dsl.rules.unparse import quote, unparse
 from crmcms.model import (
@@ -32,8 +32,12 @@ EVENT_NAMES: Mapping[str, HandlerEvent] = {
 """Event words a handler may name: the event values plus the short ``handover``/``reject``."""
 
 
-class RouteBuilder(BuilderBase):
-    """Builds routes; everything else is declared in :mod:`crmcms.dsl.definitions.loader`."""
+class RouteBuilder:
+    """Builds routes, with their processes, transitions, deadlines and handlers, into a draft
+    catalog (:mod:`crmcms.dsl.definitions.build_catalog` builds the rest)."""
+
+    def __init__(self, draft: CatalogDraft) -> None:
+        self.draft = draft
 
     def handlers(self, decl: Decl, scope: tuple[str, ...], what: str) -> tuple[Handler, ...]:
         built = []
@@ -41,7 +45,7 @@ class RouteBuilder(BuilderBase):
             event_ref, name, written = item.values
             event = EVENT_NAMES.get(event_ref.code)
             if event is None:
-                self.error(
+                self.draft.error(
                     f"unknown workflow event {event_ref.code!r}",
                     event_ref.span,
                     did_you_mean(event_ref.code, EVENT_NAMES),
@@ -53,9 +57,9 @@ class RouteBuilder(BuilderBase):
                 action, arguments = written
                 args = {}
                 for key, node in arguments:
-                    self.index.conditions.append(Condition(node, scope, what, boolean=False))
+                    self.draft.index.conditions.append(Condition(node, scope, what, boolean=False))
                     args[key.code] = unparse(node)
-            made = self.make(
+            made = self.draft.make(
                 item.span, functools.partial(Handler, event, action, args, name=name or "")
             )
             if made is not None:
@@ -68,50 +72,52 @@ class RouteBuilder(BuilderBase):
         ``call NAME`` is ``call(function: "NAME")``. Recipients are checked as references."""
         if written.key == "call":
             return "call", {"function": quote(written.values[0].code)}
-        codes = [self.ref("recipient", r, what) for r in written.values]
+        codes = [self.draft.ref("recipient", r, what) for r in written.values]
         if len(codes) == 1:
             return written.key, {"to": quote(codes[0])}
         return written.key, {"to": "[" + ", ".join(quote(c) for c in codes) + "]"}
 
     def deadline(self, decl: Decl, what: str) -> Deadline | None:
-        item = self.single(decl, "deadline")
+        item = self.draft.single(decl, "deadline")
         if item is None:
             return None
         limit, options = item.values
         opts: dict[str, Any] = {}
         for o in options:
             if o.key in opts:
-                self.error(f"{o.key!r} is given twice in the deadline", o.span)
+                self.draft.error(f"{o.key!r} is given twice in the deadline", o.span)
             elif o.key == "business":
                 opts["business_time"] = True
             elif o.key == "warn":
                 opts["warn_before"] = o.values[0]
             else:
                 key = "notify" if o.key == "notify" else "escalate_to"
-                opts[key] = tuple(self.ref("recipient", r, what) for r in o.values)
-        return self.make(item.span, lambda: Deadline(limit, **opts))
+                opts[key] = tuple(self.draft.ref("recipient", r, what) for r in o.values)
+        return self.draft.make(item.span, lambda: Deadline(limit, **opts))
 
     def route(self, decl: Decl) -> None:
         code = decl.code.code
-        version_item = self.single(decl, "version")
+        version_item = self.draft.single(decl, "version")
         version = 1 if version_item is None else int(version_item.values[0])
         scope = ("route", code, str(version))
         what = f"route {code} v{version}"
-        if not self.claim(
+        if not self.draft.claim(
             "routes", (code, version), decl.code.span, f"route {code} version {version}"
         ):
             return
-        self.index.spans[("routes", code, str(version))] = decl.code.span
+        self.draft.index.spans[("routes", code, str(version))] = decl.code.span
         processes = [self.process(p, scope, what) for p in decl.decls("process")]
         known = {p.code for p in processes if p is not None}
         finals = {p.code for p in processes if p is not None and p.final}
         initial = [p for p in decl.decls("process") if p.option("initial") is not None]
         if not initial:
-            self.error(
+            self.draft.error(
                 f"{what} has no initial process", decl.code.span, 'mark one: process a "A" initial'
             )
         for extra in initial[1:]:
-            self.error(f"{what} has a second initial process {extra.code.code!r}", extra.code.span)
+            self.draft.error(
+                f"{what} has a second initial process {extra.code.code!r}", extra.code.span
+            )
         transitions = []
         for t in decl.decls("transition"):
             built = self.transition(t, scope, what, known, finals)
@@ -121,18 +127,18 @@ class RouteBuilder(BuilderBase):
         for item in decl.items("moved"):
             old, new = item.values
             moved[old.code] = new.code
-            self.index.spans[("moved", code, str(version), old.code)] = old.span
+            self.draft.index.spans[("moved", code, str(version), old.code)] = old.span
             if new.code not in known:
                 self.unknown_process(new, known, what)
         deadline = self.deadline(decl, what)
         handlers = self.handlers(decl, scope, what)
-        topics = self.single(decl, "topics")
+        topics = self.draft.single(decl, "topics")
         if topics is None:
-            self.error(f"{what} serves no topic", decl.code.span, "add topics: CODE, ...")
+            self.draft.error(f"{what} serves no topic", decl.code.span, "add topics: CODE, ...")
             return
         if not initial or any(p is None for p in processes):
             return
-        made = self.make(
+        made = self.draft.make(
             decl.code.span,
             lambda: Route(
                 code,
@@ -141,54 +147,56 @@ class RouteBuilder(BuilderBase):
                 tuple(p for p in processes if p is not None),
                 tuple(transitions),
                 version=version,
-                topics=self.refs("topic", topics, what),
-                merge_common_attributes=self.single(decl, "merge") is not None,
-                close_with_open_children=self.single(decl, "close_open") is not None,
+                topics=self.draft.refs("topic", topics, what),
+                merge_common_attributes=self.draft.single(decl, "merge") is not None,
+                close_with_open_children=self.draft.single(decl, "close_open") is not None,
                 deadline=deadline,
                 handlers=handlers,
-                description=self.description(decl),
-                active=self.active(decl),
+                description=self.draft.description(decl),
+                active=self.draft.active(decl),
                 moved_processes={k: v for k, v in moved.items() if v in known},
             ),
         )
         if made is not None:
-            self.fields["routes"].append(made)
+            self.draft.fields["routes"].append(made)
 
     def unknown_process(self, ref: Ref, known: set[str], what: str) -> None:
-        self.error(
+        self.draft.error(
             f"unknown process {ref.code!r} of {what}", ref.span, did_you_mean(ref.code, known)
         )
 
     def process(self, decl: Decl, scope: tuple[str, ...], what: str) -> Process | None:
         code = decl.code.code
-        if not self.claim(f"process {scope}", code, decl.code.span, f"process {code!r} of {what}"):
+        if not self.draft.claim(
+            f"process {scope}", code, decl.code.span, f"process {code!r} of {what}"
+        ):
             return None
-        self.index.spans[("process", *scope[1:], code)] = decl.code.span
+        self.draft.index.spans[("process", *scope[1:], code)] = decl.code.span
         overrides = []
         for item in decl.items("attribute"):
             ref, options = item.values
-            self.index.spans[("override", *scope[1:], code, ref.code)] = ref.span
+            self.draft.index.spans[("override", *scope[1:], code, ref.code)] = ref.span
             if any(o.key == "inherit" for o in options):
                 if len(options) > 1:
-                    self.error(
+                    self.draft.error(
                         "'inherit' stands alone: it leaves every flag to the topic", ref.span
                     )
                 overrides.append(AttributeOverride(ref.code))
                 continue
-            flags = self.flags(options, scope, f"attribute {ref.code} in process {code}")
+            flags = self.draft.flags(options, scope, f"attribute {ref.code} in process {code}")
             overrides.append(AttributeOverride(ref.code, **flags))
-        queue = self.single(decl, "queue")
+        queue = self.draft.single(decl, "queue")
         policy, queues = QueuePolicy.RULES, tuple[str, ...]()
         if queue is not None and queue.values == ("keep",):
             policy = QueuePolicy.KEEP
         elif queue is not None:
-            queues = tuple(self.ref("queue", r, f"process {code}") for r in queue.values)
-        return self.make(
+            queues = tuple(self.draft.ref("queue", r, f"process {code}") for r in queue.values)
+        return self.draft.make(
             decl.code.span,
             lambda: Process(
                 code,
                 decl.name or "",
-                description=self.description(decl),
+                description=self.draft.description(decl),
                 final=decl.option("final") is not None,
                 deadline=self.deadline(decl, f"process {code}"),
                 overrides=tuple(overrides),
@@ -205,24 +213,24 @@ class RouteBuilder(BuilderBase):
         assert path is not None
         source, target = path.values
         code = decl.code.code
-        if not self.claim(
+        if not self.draft.claim(
             f"transition {scope}", code, decl.code.span, f"transition {code!r} of {what}"
         ):
             return None
-        self.index.spans[("transition", *scope[1:], code)] = decl.code.span
+        self.draft.index.spans[("transition", *scope[1:], code)] = decl.code.span
         ok = True
         for end in (source, target):
             if end.code not in known:
                 self.unknown_process(end, known, what)
                 ok = False
         if source.code in finals:
-            self.error(
+            self.draft.error(
                 f"transition {code} leaves final process {source.code!r}",
                 source.span,
                 "a final process closes the appeal; remove 'final' or the transition",
             )
             ok = False
-        rule = self.when(
+        rule = self.draft.when(
             decl,
             f"transition.{scope[1]}.v{scope[2]}.{code}",
             scope,
@@ -231,7 +239,7 @@ class RouteBuilder(BuilderBase):
         handlers = self.handlers(decl, scope, f"transition {code} of {what}")
         if not ok:
             return None
-        return self.make(
+        return self.draft.make(
             decl.code.span,
             lambda: Transition(
                 code,
@@ -240,7 +248,7 @@ class RouteBuilder(BuilderBase):
                 target.code,
                 rule=rule,
                 handlers=handlers,
-                description=self.description(decl),
+                description=self.draft.description(decl),
                 automatic=decl.option("automatic") is not None,
             ),
         )

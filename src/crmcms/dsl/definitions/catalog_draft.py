@@ -1,4 +1,4 @@
-"""Shared machinery of the definition loader: positions, references, model refusals."""
+"""The catalog being built from declarations: what is made so far and where each came from."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from crmcms.dsl.rules.unparse import unparse
 from crmcms.errors import SourceSpan, ValidationError
 from crmcms.model import Catalog, Flag
 
-__all__ = ["BuilderBase", "index_key"]
+__all__ = ["CatalogDraft", "index_key"]
 
 T = TypeVar("T")
 
@@ -29,8 +29,14 @@ _FLAG_WORDS = {
 }
 
 
-class BuilderBase:
-    """Turns declarations into model definitions, noting where each came from."""
+class CatalogDraft:
+    """The definitions made so far, by field of :class:`Catalog`, and the ways of reading a
+    declaration into them: each made definition, reference and condition is noted in the
+    index with its position, for the checks that run on the finished catalog.
+
+    The builders of each part of the catalog share one draft, so a definition of any kind is
+    claimed, refused and positioned the same way.
+    """
 
     def __init__(self, index: LoadIndex) -> None:
         self.index = index
