@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import re
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
@@ -44,34 +46,6 @@ def test_the_rule_language_loads_neither_the_database_nor_the_plugin_system() ->
         "assert not [m for m in heavy if m in sys.modules], sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def _imported(path: pathlib.Path) -> set[str]:
-    """Every module ``path`` imports, at the top or inside a function, typed or not."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module is not None and not node.level:
-            found.add(node.module)
-    return found
-
-
-@pytest.mark.parametrize(
-    ("layer", "forbidden"),
-    [
-        ("dsl", ("sqlalchemy", "pluggy", "crmcms.plugins", "crmcms.engine", "crmcms.storage")),
-        ("engine", ("crmcms.storage", "crmcms.testing", "crmcms.entrypoints")),
-    ],
-)
-def test_layers_import_only_the_layers_below(layer: str, forbidden: tuple[str, ...]) -> None:
-    wrong = {
-        f"{path.relative_to(SRC)}: {name}"
-        for path in sorted((SRC / layer).rglob("*.py"))
-        for name in _imported(path)
-        if any(name == f or name.startswith(f + ".") for f in forbidden)
-    }
-    assert not wrong
 
 
 def test_lazy_names_are_the_names_type_checkers_see() -> None:
@@ -151,40 +125,6 @@ def test_concurrency_error_says_what_was_expected() -> None:
     assert "it is gone" in str(errors.ConcurrencyError("appeal", 5, expected=3, actual=None))
 
 
-def test_model_imports_no_storage_dsl_or_plugin_library() -> None:
-    forbidden = {"sqlalchemy", "lark", "pluggy"}
-    for path in (SRC / "model").rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            for name in names:
-                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
-
-
-LAYERS = ("model", "dsl", "engine", "storage", "entrypoints")
-
-
-def test_no_layer_imports_one_above_it() -> None:
-    # Imports inside functions count too: a deferred import still ties the layer to the one above.
-    for rank, layer in enumerate(LAYERS):
-        above = {f"crmcms.{name}" for name in LAYERS[rank + 1 :]}
-        for path in (SRC / layer).rglob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                names: list[str] = []
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    names = [node.module]
-                for name in names:
-                    home = ".".join(name.split(".")[:2])
-                    assert home not in above, f"{layer}/{path.name} imports {name}"
-
-
 def test_malformed_values_raise_our_error_which_is_also_a_value_error() -> None:
     from crmcms.model import Flag, InputMask, ValueType, parse_value
 
@@ -199,3 +139,25 @@ def test_malformed_values_raise_our_error_which_is_also_a_value_error() -> None:
             build()
         assert isinstance(info.value, errors.CrmcmsError)
         assert isinstance(info.value, ValueError)
+
+
+def test_the_layer_picture_in_the_docs_is_the_layers_contract() -> None:
+    root = SRC.parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    [layers] = [
+        c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
+    ]
+    text = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("<!-- layers:", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    drawn = [re.split(r"\s{3,}", line.strip())[0] for line in block.splitlines() if line.strip()]
+    assert drawn == layers
+    # Every top-level module and package of crmcms is in a layer (the front door aside).
+    parts = {
+        p.stem if p.suffix == ".py" else p.name
+        for p in SRC.iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.name != "__init__.py"
+    }
+    placed = {
+        name.strip().removeprefix("crmcms.") for layer in layers for name in re.split("[:|]", layer)
+    }
+    assert parts == placed

@@ -16,9 +16,7 @@ import pluggy
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
     from crmcms.dsl.rules.functions import RuleFunction
     from crmcms.dsl.rules.schema import SchemaBuilder
-    from crmcms.engine.handlers import HandlerCall
-    from crmcms.engine.notifications import Notification
-    from crmcms.model import HistoryEvent
+    from crmcms.model import HandlerCall, HistoryEvent, Notification
 
 PROJECT = "crmcms"
 

@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
-import attrs
-
-from crmcms.engine.notifications import Notification, NotificationKind, recipients
+from crmcms.engine.notifications import recipients
 from crmcms.engine.scope import ActionScope
 from crmcms.errors import CrmcmsError, PluginError, WorkflowError
-from crmcms.model import Appeal, Handler, HandlerEvent, Route, copy_appeal
+from crmcms.model import (
+    Appeal,
+    Handler,
+    HandlerCall,
+    HandlerEvent,
+    Notification,
+    NotificationKind,
+    Route,
+    copy_appeal,
+)
 
 __all__ = ["BUILTIN_ACTIONS", "HandlerCall", "handlers_for", "run_handlers"]
-
-
-@attrs.frozen
-class HandlerCall:
-    """What a handler action or business function receives.
-
-    ``arguments`` are the handler's argument expressions evaluated on the appeal;
-    ``appeal`` is a copy: actions report, notify and call out, they do not edit appeals.
-    """
-
-    handler: Handler
-    event: HandlerEvent
-    appeal: Appeal
-    operator: str | None
-    transition: str | None
-    arguments: Mapping[str, Any]
-    at: datetime
-    notify: Callable[[Notification], None] = attrs.field(repr=False)
 
 
 Action = Callable[[HandlerCall], Any]

@@ -6,8 +6,10 @@ from crmcms.model.attributes import AttributeDef
 from crmcms.model.catalog import Catalog, EffectiveAttribute
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
+from crmcms.model.handler_calls import HandlerCall
 from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
+from crmcms.model.notifications import Notification, NotificationKind
 from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
@@ -74,6 +76,7 @@ __all__ = [
     "Flag",
     "GroupDisplay",
     "Handler",
+    "HandlerCall",
     "HandlerEvent",
     "HistoryEvent",
     "HistoryKind",
@@ -82,6 +85,8 @@ __all__ = [
     "MemberKind",
     "Note",
     "NoteSubject",
+    "Notification",
+    "NotificationKind",
     "Operator",
     "Priority",
     "ProblemState",

@@ -1,0 +1,36 @@
+"""Notifications: what the engine asks plugins to deliver, and to whom."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+__all__ = ["Notification", "NotificationKind"]
+
+
+class NotificationKind(enum.Enum):
+    RESULT = "result"
+    """The client is told the outcome of an appeal (on close)."""
+    HAND_OVER = "hand_over"
+    REJECTION = "rejection"
+    MESSAGE = "message"
+    """Sent by a ``notify`` handler."""
+    DEADLINE_WARNING = "deadline_warning"
+    ESCALATION = "escalation"
+
+
+@attrs.frozen
+class Notification:
+    """One message for ``crmcms_notify``: who gets it and what it says.
+
+    ``to`` holds what the definition named (mailing list codes, logins, ``client:<id>``);
+    ``recipients`` the logins and addresses they expand to.
+    """
+
+    kind: NotificationKind
+    appeal_id: int | None
+    to: tuple[str, ...]
+    recipients: tuple[str, ...]
+    subject: str
+    text: str = ""
