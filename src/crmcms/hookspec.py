@@ -16,7 +16,8 @@ import pluggy
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
     from crmcms.dsl.rules.functions import RuleFunction
     from crmcms.dsl.rules.schema import SchemaBuilder
-    from crmcms.model import HandlerCall, HistoryEvent, Notification
+    from crmcms.model import HistoryEvent, Notification
+    from crmcms.model.handler_calls import HandlerCall
 
 PROJECT = "crmcms"
 

@@ -11,13 +11,13 @@ from crmcms.errors import CrmcmsError, PluginError, WorkflowError
 from crmcms.model import (
     Appeal,
     Handler,
-    HandlerCall,
     HandlerEvent,
     Notification,
     NotificationKind,
     Route,
     copy_appeal,
 )
+from crmcms.model.handler_calls import HandlerCall
 
 __all__ = ["BUILTIN_ACTIONS", "HandlerCall", "handlers_for", "run_handlers"]
 

@@ -6,7 +6,6 @@ from crmcms.model.attributes import AttributeDef
 from crmcms.model.catalog import Catalog, EffectiveAttribute
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
-from crmcms.model.handler_calls import HandlerCall
 from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
 from crmcms.model.notifications import Notification, NotificationKind
@@ -76,7 +75,6 @@ __all__ = [
     "Flag",
     "GroupDisplay",
     "Handler",
-    "HandlerCall",
     "HandlerEvent",
     "HistoryEvent",
     "HistoryKind",

@@ -152,6 +152,19 @@ def values_for(
     return one
 
 
+def _notifications() -> st.SearchStrategy[model.Notification]:
+    targets = st.lists(codes(), max_size=3).map(tuple)
+    return st.builds(
+        model.Notification,
+        st.sampled_from(model.NotificationKind),
+        st.none() | st.integers(1, 10**9),
+        targets,
+        targets,
+        names(),
+        st.text(max_size=40),
+    )
+
+
 def _effective_attributes() -> st.SearchStrategy[model.EffectiveAttribute]:
     return st.builds(model.EffectiveAttribute, attribute_defs(), codes(), inherited=st.booleans())
 
@@ -183,6 +196,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.InputMask: masks().map(model.InputMask),
     model.MailingList: mailing_lists(),
     model.Note: notes(),
+    model.Notification: _notifications(),
     model.Operator: operators(),
     model.Priority: priorities(),
     model.Process: processes(),

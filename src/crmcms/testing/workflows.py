@@ -89,6 +89,10 @@ MIN_DONE_SHARE = 0.1
 """The share of the actions tried on appeals that a run must see carried out, at least, to
 count as a test."""
 
+MIN_TRIED_FOR_SHARE = 10
+"""Below this many actions tried on appeals a share says nothing (hypothesis makes many short
+runs, and a few actions may all be refused by chance), so a run that small is not held to it."""
+
 REGISTER, CHILD = "register", "child"
 MAKING = frozenset({REGISTER, CHILD})
 """Kinds of action that make appeals rather than act on one."""
@@ -139,7 +143,7 @@ class ActionTally:
                 f"appeals were made but no action was tried on them ({self}): give the run "
                 "more steps"
             )
-        if done < min_done_share * tried:
+        if tried >= MIN_TRIED_FOR_SHARE and done < min_done_share * tried:
             raise NothingTestedError(
                 f"the engine refused nearly every action on an appeal, {done} of {tried} "
                 f"carried out: {self}; at least {min_done_share:.0%} must be for the "
