@@ -30,10 +30,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "UPGRADES",
     "dump",
-    "format_duration",
+    "format_iso_duration",
     "load",
     "make_converter",
-    "parse_duration",
+    "parse_iso_duration",
     "structure",
     "unstructure",
     "upgrade",
@@ -83,7 +83,7 @@ _DURATION = re.compile(
 )
 
 
-def format_duration(value: timedelta) -> str:
+def format_iso_duration(value: timedelta) -> str:
     """ISO 8601 duration with days, hours, minutes and seconds: ``P1DT4H30M``."""
     sign = "-" if value < timedelta(0) else ""
     value = abs(value)
@@ -107,8 +107,8 @@ def format_duration(value: timedelta) -> str:
     return out
 
 
-def parse_duration(text: str) -> timedelta:
-    """Read what :func:`format_duration` writes; weeks, months and years are refused."""
+def parse_iso_duration(text: str) -> timedelta:
+    """Read what :func:`format_iso_duration` writes; weeks, months and years are refused."""
     match = _DURATION.fullmatch(text)
     if match is None or text.rstrip("-") in ("P", "PT"):
         raise InvalidValueError(f"{text!r} is not an ISO 8601 duration such as 'P1DT4H30M'")
@@ -232,8 +232,8 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(datetime, _from_iso(datetime.fromisoformat))
     conv.register_unstructure_hook(date, date.isoformat)
     conv.register_structure_hook(date, _from_iso(_structure_date))
-    conv.register_unstructure_hook(timedelta, format_duration)
-    conv.register_structure_hook(timedelta, _from_iso(parse_duration))
+    conv.register_unstructure_hook(timedelta, format_iso_duration)
+    conv.register_structure_hook(timedelta, _from_iso(parse_iso_duration))
     conv.register_unstructure_hook_func(_is_attribute_value, _unstructure_value)
     conv.register_structure_hook_func(_is_attribute_value, _structure_value)
     return conv

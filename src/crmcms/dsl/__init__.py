@@ -14,7 +14,7 @@ from crmcms.dsl.definitions.printer import dump_catalog
 from crmcms.dsl.definitions.route_graph import render_dot, route_dot, route_mermaid
 from crmcms.dsl.rules.builtins import builtin_schema
 from crmcms.dsl.rules.compiled_rule import CompiledRule, check_rule, compile_rule
-from crmcms.dsl.rules.explain import Explanation, format_value
+from crmcms.dsl.rules.explain import Explanation, format_rule_literal
 from crmcms.dsl.rules.functions import BUILTIN_FUNCTIONS, RuleFunction, rule_clock
 from crmcms.dsl.rules.parser import AstBuilder, parse_rule
 from crmcms.dsl.rules.schema import (
@@ -61,8 +61,8 @@ __all__ = [
     "check_sources",
     "compile_rule",
     "dump_catalog",
+    "format_rule_literal",
     "format_source",
-    "format_value",
     "list_of",
     "load_catalog",
     "load_catalog_text",

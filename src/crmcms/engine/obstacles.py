@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from crmcms.dsl import CompiledRule, Explanation, format_value
+from crmcms.dsl import CompiledRule, Explanation, format_rule_literal
 from crmcms.errors import CrmcmsError, PermissionDeniedError, Problem, WorkflowError
 from crmcms.model import Appeal, AppealState, Operator, Queue, Route
 
@@ -238,9 +238,9 @@ def _false_parts(node: Explanation) -> list[str]:
     if inner:
         return inner
     reads = [
-        f"{c.text} is {format_value(c.value)}"
+        f"{c.text} is {format_rule_literal(c.value)}"
         for c in node.children
-        if c.evaluated and c.text != format_value(c.value)
+        if c.evaluated and c.text != format_rule_literal(c.value)
     ]
     return [node.text + (f" ({', '.join(reads)})" if reads else "")]
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from crmcms.dsl.rules.compiled_rule import compile_rule
-from crmcms.dsl.rules.explain import format_value
+from crmcms.dsl.rules.explain import format_rule_literal
 from crmcms.dsl.rules.schema import RuleType, Schema, type_named
 from crmcms.entrypoints.definitions_cli import installed_schema
 from crmcms.errors import ConfigurationError, DefinitionError
@@ -132,4 +132,4 @@ def evaluate(
     if explain:
         click.echo(compiled.explain(data).render())
     else:
-        click.echo(format_value(compiled.evaluate(data)))
+        click.echo(format_rule_literal(compiled.evaluate(data)))

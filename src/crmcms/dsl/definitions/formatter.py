@@ -11,7 +11,7 @@ from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions.parser import parse_definitions
 from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
 from crmcms.dsl.rules import ast
-from crmcms.dsl.rules.unparse import chain, format_duration, quote, unparse
+from crmcms.dsl.rules.unparse import chain, format_duration_literal, quote, unparse
 
 __all__ = ["INDENT", "format_code", "format_source", "print_definitions"]
 
@@ -80,12 +80,12 @@ def _option(item: Item, cond: Condition = unparse) -> str:
 
 def _deadline(item: Item) -> str:
     limit, options = item.values
-    parts = [f"deadline: {format_duration(limit)}"]
+    parts = [f"deadline: {format_duration_literal(limit)}"]
     for o in options:
         if o.key == "business":
             parts.append("business")
         elif o.key == "warn":
-            parts.append(f"warn {format_duration(o.values[0])}")
+            parts.append(f"warn {format_duration_literal(o.values[0])}")
         else:
             parts.append(f"{o.key} {_refs(o.values)}")
     return " ".join(parts)

@@ -24,7 +24,7 @@ from crmcms.dsl.rules.parser import (
     token_span,
     unquote,
 )
-from crmcms.dsl.rules.schema import parse_duration
+from crmcms.dsl.rules.schema import parse_duration_literal
 from crmcms.dsl.syntax_errors import SyntaxErrors, condition_examples
 from crmcms.errors import DslError, SourceSpan
 
@@ -391,7 +391,7 @@ def _duration(tok: Token) -> timedelta:
 
 def _duration_text(text: str, tok: Token) -> timedelta:
     try:
-        return parse_duration(text)
+        return parse_duration_literal(text)
     except ValueError as exc:
         raise DslError(str(exc), token_span(tok)) from None
 

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 from crmcms.dsl.rules.titles import is_condition_rule
-from crmcms.dsl.rules.unparse import format_duration
+from crmcms.dsl.rules.unparse import format_duration_literal
 from crmcms.errors import ConfigurationError, InvalidValueError
 from crmcms.model import Catalog, Process, QueuePolicy, Route, Transition
 
@@ -46,7 +46,7 @@ def _labels(catalog: Catalog, route: Route) -> dict[str, list[str]]:
         if queues:
             lines.append(queues)
         if p.deadline is not None:
-            lines.append(f"deadline {format_duration(p.deadline.limit)}")
+            lines.append(f"deadline {format_duration_literal(p.deadline.limit)}")
         labels[p.code] = lines
     return labels
 

@@ -22,7 +22,7 @@ from crmcms.dsl.rules.schema import (
     Field,
     RuleType,
     Schema,
-    did_you_mean,
+    closest_name,
     list_of,
 )
 from crmcms.errors import DslError, SourceSpan
@@ -155,7 +155,7 @@ class Checker:
                     return attrs.evolve(node, type=ANY)
                 type_ = field.attributes.type_of(part.name)
                 if type_ is None:
-                    near = did_you_mean(part.name, field.attributes.known)
+                    near = closest_name(part.name, field.attributes.known)
                     self.error(
                         f"unknown attribute code {part.name!r} of {shown}",
                         part.span,
@@ -213,7 +213,7 @@ class Checker:
         near = field.suggest(part.name)
         hint = f"did you mean {near!r}?" if near else None
         if not shown:
-            rule = did_you_mean(part.name, self.schema.rules) if near is None else None
+            rule = closest_name(part.name, self.schema.rules) if near is None else None
             if rule is not None:
                 hint = f"did you mean rule {rule}?"
             if self.schema.function(part.name) is not None:
@@ -249,7 +249,7 @@ class Checker:
         fn = self.schema.function(node.name)
         if fn is None:
             names = {n for f in self.schema.functions.values() for n in f.names}
-            near = did_you_mean(node.name, names)
+            near = closest_name(node.name, names)
             self.error(
                 f"unknown function {node.name!r}",
                 node.span,

@@ -20,7 +20,7 @@ from crmcms.dsl.rules.schema import (
     INTEGER,
     STRING,
     RuleType,
-    parse_duration,
+    parse_duration_literal,
 )
 from crmcms.errors import RuleEvaluationError
 
@@ -125,7 +125,7 @@ def _as_duration(value: Any, label: str) -> Any:
         return value
     if isinstance(value, str):
         try:
-            return parse_duration(value)
+            return parse_duration_literal(value)
         except ValueError:
             pass
     raise _wrong(value, "a duration", label)

@@ -14,10 +14,10 @@ from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.compile_python import _ERRORS, _failure, compile_function, fill, generate
 from crmcms.errors import SourceSpan
 
-__all__ = ["Explanation", "explain", "format_value"]
+__all__ = ["Explanation", "explain", "format_rule_literal"]
 
 
-def format_value(value: Any) -> str:
+def format_rule_literal(value: Any) -> str:
     """A value as rule text would write it: ``"BIS"``, ``2026-11-26``, ``2h``, ``empty``."""
     if value is None:
         return "empty"
@@ -33,7 +33,7 @@ def format_value(value: Any) -> str:
         return str(value)
     if isinstance(value, tuple | list | frozenset | set):
         items = sorted(value, key=repr) if isinstance(value, frozenset | set) else value
-        return "(" + ", ".join(format_value(v) for v in items) + ")"
+        return "(" + ", ".join(format_rule_literal(v) for v in items) + ")"
     return repr(value)
 
 
@@ -71,7 +71,7 @@ class Explanation:
         return "\n".join(lines)
 
     def _render(self, lines: list[str], depth: int, indent: str) -> None:
-        shown = format_value(self.value) if self.evaluated else "(not evaluated)"
+        shown = format_rule_literal(self.value) if self.evaluated else "(not evaluated)"
         lines.append(f"{indent * depth}{self.text}  =>  {shown}")
         for child in self.children:
             child._render(lines, depth + 1, indent)

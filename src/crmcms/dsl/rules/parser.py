@@ -27,7 +27,7 @@ from crmcms.dsl.rules.schema import (
     EMPTY,
     INTEGER,
     STRING,
-    parse_duration,
+    parse_duration_literal,
 )
 from crmcms.dsl.syntax_errors import EXPRESSION_EXAMPLES, SyntaxErrors, expression_examples
 from crmcms.errors import DslError, SourceSpan
@@ -121,7 +121,7 @@ class AstBuilder(Transformer[Token, ast.Node]):
                         value = value.replace(tzinfo=UTC)
                     return ast.Literal(value, span=span, type=DATETIME)
                 case "DURATION":
-                    return ast.Literal(parse_duration(text), span=span, type=DURATION)
+                    return ast.Literal(parse_duration_literal(text), span=span, type=DURATION)
                 case "TRUE" | "FALSE":
                     return ast.Literal(kind == "TRUE", span=span, type=BOOLEAN)
         except ValueError as exc:

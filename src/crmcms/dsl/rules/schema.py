@@ -36,7 +36,7 @@ __all__ = [
     "Schema",
     "SchemaBuilder",
     "list_of",
-    "parse_duration",
+    "parse_duration_literal",
     "type_named",
 ]
 
@@ -102,7 +102,7 @@ _DURATION_PART = re.compile(r"(\d+)([wdhms])")
 _DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration_literal(text: str) -> timedelta:
     """``2h`` -> 2 hours; units are w, d, h, m (minutes), s and may be combined: ``1d12h``."""
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
@@ -145,7 +145,7 @@ def _convert_value(value: Any, type_: RuleType) -> Any:
             raise InvalidValueError(f"{value!r} is a date-time, not a date")
         return value if isinstance(value, date) else date.fromisoformat(str(value))
     if type_ is DURATION:
-        return value if isinstance(value, timedelta) else parse_duration(str(value))
+        return value if isinstance(value, timedelta) else parse_duration_literal(str(value))
     if type_ is BOOLEAN and not isinstance(value, bool):
         raise InvalidValueError(f"{value!r} is not true or false")
     if type_ is STRING and not isinstance(value, str):
@@ -214,10 +214,10 @@ class Field:
 
     def suggest(self, name: str) -> str | None:
         """The closest known field name or alias, for a "did you mean" hint."""
-        return did_you_mean(name, self._by_name)
+        return closest_name(name, self._by_name)
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+def closest_name(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate closest to ``name``, if any is close enough to be a likely typo."""
     pool = list(candidates)
     folded = {c.casefold(): c for c in pool}

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from crmcms.dsl.rules import ast
 
-__all__ = ["chain", "format_duration", "quote", "unparse"]
+__all__ = ["chain", "format_duration_literal", "quote", "unparse"]
 
 # Binding strength, loosest first; a child looser than its slot needs parentheses.
 _OR, _AND, _NOT, _PREDICATE, _SUM, _PRODUCT, _UNARY = range(7)
@@ -30,7 +30,7 @@ def quote(text: str) -> str:
     return '"' + _ESCAPED.sub(_escape, text) + '"'
 
 
-def format_duration(value: timedelta) -> str:
+def format_duration_literal(value: timedelta) -> str:
     """``1d12h``, ``4h``, ``90s`` -> ``1m30s``: the duration literal for ``value``."""
     seconds = int(value.total_seconds())
     parts = []
@@ -53,7 +53,7 @@ def _literal(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, timedelta):
-        return format_duration(value)
+        return format_duration_literal(value)
     if isinstance(value, Decimal):
         text = str(value)
         return text if "." in text else f"{text}.0"
