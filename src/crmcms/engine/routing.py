@@ -147,11 +147,12 @@ def perform(
         appeal.process_deadline = deadline
         name = comment or step.transition.name
         tx.event(appeal, _MOVED, changes, login, code, name, reason)
-        tx.save(appeal)
+        stored: Appeal = tx.save(appeal)
     else:
         _move(tx, appeal, plan, step, operator, comment, data)
+        stored = tx.kept(appeal)
     # Only a process with automatic transitions out of it can start a chain of them.
-    return run_automatic(tx, appeal) if target.automatic else tx.kept(appeal)
+    return run_automatic(tx, appeal) if target.automatic else stored
 
 
 def _entry_changes(

@@ -50,7 +50,8 @@ class Runtime:
         """The plan of a route version: ``rt.plans[code, version]``."""
         self.appeal_data = AppealData(catalog)
         self._hooks: dict[str, FastHook] = {}
-        self._event_hook = self._hook("crmcms_event")
+        self.event_hook = self._hook("crmcms_event")
+        """History event observers: ``event_hook.plain() == ()`` when there are none."""
         self.find_client_hook = self._hook("crmcms_find_client")
         """The client directory: ``find_client_hook(client_id)``."""
         self.party_hooks = {
@@ -90,7 +91,7 @@ class Runtime:
     def publish(self, events: Sequence[HistoryEvent]) -> None:
         """Tell observers about stored events. The change is already committed, so an
         observer's failure is logged rather than raised."""
-        hook = self._event_hook
+        hook = self.event_hook
         functions = hook.plain()  # one look at the observers for all the events
         if functions is not None and not functions:
             return  # nobody observes

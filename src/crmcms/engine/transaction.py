@@ -246,5 +246,6 @@ class Tx:
         self.uow.commit()
         events = self.events
         if events:
-            self.rt.publish(events)  # at once when nobody observes
+            if self.rt.event_hook.plain() != ():  # somebody observes, or pluggy must say
+                self.rt.publish(events)
             events.clear()

@@ -111,41 +111,6 @@ class Appeal:
 _FIELD_NAMES = tuple(f.name for f in attrs.fields(Appeal))
 
 
-def _plain_copier() -> Callable[[Appeal], Appeal]:
-    """A function copying a plain appeal field by field, ``values`` as a new dict.
-
-    ``attrs.evolve`` inspects the class on every call, and the engine copies an appeal on
-    every read and save; a function written out once for the fields (as attrs writes its
-    own ``__init__``) does the same work several times faster. ``Appeal`` has no
-    validators, converters or post-init steps (checked here), so skipping ``__init__``
-    skips nothing.
-    """
-    if hasattr(Appeal, "__attrs_post_init__") or any(
-        f.validator is not None or f.converter is not None for f in attrs.fields(Appeal)
-    ):  # pragma: no cover - a guard on the technique
-        raise TypeError("Appeal has validators or hooks: copy it with its __init__")
-    lines = ["def copy(old):", "    new = new_instance(Appeal)"]
-    for name in _FIELD_NAMES:
-        read = f"dict(old.{name})" if name == "values" else f"old.{name}"
-        lines.append(f"    new.{name} = {read}")
-    lines.append("    return new")
-    namespace: dict[str, Any] = {"new_instance": object.__new__, "Appeal": Appeal}
-    exec("\n".join(lines), namespace)
-    function: Callable[[Appeal], Appeal] = namespace["copy"]
-    return function
-
-
-_copy_plain = _plain_copier()
-
-
-def copy_appeal(appeal: Appeal) -> Appeal:
-    """A plain copy of an appeal (plain or stored) that shares nothing mutable with it
-    (``values`` is the only mutable field)."""
-    if type(appeal) is StoredAppeal:
-        return _copy_plain(_record_of(appeal))
-    return _copy_plain(appeal)
-
-
 class ReadOnlyValues(dict[str, AttributeValue]):
     """The attribute values of a stored appeal, as its ``values`` gives them: a copy (a real
     dict, for JSON and ``attrs.asdict``) whose changing methods raise
@@ -207,15 +172,11 @@ class StoredAppeal(Appeal):
     __slots__ = ("_record",)
     _record: Appeal
 
-    @classmethod
-    def of(cls, appeal: Appeal) -> StoredAppeal:
+    @staticmethod
+    def of(appeal: Appeal) -> StoredAppeal:
         """A read-only copy of ``appeal``; a stored appeal is returned as it is (it cannot
         change, so a copy would be the same)."""
-        if type(appeal) is StoredAppeal:
-            return appeal
-        stored = _new_stored(StoredAppeal)
-        _set_record(stored, _copy_plain(appeal))
-        return stored
+        return _store_appeal(appeal)
 
     # A property over the held copy: what gets out is a copy that refuses changes.
     @property
@@ -247,11 +208,9 @@ class StoredAppeal(Appeal):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A copy, a pickle or a deep copy of a stored appeal is a plain one.
-        return copy_appeal, (_copy_plain(_record_of(self)),)
+        return copy_appeal, (copy_appeal(self),)
 
 
-_new_stored = object.__new__
-_set_record = StoredAppeal.__dict__["_record"].__set__
 _record_of: Callable[[Appeal], Appeal] = StoredAppeal.__dict__["_record"].__get__
 
 # Every field but ``values`` reads through to the held copy, in C (no Python frame).
@@ -259,6 +218,59 @@ for _name in _FIELD_NAMES:
     if _name != "values":
         setattr(StoredAppeal, _name, property(operator.attrgetter(f"_record.{_name}")))
 del _name
+
+
+def _copiers() -> tuple[Callable[[Appeal], Appeal], Callable[[Appeal], StoredAppeal]]:
+    """Two functions copying an appeal field by field, ``values`` as a new dict: into a plain
+    appeal (from a plain or a stored one), and into a new stored appeal.
+
+    ``attrs.evolve`` inspects the class on every call, and the engine copies an appeal on
+    every read and save; a function written out once for the fields (as attrs writes its
+    own ``__init__``), doing the whole copy in one call, does the same work several times
+    faster. ``Appeal`` has no validators, converters or post-init steps (checked here), so
+    skipping ``__init__`` skips nothing.
+    """
+    if hasattr(Appeal, "__attrs_post_init__") or any(
+        f.validator is not None or f.converter is not None for f in attrs.fields(Appeal)
+    ):  # pragma: no cover - a guard on the technique
+        raise TypeError("Appeal has validators or hooks: copy it with its __init__")
+    fields = [
+        f"    new.{name} = dict(old.values)" if name == "values" else f"    new.{name} = old.{name}"
+        for name in _FIELD_NAMES
+    ]
+    lines = [
+        "def copy_appeal(old):",
+        "    if type(old) is StoredAppeal:",
+        "        old = old._record",  # the plain copy it holds: plain reads, a real dict
+        "    new = new_instance(Appeal)",
+        *fields,
+        "    return new",
+        "def store_appeal(old):",
+        "    if type(old) is StoredAppeal:",
+        "        return old",
+        "    new = new_instance(Appeal)",
+        *fields,
+        "    stored = new_instance(StoredAppeal)",
+        "    set_record(stored, new)",
+        "    return stored",
+    ]
+    namespace: dict[str, Any] = {
+        "new_instance": object.__new__,
+        "Appeal": Appeal,
+        "StoredAppeal": StoredAppeal,
+        "set_record": StoredAppeal.__dict__["_record"].__set__,
+    }
+    exec("\n".join(lines), namespace)
+    return namespace["copy_appeal"], namespace["store_appeal"]
+
+
+_copy, _store_appeal = _copiers()
+_copy.__doc__ = """A plain copy of an appeal (plain or stored) that shares nothing mutable with
+it (``values`` is the only mutable field)."""
+_store_appeal.__doc__ = StoredAppeal.of.__doc__
+copy_appeal: Callable[[Appeal], Appeal] = _copy
+# Storage calls this on every save: the written-out function itself, not a call through one.
+setattr(StoredAppeal, "of", staticmethod(_store_appeal))  # noqa: B010
 
 
 @attrs.define(kw_only=True)
