@@ -340,7 +340,7 @@ Taking turns is what makes the pair fair on a noisy machine, and it also costs e
 caches the other side's code took meanwhile. Timed with each side's {r["appeals"]} transitions in
 one go instead, the engine's larger code loses less ("each side in one go"). The goal is held
 against the figure in turns. The ratio depends on the processor's caches and on the interpreter
-(about 1.15 on CPython 3.12 and 1.12 on 3.13 here): `docs/engine.md` says why.
+(see "What the layer seams cost" below for 3.12 and 3.13): `docs/engine.md` says why.
 """
 
 
