@@ -276,6 +276,8 @@ def ensure_allowed(
     filled in only on refusal: most actions are allowed, and a transition is the most
     frequent of them.
     """
-    found = find_obstacles(needs, appeal, operator, data, definitions, appeals)
-    if found:
+    # Whether anything stands in the way first (it stops at the first obstacle and builds
+    # no reasons), and every reason only for a refusal: most actions are allowed.
+    if find_obstacles(needs, appeal, operator, data, definitions, appeals, True):
+        found = find_obstacles(needs, appeal, operator, data, definitions, appeals)
         raise refusal(found, operator, action.format(*subjects))
