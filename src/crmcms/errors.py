@@ -11,6 +11,7 @@ __all__ = [
     "ConfigurationError",
     "CrmcmsError",
     "DefinitionError",
+    "DeliveryError",
     "DslError",
     "InvalidValueError",
     "NotFoundError",
@@ -206,6 +207,27 @@ class PluginError(CrmcmsError):
         self.plugin = plugin
         self.hook = hook
         super().__init__(f"plugin {plugin!r} failed in {hook}: {message}")
+
+
+class DeliveryError(PluginError):
+    """A message could not be delivered (mail, SMS, webhook, ...).
+
+    ``permanent`` says that trying again cannot help (an SMTP 5xx reply, an address that
+    does not exist): the outbox gives such a message up at once instead of retrying it.
+    ``retry_after`` (seconds) is the receiver's own hint of when to try again, if it gave one.
+    """
+
+    def __init__(
+        self,
+        plugin: str,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(plugin, "crmcms_notify", message)
 
 
 class ReadOnlyRecordError(CrmcmsError, AttributeError):

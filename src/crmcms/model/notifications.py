@@ -34,3 +34,6 @@ class Notification:
     recipients: tuple[str, ...]
     subject: str
     text: str = ""
+    delivery_id: str | None = None
+    """Set by the outbox when it hands the notification over: the same on every retry of
+    one message, so a receiver can drop duplicates (an e-mail's ``Message-ID``)."""
