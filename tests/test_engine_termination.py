@@ -56,8 +56,10 @@ def test_termination_for_a_bis_client_runs_to_the_end(world) -> None:  # type: i
     assert "NOT_PSKOV" in why.reason
     assert why.transition == "to_sd"
     hand_over = [n for n in billing.notifications if n.kind is NotificationKind.HAND_OVER]
-    assert hand_over[0].to == ("SD_TEAM",)
-    assert hand_over[0].recipients == ("olga", "sd@example.com")
+    # One message per recipient of the mailing list, each with its own delivery id.
+    assert [n.to for n in hand_over] == [("SD_TEAM",), ("SD_TEAM",)]
+    assert [n.recipients for n in hand_over] == [("olga",), ("sd@example.com",)]
+    assert len({n.delivery_id for n in hand_over}) == 2
 
     # In transfer_sd the route hides 169 and 171 from the operator.
     seen = {s.code for s in engine.attributes(appeal.id, "bis")}

@@ -102,7 +102,11 @@ def crmcms_handler_actions() -> Mapping[str, Callable[[HandlerCall], object]]:
 def crmcms_notify(notification: Notification) -> None:
     """Deliver a notification (to a client, operators or a mailing list): mail, SMS, ...
 
-    Every implementation is called; raise ``crmcms.errors.PluginError`` to report failure.
+    Called by the outbox relay after the action that made it has committed, never inside
+    it; ``notification.recipients`` holds one recipient (one outbox message each) and
+    ``notification.delivery_id`` the message's id, the same on every retry: receivers drop
+    repeats by it. Every implementation is called; raise ``crmcms.errors.DeliveryError``
+    with ``permanent=True`` when retrying cannot help, any other exception to be retried.
     """
 
 

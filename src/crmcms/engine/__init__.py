@@ -17,10 +17,12 @@ from crmcms.engine.ports import (
     HistoryRepository,
     IdempotencyRecord,
     IdempotencyRepository,
+    OutboxRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from crmcms.engine.queues import QueueChoice, candidate_queues
+from crmcms.engine.relay import DeliveryReport, Relay, RelaySettings, retry_delay
 from crmcms.engine.routing import MAX_AUTOMATIC_STEPS, TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.service import ContactRegistration, Engine
@@ -38,6 +40,7 @@ __all__ = [
     "BulkResult",
     "ContactRegistration",
     "ContactRepository",
+    "DeliveryReport",
     "Engine",
     "HandlerCall",
     "HistoryRepository",
@@ -47,8 +50,11 @@ __all__ = [
     "NotificationKind",
     "Obstacle",
     "ObstacleKind",
+    "OutboxRepository",
     "QueueChoice",
     "QueueExplanation",
+    "Relay",
+    "RelaySettings",
     "Requirements",
     "RuleBook",
     "SlaFinding",
@@ -63,4 +69,5 @@ __all__ = [
     "find_obstacles",
     "is_business_day",
     "is_empty",
+    "retry_delay",
 ]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
 
-from crmcms.model import Appeal, Contact, HistoryEvent, StoredAppeal
+from crmcms.model import (
+    Appeal,
+    Contact,
+    HistoryEvent,
+    OutboxMessage,
+    OutboxStatus,
+    StoredAppeal,
+)
 
 __all__ = [
     "AppealRepository",
@@ -17,6 +24,7 @@ __all__ = [
     "HistoryRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "OutboxRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -121,6 +129,73 @@ class IdempotencyRepository(Protocol):
         work) raises :class:`~crmcms.errors.ConcurrencyError`."""
 
 
+class OutboxRepository(Protocol):
+    """Messages for other systems, written with the change that causes them.
+
+    :meth:`add` and the marks (:meth:`delivered`, :meth:`reschedule`, :meth:`dead`,
+    :meth:`release`, :meth:`retry`, :meth:`purge`) are staged like every write of the unit
+    of work and take effect at its commit. :meth:`claim` alone acts at once, in a short
+    transaction of its own: it must hand each message to one relay only, whatever the
+    caller's unit of work does afterwards.
+    """
+
+    def next_id(self) -> int:
+        """A fresh id; ids grow, so they order messages written at the same moment."""
+
+    def add(self, message: OutboxMessage) -> None:
+        """Store a new message (normally pending, no attempts yet)."""
+
+    def claim(
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        ids: Collection[int] | None = None,
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` pending messages that are due at ``now`` and not leased
+        (or whose lease has expired), oldest first; each is leased to ``owner`` until
+        ``now + lease`` and its ``attempts`` counted up. ``ids`` narrows the choice.
+
+        Two relays claiming at once never get the same message while its lease runs.
+        """
+
+    def delivered(self, message_id: int, *, at: datetime) -> None:
+        """The message was delivered at ``at``; its lease ends. A message already
+        delivered stays as it is."""
+
+    def reschedule(
+        self, message_id: int, owner: str, *, available_at: datetime, error: str
+    ) -> None:
+        """A try failed with ``error``: pending again from ``available_at``, lease ended.
+        Only while ``owner`` still holds the message: one another relay took over is left."""
+
+    def dead(self, message_id: int, owner: str, *, error: str) -> None:
+        """Given up with ``error``; only while ``owner`` still holds the message."""
+
+    def release(self, message_id: int, owner: str) -> None:
+        """Hand back a claimed message not tried (a relay stopping): its lease ends and
+        the claim's attempt is not counted."""
+
+    def get(self, message_id: int) -> OutboxMessage:
+        """The message; :class:`~crmcms.errors.NotFoundError` if there is none."""
+
+    def find(self, *, status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Messages with ``status`` (any if ``None``), newest first, at most ``limit``."""
+
+    def retry(self, message_ids: Collection[int], *, now: datetime) -> None:
+        """Make the messages pending and due at ``now`` with a fresh count of attempts,
+        whatever their status; an unknown id raises :class:`~crmcms.errors.NotFoundError`
+        and stages nothing."""
+
+    def dead_ids(self) -> list[int]:
+        """The ids of every dead message, in id order."""
+
+    def purge(self, *, delivered_before: datetime) -> int:
+        """Delete the messages delivered before ``delivered_before``; returns how many."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; it rolls back unless :meth:`commit` is called.
 
@@ -139,6 +214,9 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     def __enter__(self) -> Self: ...
 

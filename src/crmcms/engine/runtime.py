@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +11,16 @@ import pluggy
 
 from crmcms.engine.context import AppealData
 from crmcms.engine.hooks import FastHook
+from crmcms.engine.outbox import default_delivery_domain, notification_of
 from crmcms.engine.plans import Plans
 from crmcms.engine.policy import AttributePolicy
 from crmcms.engine.ports import UnitOfWorkFactory
 from crmcms.engine.queues import QueueIndex
+from crmcms.engine.relay import Relay, RelaySettings
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
 from crmcms.errors import CrmcmsError, PluginError
-from crmcms.model import Catalog, HistoryEvent, Route
+from crmcms.model import NOTIFICATION, Catalog, HistoryEvent, OutboxMessage, Route
 
 __all__ = ["Runtime"]
 
@@ -35,6 +37,10 @@ class Runtime:
         plugins: pluggy.PluginManager,
         rules: RuleBook,
         clock: Callable[[], datetime],
+        *,
+        relay: RelaySettings | None = None,
+        deliver_after_commit: bool = False,
+        delivery_domain: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.uow_factory = uow_factory
@@ -59,6 +65,13 @@ class Runtime:
             "ContactPerson": self._hook("crmcms_find_contact_person"),
         }
         """Directories of subscribers and contact persons, by the rule data part they fill."""
+        self.delivery_domain = delivery_domain or default_delivery_domain()
+        """The right-hand side of the delivery ids of the messages this engine writes."""
+        self.deliver_after_commit = deliver_after_commit
+        """Whether an action delivers the messages it wrote as soon as it has committed."""
+        self.relay = Relay(
+            uow_factory, {NOTIFICATION: self.deliver_notification}, clock=clock, settings=relay
+        )
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
@@ -79,6 +92,18 @@ class Runtime:
             raise
         except Exception as exc:
             raise PluginError("<plugin>", name, f"{type(exc).__name__}: {exc}") from exc
+
+    def deliver_notification(self, message: OutboxMessage) -> None:
+        """Hand the notification ``message`` holds to the ``crmcms_notify`` plugins."""
+        self.hook("crmcms_notify", notification=notification_of(message))
+
+    def deliver_written(self, message_ids: Collection[int], now: datetime) -> None:
+        """Deliver messages an action wrote, right after its commit. The action stands
+        whatever happens here: failures stay in the outbox for the next relay run."""
+        try:
+            self.relay.run(now=now, ids=message_ids, limit=len(message_ids))
+        except Exception:
+            log.exception("delivering outbox messages %s after commit failed", list(message_ids))
 
     def external_items(
         self, dictionary: str, params: Mapping[str, Any]

@@ -16,6 +16,7 @@ from crmcms.engine.bulk import BulkResult, run_bulk
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
 from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import UnitOfWorkFactory
+from crmcms.engine.relay import DeliveryReport, RelaySettings
 from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.runtime import Runtime
@@ -52,14 +53,31 @@ class Engine:
         *,
         plugins: pluggy.PluginManager | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        relay: RelaySettings | None = None,
+        deliver_after_commit: bool = False,
+        delivery_domain: str | None = None,
     ) -> None:
+        """``relay`` says how the outbox is delivered and retried; with
+        ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
+        has committed (for hosts that run no worker; what fails stays in the outbox).
+        ``delivery_domain`` ends every delivery id (``<outbox-42.crmcms@domain>``): this
+        host's name unless given."""
         if plugins is None:
             from crmcms.plugins import make_plugin_manager
 
             plugins = make_plugin_manager()
         rules = RuleBook(catalog, engine_schema(plugins, catalog))
         rules.compile_all()
-        self.runtime = Runtime(catalog, uow_factory, plugins, rules, clock)
+        self.runtime = Runtime(
+            catalog,
+            uow_factory,
+            plugins,
+            rules,
+            clock,
+            relay=relay,
+            deliver_after_commit=deliver_after_commit,
+            delivery_domain=delivery_domain,
+        )
 
     @property
     def catalog(self) -> Catalog:
@@ -265,6 +283,16 @@ class Engine:
     def scan_deadlines(self, now: datetime | None = None) -> list[SlaFinding]:
         """Warn about deadlines at risk and escalate broken ones (each once)."""
         return self.run(sla.scan, now=now)
+
+    # --- Outbox ----------------------------------------------------------------------------
+
+    def deliver_outbox(
+        self, *, limit: int | None = None, now: datetime | None = None
+    ) -> DeliveryReport:
+        """Deliver due outbox messages: claim up to ``limit`` (the relay's batch if
+        ``None``), hand each to its plugins, retry or give up the failures. What
+        ``crmcms worker`` runs, for hosts with a scheduler of their own."""
+        return self.runtime.relay.run(limit=limit, now=now)
 
     # --- Reading ---------------------------------------------------------------------------
 

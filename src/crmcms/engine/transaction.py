@@ -9,6 +9,7 @@ from typing import Any
 from crmcms.engine.context import RuleData, client_data
 from crmcms.engine.history import Snapshot, blank_snapshot, changes_since
 from crmcms.engine.notifications import Notification
+from crmcms.engine.outbox import enqueue_notification
 from crmcms.engine.plans import RoutePlan
 from crmcms.engine.ports import UnitOfWork
 from crmcms.engine.records import make_event
@@ -37,7 +38,17 @@ __all__ = ["Tx"]
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`commit`."""
 
-    __slots__ = ("_clients", "_contacts", "_kept", "catalog", "events", "now", "rt", "uow")
+    __slots__ = (
+        "_clients",
+        "_contacts",
+        "_kept",
+        "_written",
+        "catalog",
+        "events",
+        "now",
+        "rt",
+        "uow",
+    )
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
         self.rt = runtime
@@ -46,6 +57,8 @@ class Tx:
         self.now = now if now is not None else runtime.clock()
         self.events: list[HistoryEvent] = []
         self._kept: dict[int, StoredAppeal] = {}
+        self._written: list[int] | None = None
+        """Outbox messages this action wrote, to deliver after commit if the engine does."""
         """The record storage keeps of each appeal this action saved, by id."""
         # Made when first needed: most actions read one contact and one client, once.
         self._contacts: dict[int, tuple[Contact, dict[str, Any] | None]] | None = None
@@ -239,11 +252,23 @@ class Tx:
         return event
 
     def notify(self, notification: Notification) -> None:
-        """Deliver now, inside the transaction: a delivery failure undoes the action."""
-        self.rt.hook("crmcms_notify", notification=notification)
+        """Put ``notification`` in the outbox, in this transaction: it is delivered after
+        commit (by a relay, or by this action if the engine delivers after commit), and
+        never if the action fails."""
+        ids = enqueue_notification(
+            self.uow.outbox, notification, now=self.now, domain=self.rt.delivery_domain
+        )
+        if self.rt.deliver_after_commit:
+            if self._written is None:
+                self._written = []
+            self._written.extend(ids)
 
     def commit(self) -> None:
         self.uow.commit()
+        written = self._written
+        if written:
+            self._written = None
+            self.rt.deliver_written(written, max(self.rt.clock(), self.now))
         events = self.events
         if events:
             if self.rt.event_hook.plain() != ():  # somebody observes, or pluggy must say

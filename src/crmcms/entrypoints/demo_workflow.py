@@ -103,5 +103,8 @@ def run_workflow_demo(
         history.add_row(event.kind.value, by, changes, event.comment, event.reason)
     out.print(f"[bold]History of appeal {ids['1']}[/bold]")
     out.print(history)
+    # The actions wrote their notifications to the outbox; a worker would deliver them now.
+    report = engine.deliver_outbox()
+    out.print(f"Outbox: {len(report.delivered)} notification(s) delivered after commit")
     for n in billing.outbox:
         out.print(f"Notification {n.kind.value} to {', '.join(n.to) or '-'}: {n.subject}")

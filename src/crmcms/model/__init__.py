@@ -9,6 +9,7 @@ from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
 from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
 from crmcms.model.notifications import Notification, NotificationKind
+from crmcms.model.outbox import NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
 from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
@@ -48,6 +49,7 @@ from crmcms.model.values import (
 )
 
 __all__ = [
+    "NOTIFICATION",
     "Appeal",
     "AppealState",
     "Attachment",
@@ -86,6 +88,8 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "Operator",
+    "OutboxMessage",
+    "OutboxStatus",
     "Priority",
     "ProblemState",
     "Process",
@@ -106,6 +110,7 @@ __all__ = [
     "Transition",
     "ValueType",
     "copy_appeal",
+    "delivery_id",
     "format_value",
     "parse_value",
 ]

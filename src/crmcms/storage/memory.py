@@ -11,7 +11,8 @@ from typing import Self
 
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Contact, HistoryEvent, StoredAppeal, copy_appeal
+from crmcms.model import Appeal, Contact, HistoryEvent, OutboxMessage, StoredAppeal, copy_appeal
+from crmcms.storage.memory_outbox import MemoryOutbox
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -34,12 +35,14 @@ class MemoryStore:
         self.appeals: dict[int, Appeal] = {}
         self.history: dict[int, list[HistoryEvent]] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.outbox: dict[int, OutboxMessage] = {}
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
         self.contact_ids = itertools.count(1)
         self.appeal_ids = itertools.count(1)
         self.event_ids = itertools.count(1)
+        self.message_ids = itertools.count(1)
         self.idle: list[MemoryUnitOfWork] = []
         """Units of work left, with nothing staged, for the next actions to take again."""
 
@@ -231,7 +234,16 @@ class MemoryUnitOfWork:
     nothing of the last one.
     """
 
-    __slots__ = ("_store", "appeals", "contacts", "history", "idempotency", "idle", "inside")
+    __slots__ = (
+        "_store",
+        "appeals",
+        "contacts",
+        "history",
+        "idempotency",
+        "idle",
+        "inside",
+        "outbox",
+    )
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -239,6 +251,7 @@ class MemoryUnitOfWork:
         self.appeals = _Appeals(store, self.contacts)
         self.history = _History(store)
         self.idempotency = _Idempotency(store)
+        self.outbox = MemoryOutbox(store.outbox, store.lock, store.message_ids.__next__)
         self.idle = False
         """Whether it is among the store's idle units of work."""
         self.inside = False
@@ -267,6 +280,7 @@ class MemoryUnitOfWork:
             or appeals.new
             or self.contacts.new
             or self.idempotency.new
+            or self.outbox
         ):
             self.rollback()
         idle = self._store.idle
@@ -277,7 +291,7 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         appeals, events = self.appeals, self.history.new
         changed, new = appeals.changed, appeals.new
-        if new or self.contacts.new or self.idempotency.new:
+        if new or self.contacts.new or self.idempotency.new or self.outbox:
             self._commit_all()
         elif changed or events:
             # The usual action: appeals it read and changed, and their history events.
@@ -337,6 +351,8 @@ class MemoryUnitOfWork:
             if events:
                 _append_history(store.history, events)
                 events.clear()
+            if self.outbox:
+                self.outbox.write()
 
     def rollback(self) -> None:
         # The repositories stay; only what they staged goes, and most actions stage in two
@@ -349,6 +365,8 @@ class MemoryUnitOfWork:
             self.history.reset()
         if self.idempotency.new:
             self.idempotency.reset()
+        if self.outbox:
+            self.outbox.reset()
 
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:

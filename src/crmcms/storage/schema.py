@@ -22,6 +22,7 @@ __all__ = [
     "idempotency",
     "metadata",
     "note",
+    "outbox",
     "prospect",
     "saved_filter",
     "subscriber",
@@ -323,4 +324,42 @@ idempotency = sa.Table(
     sa.Column("fingerprint", sa.String(200), nullable=False),
     sa.Column("result", Json, nullable=False),
     sa.Column("at", Time, nullable=False),
+)
+
+
+# --- Outbox ----------------------------------------------------------------------------------
+
+_pending = sa.text("status = 'pending'")
+_delivered = sa.text("status = 'delivered'")
+
+outbox = sa.Table(
+    "crm_outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("available_at", Time, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_expires_at", Time),
+    sa.Column("delivered_at", Time),
+    # What a relay claims: pending messages by due time; delivered ones leave the index.
+    sa.Index(
+        "ix_crm_outbox_due",
+        "available_at",
+        "id",
+        sqlite_where=_pending,
+        postgresql_where=_pending,
+    ),
+    # Purging picks delivered messages by delivery time.
+    sa.Index(
+        "ix_crm_outbox_delivered",
+        "delivered_at",
+        sqlite_where=_delivered,
+        postgresql_where=_delivered,
+    ),
+    sa.Index(None, "status", "id"),
 )

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from crmcms import model
+from crmcms import model, serialization
 from crmcms.model.attributes import AttributeDef
 from crmcms.model.dictionaries import Dictionary
 from crmcms.model.values import AttributeFlags, AttributeValue
@@ -165,6 +165,23 @@ def _notifications() -> st.SearchStrategy[model.Notification]:
     )
 
 
+def _outbox_messages() -> st.SearchStrategy[model.OutboxMessage]:
+    return st.builds(
+        model.OutboxMessage,
+        st.integers(1, 10**9),
+        st.just(model.NOTIFICATION),
+        _notifications().map(serialization.dump),
+        timestamps(),
+        timestamps(),
+        attempts=st.integers(0, 20),
+        status=st.sampled_from(model.OutboxStatus),
+        last_error=st.text(max_size=40),
+        lease_owner=st.none() | names(),
+        lease_expires_at=st.none() | timestamps(),
+        delivered_at=st.none() | timestamps(),
+    )
+
+
 def _effective_attributes() -> st.SearchStrategy[model.EffectiveAttribute]:
     return st.builds(model.EffectiveAttribute, attribute_defs(), codes(), inherited=st.booleans())
 
@@ -198,6 +215,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Note: notes(),
     model.Notification: _notifications(),
     model.Operator: operators(),
+    model.OutboxMessage: _outbox_messages(),
     model.Priority: priorities(),
     model.Process: processes(),
     model.Prospect: prospects(),

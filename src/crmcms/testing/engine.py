@@ -99,11 +99,14 @@ def in_memory_engine(
     clock: Callable[[], datetime] | None = None,
 ) -> Engine:
     """An engine on a fresh in-memory store (the installed plugins unless ``plugins`` is
-    given, the wall clock unless ``clock`` is)."""
+    given, the wall clock unless ``clock`` is) that delivers each action's notifications
+    right after it commits, so a test sees them as soon as the action returns."""
     store = MemoryStore()
     if clock is None:
-        return Engine(catalog, store.unit_of_work, plugins=plugins)
-    return Engine(catalog, store.unit_of_work, plugins=plugins, clock=clock)
+        return Engine(catalog, store.unit_of_work, plugins=plugins, deliver_after_commit=True)
+    return Engine(
+        catalog, store.unit_of_work, plugins=plugins, clock=clock, deliver_after_commit=True
+    )
 
 
 def make_engine(

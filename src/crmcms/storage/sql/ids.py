@@ -8,11 +8,16 @@ import time
 import sqlalchemy as sa
 
 from crmcms.errors import StorageError
-from crmcms.storage.schema import appeal, contact, history, id_counter
+from crmcms.storage.schema import appeal, contact, history, id_counter, outbox
 
 __all__ = ["COUNTERS", "IdAllocator", "bump_counters"]
 
-COUNTERS: dict[str, sa.Table] = {"contact": contact, "appeal": appeal, "event": history}
+COUNTERS: dict[str, sa.Table] = {
+    "contact": contact,
+    "appeal": appeal,
+    "event": history,
+    "message": outbox,
+}
 """Counter name -> the table whose ids it hands out."""
 
 

@@ -15,7 +15,7 @@ from crmcms.engine.ports import IdempotencyRecord
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal, copy_appeal
 from crmcms.storage.database import create_engine
-from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency
+from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency, outbox
 from crmcms.storage.sql.binding import (
     drop_attribute_indexes,
     index_attributes,
@@ -31,6 +31,7 @@ from crmcms.storage.sql.codec import (
     to_utc,
 )
 from crmcms.storage.sql.ids import IdAllocator
+from crmcms.storage.sql.outbox import OUTBOX_CHANNEL, SqlOutbox
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -318,7 +319,7 @@ class _Writes:
         dialect = engine.dialect
         self.direct = dialect.name == "sqlite"
         self._prepared: dict[str, tuple[str, Any, list[tuple[int, Any]]]] = {}
-        for table in (contact, appeal, history, idempotency):
+        for table in (contact, appeal, history, idempotency, outbox):
             keys = [c.key for c in table.c]
             compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
             order = compiled.positiontup or keys
@@ -342,6 +343,12 @@ class _Writes:
             .values({c.key: sa.bindparam(c.key, type_=c.type) for c in t if c.key != "client_id"})
         )
         self.counted_batches = dialect.supports_sane_multi_rowcount
+        # Wakes the relays that LISTEN; sent in the commit, so they see the rows when woken.
+        self.wake = (
+            sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, ""))
+            if dialect.name == "postgresql"
+            else None
+        )
 
     def insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
         batch = list(rows)
@@ -379,6 +386,7 @@ class SqlUnitOfWork:
         self.appeals = _Appeals(self, self.contacts)
         self.history = _History(self)
         self.idempotency = _Idempotency(self)
+        self.outbox = SqlOutbox(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -425,6 +433,13 @@ class SqlUnitOfWork:
                     for r in self.idempotency.new.values()
                 ),
             )
+            messages = self.outbox
+            if messages:
+                writes.insert(conn, outbox, messages.rows())
+                for change in messages.changes:
+                    conn.execute(change)
+                if messages.new and writes.wake is not None:
+                    conn.execute(writes.wake)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()
