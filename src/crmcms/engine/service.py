@@ -287,12 +287,17 @@ class Engine:
     # --- Outbox ----------------------------------------------------------------------------
 
     def deliver_outbox(
-        self, *, limit: int | None = None, now: datetime | None = None
+        self,
+        *,
+        limit: int | None = None,
+        now: datetime | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> DeliveryReport:
         """Deliver due outbox messages: claim up to ``limit`` (the relay's batch if
         ``None``), hand each to its plugins, retry or give up the failures. What
-        ``crmcms worker`` runs, for hosts with a scheduler of their own."""
-        return self.runtime.relay.run(limit=limit, now=now)
+        ``crmcms worker`` runs, for hosts with a scheduler of their own. ``stop`` is asked
+        before each message; once it says yes, the rest go back for another run."""
+        return self.runtime.relay.run(limit=limit, now=now, stop=stop)
 
     # --- Reading ---------------------------------------------------------------------------
 

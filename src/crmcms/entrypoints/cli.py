@@ -10,7 +10,9 @@ from crmcms import __version__
 from crmcms.entrypoints.db_cli import db, dev
 from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
+from crmcms.entrypoints.outbox_cli import outbox
 from crmcms.entrypoints.rules_cli import rule
+from crmcms.entrypoints.worker_cli import worker
 from crmcms.errors import CrmcmsError
 
 __all__ = ["cli", "main"]
@@ -37,7 +39,7 @@ def demo(db_path: str) -> None:
     run_demo(db_path)
 
 
-for _command in (db, dev, rule, check, fmt, graph, explore):
+for _command in (db, dev, rule, check, fmt, graph, explore, worker, outbox):
     cli.add_command(_command)
 
 

@@ -1,0 +1,128 @@
+"""``crmcms worker``: the outbox relay and the deadline monitor as a long-running process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+import click
+
+URL_OPTION = click.option(
+    "--db",
+    "url",
+    envvar="CRMCMS_DATABASE_URL",
+    default=None,
+    help="Database URL (sqlite:///FILE or postgresql://...); default $CRMCMS_DATABASE_URL "
+    "or sqlite:///var/crmcms.sqlite.",
+)
+
+
+@click.command()
+@URL_OPTION
+@click.option(
+    "--definitions",
+    "definitions",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Definition files or folders (*.crm); default: the catalog saved in the database.",
+)
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE[:NAME]",
+    help="Register this plugin besides the installed ones (a class is instantiated). Repeatable.",
+)
+@click.option("--once", is_flag=True, help="Deliver what is due, scan deadlines once, exit.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Messages claimed at once.",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0.1),
+    default=300.0,
+    show_default=True,
+    help="Seconds a claimed message stays this worker's; then another worker may take it.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds between looks for due work when nothing wakes the worker.",
+)
+@click.option(
+    "--deadlines/--no-deadlines",
+    default=True,
+    show_default=True,
+    help="Run the deadline monitor too.",
+)
+def worker(
+    url: str | None,
+    definitions: tuple[Path, ...],
+    plugins: tuple[str, ...],
+    once: bool,
+    batch: int,
+    lease: float,
+    poll: float,
+    deadlines: bool,
+) -> None:
+    """Deliver the outbox and watch deadlines until SIGTERM or Ctrl-C.
+
+    Several workers may share a PostgreSQL database (each claims its own messages, and a
+    killed one's are taken over when their lease expires); run one on SQLite.
+    """
+    from crmcms.dsl import load_catalog
+    from crmcms.engine import Engine, RelaySettings
+    from crmcms.entrypoints.worker import Worker, load_plugins, wakeup_for
+    from crmcms.plugins import make_plugin_manager, rule_schema
+    from crmcms.storage.database import create_engine
+    from crmcms.storage.definitions import DefinitionStore
+    from crmcms.storage.sql import SqlStore
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at every start
+    pm = make_plugin_manager(load_plugins(plugins))
+    database = create_engine(url)
+    store = SqlStore(database)
+    try:
+        if definitions:
+            catalog = load_catalog(list(definitions), schema=rule_schema(pm))
+        else:
+            catalog = DefinitionStore(database).load()
+        settings = RelaySettings(lease=timedelta(seconds=lease), batch=batch)
+        engine = Engine(catalog, store.unit_of_work, plugins=pm, relay=settings)
+        runner = Worker(
+            engine,
+            wakeup=None if once else wakeup_for(database),
+            poll=poll,
+            batch=batch,
+            scan_deadlines=deadlines,
+        )
+        if once:
+            runner.run_once()
+            return
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            logging.getLogger("crmcms.worker").info(
+                "%s: stopping after the message in hand", signal.Signals(signum).name
+            )
+            runner.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        logging.getLogger("crmcms.worker").info(
+            "worker %s started on %s", engine.runtime.relay.owner, database.url.render_as_string()
+        )
+        runner.run()
+    finally:
+        store.dispose()
