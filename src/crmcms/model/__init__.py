@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from crmcms.model.attributes import AttributeDef
+from crmcms.model.business_time import Timeline, timeline
+from crmcms.model.calendars import (
+    ALWAYS,
+    WEEKDAYS,
+    BusinessCalendar,
+    CalendarDay,
+    WorkingInterval,
+)
 from crmcms.model.catalog import Catalog, EffectiveAttribute
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
@@ -49,7 +57,9 @@ from crmcms.model.values import (
 )
 
 __all__ = [
+    "ALWAYS",
     "NOTIFICATION",
+    "WEEKDAYS",
     "Appeal",
     "AppealState",
     "Attachment",
@@ -58,6 +68,8 @@ __all__ = [
     "AttributeGroup",
     "AttributeOverride",
     "AttributeValue",
+    "BusinessCalendar",
+    "CalendarDay",
     "Catalog",
     "Change",
     "Channel",
@@ -105,12 +117,15 @@ __all__ = [
     "StoredAppeal",
     "Subscriber",
     "SystemProblem",
+    "Timeline",
     "Topic",
     "TopicGroup",
     "Transition",
     "ValueType",
+    "WorkingInterval",
     "copy_appeal",
     "delivery_id",
     "format_value",
     "parse_value",
+    "timeline",
 ]
