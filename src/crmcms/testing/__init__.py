@@ -32,6 +32,7 @@ from crmcms.testing._basics import (
     scalars,
     timestamps,
 )
+from crmcms.testing._calendars import business_calendars, calendar_days, working_intervals
 from crmcms.testing._catalogs import catalogs
 from crmcms.testing._definitions import (
     attribute_defs,
@@ -86,6 +87,8 @@ __all__ = [
     "attribute_groups",
     "attribute_overrides",
     "attribute_values",
+    "business_calendars",
+    "calendar_days",
     "catalogs",
     "changes",
     "channels",
@@ -135,6 +138,7 @@ __all__ = [
     "topics",
     "transitions",
     "values_for",
+    "working_intervals",
 ]
 
 T = TypeVar("T")
@@ -193,6 +197,8 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.AttributeFlags: st.builds(AttributeFlags, flags(), flags(), flags()),
     model.AttributeGroup: attribute_groups(),
     model.AttributeOverride: attribute_overrides(),
+    model.BusinessCalendar: business_calendars(),
+    model.CalendarDay: calendar_days(),
     model.Catalog: catalogs(),
     model.Change: changes(),
     model.Channel: channels(),
@@ -229,6 +235,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Topic: topics(),
     model.TopicGroup: topic_groups(),
     model.Transition: transitions(),
+    model.WorkingInterval: working_intervals(),
 }
 """The strategy for each model class."""
 
