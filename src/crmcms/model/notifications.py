@@ -37,3 +37,5 @@ class Notification:
     delivery_id: str | None = None
     """Set by the outbox when it hands the notification over: the same on every retry of
     one message, so a receiver can drop duplicates (an e-mail's ``Message-ID``)."""
+    html: str = ""
+    """The same message as HTML, when a message template gives one (mail sends both)."""
