@@ -100,6 +100,12 @@ def test_the_same_delivery_id_gives_the_same_message_id_on_every_retry(
     assert server.message_ids() == {"<17@operator.ru>": 3}
 
 
+def test_an_outbox_delivery_id_is_the_message_id_as_it_is(server: SmtpTestServer) -> None:
+    with plugin_for(server) as mail:
+        mail.send(note("olga", delivery_id="<outbox-9.crmcms@crm.example>"))
+    assert server.wait_for(1)[0].message_id == "<outbox-9.crmcms@crm.example>"
+
+
 def test_a_text_only_notification_is_one_plain_part(server: SmtpTestServer) -> None:
     with plugin_for(server) as mail:
         mail.send(note("ivan@example.ru", text="Только текст"))

@@ -25,6 +25,8 @@ def message_id(delivery_id: str | None, sender: str) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "crmcms.localhost"
     if delivery_id is None:  # not handed over by the outbox: nothing to deduplicate by
         return make_msgid(domain=domain)
+    if delivery_id.startswith("<") and delivery_id.endswith(">") and "@" in delivery_id:
+        return delivery_id  # the outbox's ids have the shape of a Message-ID already
     local = "".join(c if c.isalnum() or c in "-._+=" else "-" for c in delivery_id)
     return f"<{local}@{domain}>"
 
