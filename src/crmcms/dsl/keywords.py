@@ -20,6 +20,7 @@ DECLARATION_KEYWORDS: tuple[str, ...] = (
     "rule",
     "queue",
     "route",
+    "message",
 )
 """What a declaration starts with, as ``definitions.lark`` spells it (a test holds the two
 together): the syntax error that expects a declaration lists them, and after a syntax error
@@ -40,6 +41,7 @@ DEFINITION_WORDS: frozenset[str] = frozenset(
             "required optional when system members admins processes version",
             "merge common moved process initial final keep inherit transition automatic deadline",
             "business warn notify escalate on incoming outgoing any",
+            "event subject html",
         )
     ).split()
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from crmcms.engine.context import RuleData, client_data
 from crmcms.engine.history import Snapshot, blank_snapshot, changes_since
+from crmcms.engine.messages import render_notification
 from crmcms.engine.notifications import Notification
 from crmcms.engine.outbox import enqueue_notification
 from crmcms.engine.plans import RoutePlan
@@ -42,6 +43,7 @@ class Tx:
         "_clients",
         "_contacts",
         "_kept",
+        "_unwritten",
         "_written",
         "catalog",
         "events",
@@ -59,6 +61,8 @@ class Tx:
         self._kept: dict[int, StoredAppeal] = {}
         self._written: list[int] | None = None
         """Outbox messages this action wrote, to deliver after commit if the engine does."""
+        self._unwritten: list[Notification] | None = None
+        """Notifications waiting for their message template until the action commits."""
         """The record storage keeps of each appeal this action saved, by id."""
         # Made when first needed: most actions read one contact and one client, once.
         self._contacts: dict[int, tuple[Contact, dict[str, Any] | None]] | None = None
@@ -254,7 +258,19 @@ class Tx:
     def notify(self, notification: Notification) -> None:
         """Put ``notification`` in the outbox, in this transaction: it is delivered after
         commit (by a relay, or by this action if the engine delivers after commit), and
-        never if the action fails."""
+        never if the action fails.
+
+        With message templates in the catalog, the notification is written from its template
+        at commit, with the appeal as the action leaves it, and the outbox keeps the finished
+        subject, text and html."""
+        if self.catalog.message_templates:
+            if self._unwritten is None:
+                self._unwritten = []
+            self._unwritten.append(notification)
+            return
+        self._enqueue(notification)
+
+    def _enqueue(self, notification: Notification) -> None:
         ids = enqueue_notification(
             self.uow.outbox, notification, now=self.now, domain=self.rt.delivery_domain
         )
@@ -264,6 +280,11 @@ class Tx:
             self._written.extend(ids)
 
     def commit(self) -> None:
+        unwritten = self._unwritten
+        if unwritten:
+            self._unwritten = None
+            for notification in unwritten:
+                self._enqueue(render_notification(self, notification))
         self.uow.commit()
         written = self._written
         if written:

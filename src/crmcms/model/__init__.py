@@ -16,6 +16,7 @@ from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
 from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
+from crmcms.model.messages import MessageTemplate
 from crmcms.model.notifications import Notification, NotificationKind
 from crmcms.model.outbox import NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
 from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
@@ -95,6 +96,7 @@ __all__ = [
     "InputMask",
     "MailingList",
     "MemberKind",
+    "MessageTemplate",
     "Note",
     "NoteSubject",
     "Notification",

@@ -13,6 +13,8 @@ from crmcms.model._lookup import did_you_mean, find
 from crmcms.model.attributes import AttributeDef
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary
+from crmcms.model.messages import MessageTemplate
+from crmcms.model.notifications import NotificationKind
 from crmcms.model.people import Operator, Role
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind
 from crmcms.model.queues import Queue
@@ -102,6 +104,7 @@ class Catalog:
     roles: tuple[Role, ...] = ()
     operators: tuple[Operator, ...] = ()
     templates: tuple[ContactTemplate, ...] = ()
+    message_templates: tuple[MessageTemplate, ...] = ()
 
     _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -114,7 +117,8 @@ class Catalog:
             if not field.init:
                 continue
             items = getattr(self, field.name)
-            key: Callable[[Any], Any] = (lambda r: r.key) if field.name == "routes" else _code
+            keyed = field.name in ("routes", "message_templates")
+            key: Callable[[Any], Any] = (lambda r: r.key) if keyed else _code
             problems += [
                 Problem(field.name, f"{k!r} is defined more than once")
                 for k in duplicates(key(i) for i in items)
@@ -289,6 +293,33 @@ class Catalog:
     def operators_with_role(self, role: str) -> tuple[Operator, ...]:
         self.role(role)
         return tuple(o for o in self.operators if role in o.roles)
+
+    def message_template(self, code: str) -> MessageTemplate:
+        for found in self.message_templates:
+            if found.code == code:
+                return found
+        codes = [m.code for m in self.message_templates]
+        raise NotFoundError("message template", code, hint=did_you_mean(code, codes))
+
+    def message_template_for(
+        self, event: NotificationKind, topic: str | None
+    ) -> MessageTemplate | None:
+        """The template for notifications of ``event`` on ``topic``: the topic's own, else
+        the nearest of its groups', else the one for every topic; ``None`` if none is."""
+        by_key = self._by_kind["message_templates"]
+        if topic is not None and by_key:
+            found = by_key.get((event, topic))
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+            try:
+                chain = self.group_chain(topic)
+            except NotFoundError:
+                chain = ()
+            for group in reversed(chain):  # the nearest group first
+                found = by_key.get((event, group.code))
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
+        return by_key.get((event, None))
 
     def template_for(self, login: str) -> ContactTemplate | None:
         """The contact template assigned to the operator, if any."""

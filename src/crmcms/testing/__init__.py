@@ -48,6 +48,7 @@ from crmcms.testing._definitions import (
     dictionary_items,
     handlers,
     mailing_lists,
+    message_templates,
     operators,
     priorities,
     processes,
@@ -115,6 +116,7 @@ __all__ = [
     "make_engine",
     "masked_texts",
     "masks",
+    "message_templates",
     "model_objects",
     "names",
     "notes",
@@ -166,6 +168,7 @@ def _notifications() -> st.SearchStrategy[model.Notification]:
         targets,
         names(),
         st.text(max_size=40),
+        html=st.text(max_size=40),
     )
 
 
@@ -218,6 +221,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.HistoryEvent: history_events(),
     model.InputMask: masks().map(model.InputMask),
     model.MailingList: mailing_lists(),
+    model.MessageTemplate: message_templates(),
     model.Note: notes(),
     model.Notification: _notifications(),
     model.Operator: operators(),

@@ -17,6 +17,7 @@ from crmcms.testing._definitions import (
     contact_templates,
     dictionaries,
     mailing_lists,
+    message_templates,
     operators,
     priorities,
     queues,
@@ -115,7 +116,15 @@ def catalogs(draw: st.DrawFn) -> Catalog:
         )
         for c in draw(_codes(0, 3))
     )
+    messages = draw(
+        st.lists(
+            message_templates(topics=topic_codes + [g.code for g in groups]),
+            max_size=2,
+            unique_by=(lambda m: m.code, lambda m: m.key),
+        )
+    )
     return Catalog(
+        message_templates=tuple(messages),
         dictionaries=dicts_built,
         place_kinds=kinds,
         places=tuple(places),

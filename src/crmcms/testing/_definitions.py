@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from crmcms.model.attributes import AttributeDef
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
+from crmcms.model.messages import MessageTemplate
+from crmcms.model.notifications import NotificationKind
 from crmcms.model.people import Operator, Role
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import Queue, QueueMember
@@ -51,6 +53,7 @@ __all__ = [
     "dictionary_items",
     "handlers",
     "mailing_lists",
+    "message_templates",
     "operators",
     "priorities",
     "processes",
@@ -321,6 +324,47 @@ def mailing_lists(*, logins: Pool = None) -> st.SearchStrategy[MailingList]:
         addresses=st.lists(st.emails(), max_size=2).map(tuple),
         description=names(),
         active=st.booleans(),
+    )
+
+
+_TEMPLATE_PIECES = (
+    "{{ appeal.id }}",
+    "{{ topic.name }}",
+    "{{ client.Name | default('клиент') }}",
+    "{% if appeal.deadline %}до {{ appeal.deadline }}{% endif %}",
+    "{# note #}",
+)
+
+
+def _template_lines() -> st.SearchStrategy[str]:
+    # free text cannot hold jinja2's own delimiters; the pieces are templates that compile
+    plain = st.text(
+        st.characters(
+            codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="{}%#\u2028\u2029"
+        ),
+        max_size=20,
+    )
+    return st.lists(st.one_of(plain, st.sampled_from(_TEMPLATE_PIECES)), max_size=3).map("".join)
+
+
+def template_texts(*, lines: int = 4) -> st.SearchStrategy[str]:
+    """jinja2 template source as integrators write it: text, a few tags, several lines."""
+    return st.lists(_template_lines(), max_size=lines).map("\n".join)
+
+
+def message_templates(
+    *, code: str | None = None, topics: Pool = None
+) -> st.SearchStrategy[MessageTemplate]:
+    return st.builds(
+        MessageTemplate,
+        code=st.just(code) if code is not None else codes(),
+        event=st.sampled_from(NotificationKind),
+        topic=st.none() | (st.sampled_from(topics) if topics else st.none()),
+        subject=template_texts(lines=1).filter(bool),
+        text=template_texts(),
+        html=template_texts(),
+        name=names(),
+        description=names(),
     )
 
 

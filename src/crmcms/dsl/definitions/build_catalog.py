@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.definitions.build_messages import build_message
 from crmcms.dsl.definitions.build_routes import RouteBuilder
 from crmcms.dsl.definitions.catalog_draft import CatalogDraft
 from crmcms.dsl.definitions.checks import Condition, LoadIndex, value_rule_type
@@ -71,6 +72,7 @@ class CatalogBuilder:
             "rule": self.rule,
             "queue": self.queue,
             "route": self.routes.route,
+            "message": lambda d: build_message(self.draft, d),
         }
         # Places first: templates may name a place by its path of names.
         ordered = sorted(

@@ -137,6 +137,8 @@ def _known(catalog: Catalog) -> dict[str, set[str]]:
         "client category": {c.code for c in catalog.client_categories},
         "topic group": {g.code for g in catalog.topic_groups},
         "topic": {t.code for t in catalog.topics},
+        "topic or topic group": {t.code for t in catalog.topics}
+        | {g.code for g in catalog.topic_groups},
         "rule": {r.code for r in catalog.rules if not is_condition_rule(r.code)},
         "queue": {q.code for q in catalog.queues},
         "role": {r.code for r in catalog.roles},

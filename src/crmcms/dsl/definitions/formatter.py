@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
-from crmcms.dsl.definitions.parser import parse_definitions
+from crmcms.dsl.definitions.parser import parse_definitions, text_block
 from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
 from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.unparse import chain, format_duration_literal, quote, unparse
@@ -103,11 +103,26 @@ def _handler(item: Item) -> str:
     return f"on {_ref(event)}{label}: {action}({args})"
 
 
+def _text(value: str) -> str:
+    """A message template's part: a ``\"\"\"block\"\"\"`` when it has several lines and
+    reads back the same from one, else a string (the printer indents the block's lines)."""
+    if "\n" not in value:
+        return quote(value)
+    block = '"""\n' + value + '"""'
+    # indented as the printer does, the block must read back as the value itself
+    lexes = '"""' not in value and not value.endswith('"')  # no quotes run into the close
+    if lexes and text_block(block.replace("\n", "\n" + INDENT)) == value:
+        return block
+    return quote(value)
+
+
 def _statement(item: Item, cond: Condition = unparse) -> str:
     key, values = item.key, item.values
     match key:
         case "description" | "email" | "password":
             return f"{key}: {quote(values[0])}"
+        case "subject" | "text" | "html":
+            return f"{key}: {_text(values[0])}"
         case "addresses":
             return "addresses: " + ", ".join(quote(v) for v in values)
         case "direction":
@@ -204,7 +219,11 @@ class _Printer:
             self.out.append("")
 
     def text(
-        self, build: Callable[[Condition], str], parts: tuple[Any, ...], line: int | None
+        self,
+        build: Callable[[Condition], str],
+        parts: tuple[Any, ...],
+        line: int | None,
+        end_line: int | None = None,
     ) -> tuple[str, list[int], int]:
         """What ``build`` writes of a statement or header starting at source ``line``, the
         source line each of its later lines starts at, and its conditions' last line.
@@ -218,7 +237,12 @@ class _Printer:
             return build(unparse), [], 0
         end = max((n.span.end_line or n.span.line for n in _conditions(parts)), default=line)
         if end <= line:
-            return build(unparse), [], line
+            written = build(unparse)
+            if "\n" not in written:
+                return written, [], line
+            # a text block: its lines stand on the source lines it spans, to ``end_line``
+            stop = max(line, end_line or line)
+            return written, [min(line + k, stop) for k in range(1, written.count("\n") + 1)], stop
         starts: list[int] = []
 
         def broken(node: ast.Node) -> str:
@@ -253,7 +277,8 @@ class _Printer:
         if line is None:
             if top:
                 self._separate(0, True)
-            self.out.append(pad + text)
+            first_line, *rest = text.split("\n")
+            self.out.extend([pad + first_line, *(pad + INDENT + r if r else "" for r in rest)])
             return
         comments = self.comments
         while comments and comments[0][0] < line:
@@ -282,7 +307,8 @@ class _Printer:
                 after = []
             above += trailing[:-1]
             self.out.extend(indent + c for c in above)
-            self.out.append(indent + piece + (f"  {trailing[-1]}" if trailing else ""))
+            written = indent + piece if piece or k == 0 else ""  # no blanks ending a line
+            self.out.append(written + (f"  {trailing[-1]}" if trailing else ""))
             above = after
         self.last = max(end, line)
 
@@ -311,7 +337,9 @@ class _Printer:
                 self.decl(child, depth + 1)
             else:
                 at = child.span.line if child.span.file else None
-                text, starts, end = self.text(partial(_statement, child), child.values, at)
+                text, starts, end = self.text(
+                    partial(_statement, child), child.values, at, child.span.end_line
+                )
                 self.emit(text, depth + 1, at, starts=starts, end=end)
         self.close(depth, decl.end_line, bare=False)
 

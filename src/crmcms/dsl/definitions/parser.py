@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from crmcms.dsl.rules.schema import parse_duration_literal
 from crmcms.dsl.syntax_errors import SyntaxErrors, condition_examples
 from crmcms.errors import DslError, SourceSpan
 
-__all__ = ["definitions_parser", "parse_definitions"]
+__all__ = ["definitions_parser", "parse_definitions", "text_block"]
 
 _comments: contextvars.ContextVar[list[tuple[int, int, str]]] = contextvars.ContextVar(
     "definition_comments"
@@ -110,6 +111,31 @@ def _decl_of(kind: str) -> Any:
     return build
 
 
+_BLOCK = '"""'
+
+
+def text_block(token: str) -> str:
+    """The value of a ``\"\"\"block\"\"\"``: a line break right after the opening quotes and the
+    indentation common to its lines are dropped, as is the indentation before the closing
+    quotes when they stand on a line of their own (the text then ends with a line break)."""
+    body = token[len(_BLOCK) : -len(_BLOCK)]
+    if body.startswith("\n"):
+        body = body[1:]
+    head, newline, last = body.rpartition("\n")
+    if newline and not last.strip():
+        body = head + "\n"
+    return textwrap.dedent(body)
+
+
+def _text_item(key: str, tok: Token) -> Item:
+    # the span keeps the whole token: template errors point into it, line by line
+    text, line = str(tok), tok.line or 1
+    if tok.type != "TEXT_BLOCK":
+        return Item(key, token_span(tok), (unquote(text), line))
+    # the second value: the line of the file where the text's first line stands
+    return Item(key, token_span(tok), (text_block(text), line + text.startswith(_BLOCK + "\n")))
+
+
 def _pass(self: Any, items: list[Any]) -> Any:
     return items[0]
 
@@ -165,6 +191,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     queue = _decl_of("queue")
     route = _decl_of("route")
     process = _decl_of("process")
+    message = _decl_of("message")
 
     analytic = _flag_item("analytic")
     internal = _flag_item("internal")
@@ -186,6 +213,7 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     group_body = topic_body = ag_body = queue_body = route_body = proc_body = trans_body = (
         staticmethod(_body)
     )
+    msg_body = staticmethod(_body)
 
     def rank(self, items: list[Token]) -> Item:
         value = int(items[-1]) * (-1 if len(items) == 2 else 1)
@@ -213,6 +241,23 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     def tpl_direction(self, items: list[Token]) -> Item:
         return Item("direction", token_span(items[0]), (str(items[0]),))
+
+    # --- message templates -------------------------------------------------------------
+
+    msg_event = _ref_item("event")
+    msg_topic = _ref_item("topic")
+
+    def text(self, items: list[Token]) -> Token:
+        return items[0]
+
+    def msg_subject(self, items: list[Token]) -> Item:
+        return _text_item("subject", items[0])
+
+    def msg_text(self, items: list[Token]) -> Item:
+        return _text_item("text", items[0])
+
+    def msg_html(self, items: list[Token]) -> Item:
+        return _text_item("html", items[0])
 
     # --- attributes ------------------------------------------------------------------
 

@@ -271,6 +271,15 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
         yield _d("queue", q.code, q.name, options, body)
     for r in c.routes:
         yield _route(c, r)
+    for msg in c.message_templates:
+        body = [*_desc(msg.description), _i("event", _r(msg.event.value))]
+        body += _ref_item("topic", msg.topic)
+        body += [
+            _i(part, text, None)
+            for part in ("subject", "text", "html")
+            if (text := getattr(msg, part))
+        ]
+        yield _d("message", msg.code, msg.name or None, (), body)
 
 
 def dump_catalog(catalog: Catalog) -> str:
