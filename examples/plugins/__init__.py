@@ -1,0 +1,1 @@
+"""Example notification plugins: SMS through an HTTP gateway, and signed webhooks."""
