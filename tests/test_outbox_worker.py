@@ -144,6 +144,48 @@ def test_two_workers_share_the_outbox_and_a_killed_one_loses_nothing(
     store.dispose()
 
 
+@pytest.mark.postgres
+def test_a_commit_wakes_a_listening_worker_long_before_its_poll(
+    postgres_url: str, workers: list[subprocess.Popen[str]]
+) -> None:
+    store = SqlStore(postgres_url)
+    create_table(store.engine)
+    worker = start_worker(postgres_url, "--poll", "600")
+    workers.append(worker)
+    # Started and past its first pass, listening: it logs that before its first wait.
+    assert worker.stderr is not None
+    for line in worker.stderr:
+        if "started on" in line:
+            break
+    time.sleep(1.0)
+    [message_id] = queue(store, 1)
+    wait_for(lambda: len(received(store.engine)) == 1, 30, "the NOTIFY to wake the worker")
+    assert received(store.engine)[0][0] == f"<outbox-{message_id}.crmcms@test>"
+    worker.send_signal(signal.SIGTERM)
+    worker.communicate(timeout=30)
+    assert worker.returncode == 0
+    store.dispose()
+
+
+def test_two_workers_on_sqlite_never_deliver_a_message_twice(
+    tmp_path: pathlib.Path, workers: list[subprocess.Popen[str]]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    store = SqlStore(url)
+    create_table(store.engine)
+    ids = queue(store, 100)
+    pair = [start_worker(url, "--batch", "5", "--poll", "0.1") for _ in range(2)]
+    workers += pair
+    wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == 100, 90, "every delivery")
+    for worker in pair:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+    seen = Counter(d for d, _ in received(store.engine))
+    assert seen == Counter({f"<outbox-{i}.crmcms@test>": 1 for i in ids})
+    store.dispose()
+
+
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )

@@ -92,10 +92,11 @@ class ListenWakeup:
         remaining = timeout
         while remaining > 0 and not stopping.is_set():
             step = min(_SLICE, remaining)
-            for _ in self._conn.notifies(timeout=step, stop_after=1):
+            # Each generator is run to its end: while one is open it holds the
+            # connection's lock, and a second would wait for it for ever.
+            if list(self._conn.notifies(timeout=step, stop_after=1)):
                 # Several commits may have signalled: one pass serves them all.
-                for _ in self._conn.notifies(timeout=0.01):
-                    pass
+                list(self._conn.notifies(timeout=0.01))
                 return True
             remaining -= step
         return False
