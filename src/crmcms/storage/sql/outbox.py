@@ -2,9 +2,9 @@
 
 A claim is one short transaction of its own. On PostgreSQL it locks the rows it picks with
 ``FOR UPDATE SKIP LOCKED``, so relays claiming at once pass over each other's rows instead
-of waiting; on SQLite the claim is a single ``UPDATE ... RETURNING``, which takes the
-database's one write lock for its whole run (as ``BEGIN IMMEDIATE`` would), so two claims
-never see the same row as free.
+of waiting; on SQLite the claim is ``BEGIN IMMEDIATE`` then one ``UPDATE ... RETURNING``:
+it holds the database's single write lock from before it reads, so two claims never see the
+same row as free.
 """
 
 from __future__ import annotations
@@ -130,8 +130,13 @@ class SqlOutbox:
             .values(lease_owner=owner, lease_expires_at=at + lease, attempts=_o.attempts + 1)
             .returning(*_o)
         )
+        engine = self._uow.store.engine
         try:
-            with self._uow.store.engine.begin() as conn:
+            with engine.begin() as conn:
+                if engine.dialect.name == "sqlite":
+                    # The write lock before anything is read: no other claim can see the
+                    # same rows as free, however the statement below is planned.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 taken = [message_from_row(r) for r in conn.execute(claim)]
         except sa.exc.SQLAlchemyError as exc:
             raise StorageError(f"cannot claim outbox messages: {exc}") from exc
