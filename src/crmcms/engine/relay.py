@@ -80,6 +80,13 @@ class DeliveryReport:
         return len(self.delivered) + len(self.retried) + len(self.dead) + len(self.released)
 
 
+@attrs.frozen
+class _Failure:
+    error: str
+    permanent: bool
+    retry_after: float | None = None
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, CrmcmsError) else f"{type(exc).__name__}: {text}"
@@ -133,67 +140,76 @@ class Relay:
                 limit=settings.batch if limit is None else limit,
                 ids=ids,
             )
-        delivered: list[int] = []
-        retried: list[int] = []
-        dead: list[int] = []
+        outcomes: dict[str, list[int]] = {"delivered": [], "retried": [], "dead": []}
         released: list[int] = []
         errors: dict[int, str] = {}
         for message in claimed:
             if released or (stop is not None and stop()):
                 released.append(message.id)
                 continue
-            error = self._deliver(message)
-            at = now or self.clock()
-            with self.uow_factory() as uow:
-                outbox = uow.outbox
-                if error is None:
-                    outbox.delivered(message.id, at=at)
-                    delivered.append(message.id)
-                else:
-                    text, permanent, retry_after = error
-                    errors[message.id] = text
-                    if permanent or message.attempts >= settings.max_attempts:
-                        outbox.dead(message.id, self.owner, error=text)
-                        dead.append(message.id)
-                        log.error("outbox message %s given up: %s", message.id, text)
-                    else:
-                        delay = (
-                            timedelta(seconds=retry_after)
-                            if retry_after is not None
-                            else retry_delay(message.attempts, settings, self.draw)
-                        )
-                        outbox.reschedule(
-                            message.id, self.owner, available_at=at + delay, error=text
-                        )
-                        retried.append(message.id)
-                        log.warning(
-                            "outbox message %s failed (attempt %s), next try in %s: %s",
-                            message.id,
-                            message.attempts,
-                            delay,
-                            text,
-                        )
-                uow.commit()
+            failure = self._deliver(message)
+            if failure is not None:
+                errors[message.id] = failure.error
+            outcome = self._settle(message, failure, now or self.clock())
+            outcomes[outcome].append(message.id)
         if released:
             with self.uow_factory() as uow:
                 for message_id in released:
                     uow.outbox.release(message_id, self.owner)
                 uow.commit()
-        if delivered:
-            log.info("outbox: %s message(s) delivered", len(delivered))
+        if outcomes["delivered"]:
+            log.info("outbox: %s message(s) delivered", len(outcomes["delivered"]))
         return DeliveryReport(
-            tuple(delivered), tuple(retried), tuple(dead), tuple(released), errors
+            tuple(outcomes["delivered"]),
+            tuple(outcomes["retried"]),
+            tuple(outcomes["dead"]),
+            tuple(released),
+            errors,
         )
 
-    def _deliver(self, message: OutboxMessage) -> tuple[str, bool, float | None] | None:
-        """None when delivered; else the error, whether it is permanent, and retry-after."""
+    def _deliver(self, message: OutboxMessage) -> _Failure | None:
+        """Hand ``message`` to its kind's deliverer; ``None`` when that succeeded."""
         deliver = self.deliverers.get(message.kind)
         if deliver is None:
-            return f"no deliverer for outbox messages of kind {message.kind!r}", True, None
+            return _Failure(f"no deliverer for outbox messages of kind {message.kind!r}", True)
         try:
             deliver(message)
         except DeliveryError as exc:
-            return _describe(exc), exc.permanent, exc.retry_after
+            return _Failure(_describe(exc), exc.permanent, exc.retry_after)
         except Exception as exc:
-            return _describe(exc), False, None
+            return _Failure(_describe(exc), False)
         return None
+
+    def _settle(self, message: OutboxMessage, failure: _Failure | None, at: datetime) -> str:
+        """Record what became of ``message``, in a transaction of its own so that a relay
+        dying later repeats nothing settled; returns the outcome's name."""
+        settings = self.settings
+        with self.uow_factory() as uow:
+            outbox = uow.outbox
+            if failure is None:
+                outbox.delivered(message.id, at=at)
+                outcome = "delivered"
+                log.debug("outbox message %s delivered", message.id)
+            elif failure.permanent or message.attempts >= settings.max_attempts:
+                outbox.dead(message.id, self.owner, error=failure.error)
+                outcome = "dead"
+                log.error("outbox message %s given up: %s", message.id, failure.error)
+            else:
+                delay = (
+                    timedelta(seconds=failure.retry_after)
+                    if failure.retry_after is not None
+                    else retry_delay(message.attempts, settings, self.draw)
+                )
+                outbox.reschedule(
+                    message.id, self.owner, available_at=at + delay, error=failure.error
+                )
+                outcome = "retried"
+                log.warning(
+                    "outbox message %s failed (attempt %s), next try in %s: %s",
+                    message.id,
+                    message.attempts,
+                    delay,
+                    failure.error,
+                )
+            uow.commit()
+        return outcome
