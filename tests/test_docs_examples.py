@@ -9,7 +9,16 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # engine.md has a test of its own (tests/test_engine_docs.py); ```py blocks are shapes only.
-GUIDES = ["model.md", "rules.md", "storage.md", "plugins.md", "testing.md", "outbox.md", "mail.md"]
+GUIDES = [
+    "model.md",
+    "rules.md",
+    "storage.md",
+    "plugins.md",
+    "testing.md",
+    "outbox.md",
+    "mail.md",
+    "sla.md",
+]
 
 
 @pytest.mark.parametrize("guide", GUIDES)

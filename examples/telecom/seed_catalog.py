@@ -18,16 +18,20 @@ from crmcms.model import (
     Dictionary,
     DictionaryItem,
     DictionaryKind,
+    EscalationAction,
+    EscalationLevel,
     Flag,
     GroupDisplay,
     Handler,
     HandlerEvent,
+    LevelAction,
     MailingList,
     Operator,
     Priority,
     Process,
     Queue,
     QueueMember,
+    QueuePolicy,
     Role,
     Route,
     Rule,
@@ -194,6 +198,35 @@ TRANSFER_SD_OVERRIDES = (
 )
 
 
+# Waiting for the client's documents stops the appeal's clocks (version 2).
+WAIT_CLIENT = (
+    Process(
+        "wait_client", "Ожидание документов от клиента", queue_policy=QueuePolicy.KEEP, pauses=True
+    ),
+)
+WAITING = (
+    Transition("ask_client", "Запросить документы у клиента", "transfer_sd", "wait_client"),
+    Transition("client_answered", "Клиент прислал документы", "wait_client", "transfer_sd"),
+)
+
+# The appeal's escalation ladder (version 2): halfway, a working day before, once broken.
+LADDER = (
+    EscalationLevel((EscalationAction(LevelAction.NOTIFY, ("SD_TEAM",)),), share=50),
+    EscalationLevel(
+        (EscalationAction(LevelAction.NOTIFY, ("responsible",)),),
+        offset=-timedelta(days=1),
+        in_working_time=True,
+    ),
+    EscalationLevel(
+        (
+            EscalationAction(LevelAction.NOTIFY, ("MANAGERS",)),
+            EscalationAction(LevelAction.RAISE_PRIORITY, value="HIGH"),
+        ),
+        offset=timedelta(0),
+    ),
+)
+
+
 def _termination_route(version: int) -> Route:
     transfer = Process(
         "transfer_sd",
@@ -215,6 +248,7 @@ def _termination_route(version: int) -> Route:
         processes=(
             Process("registration", "Регистрация"),
             transfer,
+            *(WAIT_CLIENT if version >= 2 else ()),
             Process("closed", "Закрыто", final=True),
         ),
         transitions=(
@@ -226,9 +260,10 @@ def _termination_route(version: int) -> Route:
                 rule="ONLY_BIS" if version >= 2 else None,
                 handlers=(HAND_OVER, REJECTION),
             ),
+            *(WAITING if version >= 2 else ()),
             Transition("close", "Закрыть", "transfer_sd", "closed"),
         ),
-        deadline=Deadline(timedelta(days=5)),
+        deadline=Deadline(timedelta(days=5), ladder=LADDER if version >= 2 else ()),
         handlers=(Handler(HandlerEvent.DEADLINE_BROKEN, "escalate", {"to": '"MANAGERS"'}),),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -15,11 +15,13 @@ from crmcms.model import (
     HistoryEvent,
     OutboxMessage,
     OutboxStatus,
+    SlaClock,
     StoredAppeal,
 )
 
 __all__ = [
     "AppealRepository",
+    "ClockRepository",
     "ContactRepository",
     "HistoryRepository",
     "IdempotencyRecord",
@@ -116,6 +118,44 @@ class HistoryRepository(Protocol):
 
     def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
         """The appeal's events by ``at``, then id (the order they happened in)."""
+
+
+class ClockRepository(Protocol):
+    """The SLA clocks stored for each appeal, as last worked out from its history."""
+
+    def for_appeal(self, appeal_id: int) -> list[SlaClock]:
+        """The appeal's stored clocks: first response, resolution, then process clocks."""
+
+    def put(
+        self,
+        appeal_id: int,
+        clocks: Sequence[SlaClock],
+        next_escalations: Sequence[datetime | None] = (),
+    ) -> None:
+        """Replace every stored clock of the appeal with ``clocks``; ``next_escalations``
+        gives, clock by clock, when its next escalation level is due (``None``: none)."""
+
+    def due_escalations(self, moment: datetime, limit: int) -> list[tuple[int, str]]:
+        """``(appeal id, clock key)`` of clocks whose next escalation is due at ``moment``,
+        earliest first, at most ``limit``: what the monitor works through (an index serves
+        the search)."""
+
+    def claim(self, appeal_id: int) -> bool:
+        """Take the appeal for this unit of work's monitor until it is left; ``False`` when
+        another monitor holds it (on PostgreSQL; one monitor elsewhere always gets it)."""
+
+    def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
+        """The levels already fired on the appeal's clocks: ``(clock key, cycle, level)``,
+        levels by their position in the ladder."""
+
+    def fire(self, appeal_id: int, clock: str, cycle: int, level: int, at: datetime) -> None:
+        """Record that a level fired, with the unit of work: a level recorded meanwhile by
+        another one makes the commit raise :class:`~crmcms.errors.ConcurrencyError`, so
+        nothing fires twice."""
+
+    def open_appeal_ids(self, after: int, limit: int) -> list[int]:
+        """Ids of open appeals above ``after``, ascending, at most ``limit``: what
+        recomputing every appeal's clocks walks through, batch by batch."""
 
 
 class IdempotencyRepository(Protocol):
@@ -217,6 +257,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def clocks(self) -> ClockRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk
+from crmcms.engine.clock_store import clocks_now, recompute_appeal
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
 from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import UnitOfWorkFactory
@@ -22,7 +24,8 @@ from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaFinding
 from crmcms.engine.transaction import Tx
-from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent
+from crmcms.errors import ConcurrencyError
+from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent, SlaClock
 
 __all__ = ["ContactRegistration", "Engine"]
 
@@ -280,9 +283,54 @@ class Engine:
     def bulk_close(self, appeal_ids: Iterable[int], operator: str, comment: str = "") -> BulkResult:
         return run_bulk(appeal_ids, lambda i: self.close(i, operator, comment=comment))
 
-    def scan_deadlines(self, now: datetime | None = None) -> list[SlaFinding]:
-        """Warn about deadlines at risk and escalate broken ones (each once)."""
-        return self.run(sla.scan, now=now)
+    def sla_clocks(self, appeal_id: int, *, now: datetime | None = None) -> tuple[SlaClock, ...]:
+        """The appeal's SLA clocks as of ``now`` (first response, resolution, processes),
+        worked out from its history: elapsed and remaining are those of this moment."""
+        return self.run(
+            lambda tx: clocks_now(tx.uow, tx.catalog, tx.appeal(appeal_id), tx.now), now=now
+        )
+
+    def recompute_deadlines(self, *, batch: int = 500, now: datetime | None = None) -> int:
+        """Work out every open appeal's clocks again from its history and store them, ``batch``
+        appeals per transaction; returns how many appeals' clocks changed.
+
+        Call it after loading definitions that change deadlines, priorities' limits or
+        calendars: stored due times (what the monitor searches) follow at once.
+        """
+        changed, after = 0, 0
+
+        def step(tx: Tx, after: int) -> tuple[int, int]:
+            ids = tx.uow.clocks.open_appeal_ids(after, batch)
+            count = sum(recompute_appeal(tx.uow, tx.catalog, tx.appeal(i), tx.now) for i in ids)
+            return count, ids[-1] if ids else -1
+
+        while True:
+            count, last = self.run(functools.partial(step, after=after), now=now)
+            changed += count
+            if last < 0:
+                return changed
+            after = last
+
+    def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> list[SlaFinding]:
+        """The SLA monitor: fire every escalation level due now, each level of each clock
+        cycle once, one appeal per transaction; what ``crmcms worker`` calls.
+
+        Due clocks are found through the stored clocks' next escalation time (an index);
+        several monitors may run at once: a level another one fired meanwhile is skipped.
+        """
+        findings: list[SlaFinding] = []
+        while True:
+            due = self.run(functools.partial(sla.due_clocks, limit=batch), now=now)
+            done = 0
+            for appeal_id in due:
+                try:
+                    fired = self.run(functools.partial(sla.fire_due, appeal_id=appeal_id), now=now)
+                except ConcurrencyError:
+                    continue  # another monitor fired it first
+                findings += fired
+                done += 1
+            if len(due) < batch or done == 0:
+                return findings
 
     # --- Outbox ----------------------------------------------------------------------------
 

@@ -1,124 +1,150 @@
-"""SLA monitoring: find appeals whose deadlines are at risk or broken and escalate them once."""
+"""The SLA monitor: fire the escalation levels that are due, each level of each clock once."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 
+from crmcms.dsl.rules.unparse import quote
+from crmcms.engine.clock_store import clocks_now, timelines_of, working_timeline
+from crmcms.engine.escalations import due_levels
 from crmcms.engine.handlers import handlers_for, run_handlers
 from crmcms.engine.history import snapshot
 from crmcms.engine.notifications import Notification, NotificationKind, recipients
 from crmcms.engine.routing import route_of
 from crmcms.engine.transaction import Tx
-from crmcms.model import Appeal, Deadline, HandlerEvent, HistoryKind
+from crmcms.model import (
+    Appeal,
+    ClockKind,
+    EscalationAction,
+    EscalationLevel,
+    Handler,
+    HandlerEvent,
+    HistoryKind,
+    LevelAction,
+    SlaClock,
+)
 
-__all__ = ["SlaFinding", "SlaLevel", "scan"]
+__all__ = ["SlaFinding", "SlaLevel", "due_clocks", "fire_due"]
 
 
 class SlaLevel(enum.Enum):
     AT_RISK = "at_risk"
-    """Within the deadline's ``warn_before`` of running out."""
+    """A level before the due time (a warning)."""
     OVERDUE = "overdue"
+    """A level at or after the due time (an escalation)."""
+
+
+_SCOPES = {
+    ClockKind.RESOLUTION: "appeal",
+    ClockKind.PROCESS: "process",
+    ClockKind.FIRST_RESPONSE: "first_response",
+}
 
 
 @attrs.frozen
 class SlaFinding:
-    """One deadline of one appeal that needs attention, and whether this scan raised it."""
+    """One escalation level fired on one clock of one appeal."""
 
     appeal_id: int
     scope: str
-    """``appeal`` (the route's deadline) or ``process`` (the current process's)."""
+    """``appeal`` (the resolution clock), ``process`` or ``first_response``."""
     level: SlaLevel
-    due: datetime
+    due: datetime | None
     notified: bool
-    """False when an earlier scan already raised it for this deadline."""
+    """Whether the level told anybody (a level may only raise the priority, say)."""
+    clock: str = ""
+    step: int = 0
+    """The level's position in its ladder, from 0."""
 
 
-def _horizon(tx: Tx) -> timedelta:
-    warns = [timedelta(0)]
-    for route in tx.catalog.routes:
-        for d in (route.deadline, *(p.deadline for p in route.processes)):
-            if d is not None and d.warn_before is not None:
-                warns.append(d.warn_before)
-    return max(warns)
+def due_clocks(tx: Tx, limit: int) -> list[int]:
+    """Appeals with an escalation level due at ``tx.now``, earliest first."""
+    found = tx.uow.clocks.due_escalations(tx.now, limit)
+    return list(dict.fromkeys(appeal_id for appeal_id, _ in found))
 
 
-def _already(tx: Tx, appeal: Appeal, kind: HistoryKind, scope: str, due: datetime) -> bool:
-    tag = f"{scope} deadline {due.isoformat()}"
-    return any(
-        e.kind is kind and e.comment.startswith(tag) for e in tx.uow.history.for_appeal(appeal.id)
-    )
+def fire_due(tx: Tx, appeal_id: int) -> list[SlaFinding]:
+    """Fire every level due on the appeal's clocks now and not fired yet.
 
-
-def scan(tx: Tx) -> list[SlaFinding]:
-    """Check every open appeal due within the longest warning period of ``tx.now``.
-
-    A broken deadline is escalated to its ``escalate_to`` (and its ``notify``), a deadline
-    at risk warned to ``notify``; each deadline once: the history event recorded with it is
-    what later scans check. ``DEADLINE_WARNING`` / ``DEADLINE_BROKEN`` handlers of the
-    process and the route run too.
+    Each level is recorded as fired (appeal, clock, cycle, level) in this transaction, with
+    its history event and the notifications it sends: a second monitor firing the same
+    level conflicts at commit and keeps nothing, and a crash before commit keeps nothing
+    either, so the level fires again, once, on the next scan.
     """
-    findings: list[SlaFinding] = []
-    for appeal in tx.uow.appeals.due_before(tx.now + _horizon(tx)):
-        route = route_of(tx, appeal)
-        step = route.process(appeal.process)
-        for scope, due, rule in (
-            ("appeal", appeal.deadline, route.deadline),
-            ("process", appeal.process_deadline, step.deadline),
-        ):
-            if due is None:
-                continue
-            finding = _check(tx, appeal, scope, due, rule)
-            if finding is not None:
-                findings.append(finding)
+    if not tx.uow.clocks.claim(appeal_id):
+        return []  # another monitor is on it
+    appeal = tx.appeal(appeal_id)
+    if not appeal.is_open:
+        return []
+    route = route_of(tx, appeal)
+    fired = tx.uow.clocks.fired(appeal_id)
+    lines, working = timelines_of(tx.catalog, route), working_timeline(tx.catalog, route)
+    findings = []
+    for clock in clocks_now(tx.uow, tx.catalog, appeal, tx.now):
+        for index, level in due_levels(route, clock, fired, lines, working, tx.now):
+            tx.uow.clocks.fire(appeal_id, clock.key, clock.cycle, index, tx.now)
+            findings.append(_fire(tx, appeal, clock, index, level))
     return findings
 
 
-def _check(
-    tx: Tx, appeal: Appeal, scope: str, due: datetime, rule: Deadline | None
-) -> SlaFinding | None:
-    if tx.now >= due:
-        level, kind, event = (
-            SlaLevel.OVERDUE,
-            HistoryKind.DEADLINE_BROKEN,
-            HandlerEvent.DEADLINE_BROKEN,
-        )
-    elif rule is not None and rule.warn_before is not None and tx.now >= due - rule.warn_before:
-        level, kind, event = (
-            SlaLevel.AT_RISK,
-            HistoryKind.DEADLINE_WARNING,
-            HandlerEvent.DEADLINE_WARNING,
-        )
-    else:
-        return None
-    if _already(tx, appeal, kind, scope, due):
-        return SlaFinding(appeal.id, scope, level, due, notified=False)
-    targets: tuple[str, ...] = ()
-    if rule is not None:
-        targets = rule.notify + (rule.escalate_to if level is SlaLevel.OVERDUE else ())
-    if targets:
-        word = "broken" if level is SlaLevel.OVERDUE else "at risk"
-        tx.notify(
-            Notification(
-                NotificationKind.ESCALATION
-                if level is SlaLevel.OVERDUE
-                else NotificationKind.DEADLINE_WARNING,
-                appeal.id,
-                targets,
-                recipients(tx.catalog, targets),
-                f"Appeal {appeal.id}: {scope} deadline {word} ({due.isoformat()})",
-            )
-        )
+def _fire(
+    tx: Tx, appeal: Appeal, clock: SlaClock, index: int, level: EscalationLevel
+) -> SlaFinding:
+    broken = level.breaks_deadline
+    event = HandlerEvent.DEADLINE_BROKEN if broken else HandlerEvent.DEADLINE_WARNING
+    kind = HistoryKind.DEADLINE_BROKEN if broken else HistoryKind.DEADLINE_WARNING
+    scope = _SCOPES[clock.kind]
+    due = clock.due.isoformat() if clock.due else "-"
+    text = f"{scope} deadline {due} level {index + 1} ({clock.key}, cycle {clock.cycle})"
+    before = snapshot(appeal)
+    was = (appeal.priority, appeal.queue)
+    notified = False
+    for action in level.actions:
+        notified = _act(tx, appeal, action, broken, text) or notified
+    if (appeal.priority, appeal.queue) != was:
+        tx.save(appeal)
     route = route_of(tx, appeal)
-    own = route.process(appeal.process).handlers if scope == "process" else ()
+    own = route.process(appeal.process).handlers if clock.kind is ClockKind.PROCESS else ()
     run_handlers(tx, appeal, event, handlers_for(event, own, route), tx.data(appeal), operator=None)
-    tx.record(
-        appeal,
-        kind,
-        snapshot(appeal),
-        operator=None,
-        comment=f"{scope} deadline {due.isoformat()} {level.value}",
-    )
-    return SlaFinding(appeal.id, scope, level, due, notified=True)
+    tx.record(appeal, kind, before, operator=None, comment=text)
+    word = SlaLevel.OVERDUE if broken else SlaLevel.AT_RISK
+    return SlaFinding(appeal.id, scope, word, clock.due, notified, clock.key, index)
+
+
+def _act(tx: Tx, appeal: Appeal, action: EscalationAction, broken: bool, text: str) -> bool:
+    if action.kind is LevelAction.NOTIFY:
+        targets = _targets(tx, appeal, action.targets)
+        if not targets:
+            return False
+        kind = NotificationKind.ESCALATION if broken else NotificationKind.DEADLINE_WARNING
+        tx.notify(Notification(kind, appeal.id, targets, recipients(tx.catalog, targets), text))
+        return True
+    if action.kind is LevelAction.RAISE_PRIORITY:
+        appeal.priority = action.value
+    elif action.kind is LevelAction.MOVE_TO_QUEUE:
+        appeal.queue = action.value
+    else:
+        event = HandlerEvent.DEADLINE_BROKEN if broken else HandlerEvent.DEADLINE_WARNING
+        call = Handler(event, "call", {"function": quote(action.value)})
+        run_handlers(tx, appeal, event, (call,), tx.data(appeal), operator=None)
+    return False
+
+
+def _targets(tx: Tx, appeal: Appeal, written: tuple[str, ...]) -> tuple[str, ...]:
+    """Logins and mailing lists: ``responsible`` is the appeal's, ``role X`` its operators."""
+    out: dict[str, None] = {}
+    for target in written:
+        if target == "responsible":
+            if appeal.responsible:
+                out[appeal.responsible] = None
+        elif target.startswith("role "):
+            role = target.removeprefix("role ")
+            for operator in tx.catalog.operators:
+                if role in operator.roles:
+                    out[operator.login] = None
+        else:
+            out[target] = None
+    return tuple(out)

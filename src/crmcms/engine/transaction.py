@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from crmcms.engine.clock_store import refresh_clocks
 from crmcms.engine.context import RuleData, client_data
 from crmcms.engine.history import Snapshot, blank_snapshot, changes_since
 from crmcms.engine.messages import render_notification
@@ -285,12 +286,15 @@ class Tx:
             self._unwritten = None
             for notification in unwritten:
                 self._enqueue(render_notification(self, notification))
+        events = self.events
+        if events:
+            # The clocks follow the history in the same transaction: never stale.
+            refresh_clocks(self.uow, self.catalog, self.now, events)
         self.uow.commit()
         written = self._written
         if written:
             self._written = None
             self.rt.deliver_written(written, max(self.rt.clock(), self.now))
-        events = self.events
         if events:
             if self.rt.event_hook.plain() != ():  # somebody observes, or pluggy must say
                 self.rt.publish(events)

@@ -14,6 +14,7 @@ from crmcms.model.calendars import (
 from crmcms.model.catalog import Catalog, EffectiveAttribute
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
+from crmcms.model.escalations import EscalationAction, EscalationLevel, LevelAction
 from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
 from crmcms.model.messages import MessageTemplate
@@ -45,6 +46,7 @@ from crmcms.model.routes import (
     Route,
     Transition,
 )
+from crmcms.model.sla import ClockKind, SlaClock
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import AttributeGroup, GroupDisplay, Topic, TopicGroup
 from crmcms.model.values import (
@@ -76,6 +78,7 @@ __all__ = [
     "Channel",
     "Client",
     "ClientCategory",
+    "ClockKind",
     "Contact",
     "ContactPerson",
     "ContactPlace",
@@ -87,6 +90,8 @@ __all__ = [
     "DictionaryKind",
     "Direction",
     "EffectiveAttribute",
+    "EscalationAction",
+    "EscalationLevel",
     "Flag",
     "GroupDisplay",
     "Handler",
@@ -94,6 +99,7 @@ __all__ = [
     "HistoryEvent",
     "HistoryKind",
     "InputMask",
+    "LevelAction",
     "MailingList",
     "MemberKind",
     "MessageTemplate",
@@ -116,6 +122,7 @@ __all__ = [
     "Route",
     "Rule",
     "Scalar",
+    "SlaClock",
     "StoredAppeal",
     "Subscriber",
     "SystemProblem",

@@ -11,6 +11,7 @@ import attrs
 from crmcms.errors import Problem, ValidationError
 from crmcms.model._checks import require_code, unique_codes
 from crmcms.model._lookup import find
+from crmcms.model.escalations import EscalationAction, EscalationLevel, LevelAction
 from crmcms.model.values import Flag, freeze_mapping
 
 __all__ = [
@@ -74,6 +75,28 @@ class Deadline:
     escalate_to: tuple[str, ...] = ()
     business_time: bool = False
     """Count only working hours of the operator's calendar, not every hour of the clock."""
+    priority_limits: tuple[tuple[str, timedelta], ...] = ()
+    """The time allowed for appeals of a priority, by priority code, instead of ``limit``."""
+    ladder: tuple[EscalationLevel, ...] = ()
+    """Escalation levels in the order they fire; without one, ``warn_before``, ``notify``
+    and ``escalate_to`` make two (see :meth:`levels`)."""
+
+    def levels(self) -> tuple[EscalationLevel, ...]:
+        """The ladder, or the two levels the shorthand stands for: a warning ``warn_before``
+        the end to ``notify``, and at the end to ``notify`` and ``escalate_to``."""
+        if self.ladder:
+            return self.ladder
+        made = []
+        if self.warn_before is not None:
+            warn = EscalationAction(LevelAction.NOTIFY, self.notify)
+            made.append(EscalationLevel((warn,), offset=-self.warn_before))
+        broken = EscalationAction(LevelAction.NOTIFY, self.notify + self.escalate_to)
+        made.append(EscalationLevel((broken,), offset=timedelta(0)))
+        return tuple(made)
+
+    def limit_for(self, priority: str | None) -> timedelta:
+        """The time allowed for an appeal of ``priority``."""
+        return next((t for p, t in self.priority_limits if p == priority), self.limit)
 
     def __attrs_post_init__(self) -> None:
         problems = []
@@ -83,6 +106,13 @@ class Deadline:
             problems.append(
                 Problem("warn_before", f"must be positive and under the limit {self.limit}")
             )
+        for priority, limit in self.priority_limits:
+            if limit <= timedelta(0):
+                problems.append(
+                    Problem(f"priority_limits.{priority}", f"must be positive, got {limit}")
+                )
+        if len({p for p, _ in self.priority_limits}) != len(self.priority_limits):
+            problems.append(Problem("priority_limits", "a priority is given twice"))
         if problems:
             raise ValidationError(problems, subject="deadline")
 
@@ -129,6 +159,9 @@ class Process:
     queue_policy: QueuePolicy = QueuePolicy.RULES
     queues: tuple[str, ...] = ()
     """Codes of the queues this process chooses among, in order; empty means any allowing it."""
+    pauses: bool = False
+    """While an appeal is in this process (waiting for the client, say) its first-response
+    and resolution clocks stand still."""
 
     def __attrs_post_init__(self) -> None:
         require_code("process", self.code)
@@ -194,6 +227,17 @@ class Route:
     )
     """Processes of the previous version that this one drops: old code -> the process of
     this version where appeals waiting in it continue."""
+    first_response: Deadline | None = None
+    """Time allowed from registration until an operator takes the appeal."""
+
+    @property
+    def has_clocks(self) -> bool:
+        """Whether anything on this route limits time: its appeals have SLA clocks."""
+        return (
+            self.deadline is not None
+            or self.first_response is not None
+            or any(p.deadline is not None for p in self.processes)
+        )
 
     def __attrs_post_init__(self) -> None:
         require_code("route", self.code)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
-from crmcms.model import Appeal, Contact, HistoryEvent, OutboxMessage, StoredAppeal, copy_appeal
+from crmcms.model import (
+    Appeal,
+    Contact,
+    HistoryEvent,
+    OutboxMessage,
+    SlaClock,
+    StoredAppeal,
+    copy_appeal,
+)
 from crmcms.storage.memory_outbox import MemoryOutbox
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -36,6 +44,11 @@ class MemoryStore:
         self.history: dict[int, list[HistoryEvent]] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.outbox: dict[int, OutboxMessage] = {}
+        self.clocks: dict[int, tuple[SlaClock, ...]] = {}
+        """Each appeal's SLA clocks (immutable records) as last stored."""
+        self.escalations: dict[tuple[int, str], datetime] = {}
+        """When each clock's next escalation level is due, by (appeal id, clock key)."""
+        self.fired: dict[tuple[int, str, int, int], datetime] = {}
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
@@ -226,6 +239,75 @@ class _Idempotency:
         self.new[record.key] = record
 
 
+class _Clocks:
+    __slots__ = ("_appeals", "_store", "escalations", "fired_new", "new")
+
+    def __init__(self, store: MemoryStore, appeals: _Appeals) -> None:
+        self._store = store
+        self._appeals = appeals
+        self.new: dict[int, tuple[SlaClock, ...]] = {}
+        self.escalations: dict[int, dict[str, datetime]] = {}
+        self.fired_new: dict[tuple[int, str, int, int], datetime] = {}
+
+    def reset(self) -> None:
+        """Drop what is staged."""
+        self.new.clear()
+        self.escalations.clear()
+        self.fired_new.clear()
+
+    def due_escalations(self, moment: datetime, limit: int) -> list[tuple[int, str]]:
+        found = sorted((at, key) for key, at in self._store.escalations.items() if at <= moment)
+        return [key for _, key in found[:limit]]
+
+    def claim(self, appeal_id: int) -> bool:
+        return True
+
+    def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
+        both = (*self._store.fired, *self.fired_new)
+        return {k[1:] for k in both if k[0] == appeal_id}
+
+    def fire(self, appeal_id: int, clock: str, cycle: int, level: int, at: datetime) -> None:
+        self.fired_new[(appeal_id, clock, cycle, level)] = at
+
+    def for_appeal(self, appeal_id: int) -> list[SlaClock]:
+        found = self.new.get(appeal_id)
+        if found is None:
+            found = self._store.clocks.get(appeal_id, ())
+        return list(found)
+
+    def put(
+        self,
+        appeal_id: int,
+        clocks: Sequence[SlaClock],
+        next_escalations: Sequence[datetime | None] = (),
+    ) -> None:
+        self.new[appeal_id] = tuple(clocks)
+        self.escalations[appeal_id] = {
+            c.key: at for c, at in zip(clocks, next_escalations, strict=False) if at is not None
+        }
+
+    def open_appeal_ids(self, after: int, limit: int) -> list[int]:
+        found = sorted(a.id for a in self._appeals._all() if a.is_open and a.id > after)
+        return found[:limit]
+
+    def conflict(self) -> tuple[int, str, int, int] | None:
+        """A level staged here that another unit of work fired meanwhile, if any."""
+        return next((k for k in self.fired_new if k in self._store.fired), None)
+
+    def write(self) -> None:
+        """Hand what is staged to the store (its lock held by the caller); a level fired
+        meanwhile by another unit of work refuses the whole commit."""
+        store = self._store
+        store.fired.update(self.fired_new)
+        for appeal_id in self.new:
+            for clock in store.clocks.get(appeal_id, ()):
+                store.escalations.pop((appeal_id, clock.key), None)
+            for key, at in self.escalations.get(appeal_id, {}).items():
+                store.escalations[(appeal_id, key)] = at
+        store.clocks.update(self.new)
+        self.reset()
+
+
 class MemoryUnitOfWork:
     """A transaction over a :class:`MemoryStore`: writes are staged here until commit.
 
@@ -237,6 +319,7 @@ class MemoryUnitOfWork:
     __slots__ = (
         "_store",
         "appeals",
+        "clocks",
         "contacts",
         "history",
         "idempotency",
@@ -252,6 +335,7 @@ class MemoryUnitOfWork:
         self.history = _History(store)
         self.idempotency = _Idempotency(store)
         self.outbox = MemoryOutbox(store.outbox, store.lock, store.message_ids.__next__)
+        self.clocks = _Clocks(store, self.appeals)
         self.idle = False
         """Whether it is among the store's idle units of work."""
         self.inside = False
@@ -281,6 +365,8 @@ class MemoryUnitOfWork:
             or self.contacts.new
             or self.idempotency.new
             or self.outbox
+            or self.clocks.new
+            or self.clocks.fired_new
         ):
             self.rollback()
         idle = self._store.idle
@@ -293,16 +379,20 @@ class MemoryUnitOfWork:
         changed, new = appeals.changed, appeals.new
         if new or self.contacts.new or self.idempotency.new or self.outbox:
             self._commit_all()
-        elif changed or events:
+        elif changed or events or self.clocks.new or self.clocks.fired_new:
             # The usual action: appeals it read and changed, and their history events.
             store = self._store
             stored = store.appeals
             with store.lock:
                 if changed:
                     self._check_versions(stored)
+                self._check_fired()
+                if changed:
                     stored.update(changed)
                 if events:
                     _append_history(store.history, events)
+                if self.clocks.new or self.clocks.fired_new:
+                    self.clocks.write()
             if changed:
                 changed.clear()
                 appeals.base_versions.clear()
@@ -330,6 +420,7 @@ class MemoryUnitOfWork:
             # Check everything before writing anything, so a conflict leaves the store as it was.
             stored = store.appeals
             self._check_versions(stored)
+            self._check_fired()
             if keys.new:
                 for key in keys.new:
                     if key in store.idempotency:
@@ -353,6 +444,15 @@ class MemoryUnitOfWork:
                 events.clear()
             if self.outbox:
                 self.outbox.write()
+            if self.clocks.new or self.clocks.fired_new:
+                self.clocks.write()
+
+    def _check_fired(self) -> None:
+        """Refuse (and roll back) if a level fired here was fired meanwhile elsewhere."""
+        found = self.clocks.conflict()
+        if found is not None:
+            self.rollback()
+            raise ConcurrencyError("escalation level", found, 0, 1)
 
     def rollback(self) -> None:
         # The repositories stay; only what they staged goes, and most actions stage in two
@@ -367,6 +467,8 @@ class MemoryUnitOfWork:
             self.idempotency.reset()
         if self.outbox:
             self.outbox.reset()
+        if self.clocks.new or self.clocks.fired_new:
+            self.clocks.reset()
 
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:

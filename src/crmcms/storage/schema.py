@@ -25,6 +25,8 @@ __all__ = [
     "outbox",
     "prospect",
     "saved_filter",
+    "sla_clock",
+    "sla_fired",
     "subscriber",
     "system_problem",
 ]
@@ -362,4 +364,56 @@ outbox = sa.Table(
         postgresql_where=_delivered,
     ),
     sa.Index(None, "status", "id"),
+)
+
+
+# --- SLA clocks ------------------------------------------------------------------------------
+
+_escalating = sa.text("next_escalation_at IS NOT NULL")
+_running = sa.text("stopped_at IS NULL")
+
+sla_clock = sa.Table(
+    "crm_sla_clock",
+    metadata,
+    # No foreign key: clocks are worked out again from history at any time, and archiving
+    # an appeal need not wait for them.
+    sa.Column("appeal_id", Id, primary_key=True),
+    sa.Column(
+        "clock", sa.String(220), primary_key=True, doc="resolution, first_response, process:X"
+    ),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("process", sa.String(200), nullable=False),
+    sa.Column("cycle", sa.Integer, nullable=False),
+    sa.Column("start", Time, nullable=False),
+    # Durations in whole microseconds: exact on every backend.
+    sa.Column("limit_us", sa.BigInteger),
+    sa.Column("due", Time),
+    sa.Column("elapsed_us", sa.BigInteger, nullable=False),
+    sa.Column("remaining_us", sa.BigInteger),
+    sa.Column("paused_since", Time),
+    sa.Column("breached_at", Time),
+    sa.Column("stopped_at", Time),
+    sa.Column("overridden", sa.Boolean, nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("next_escalation_at", Time),
+    # The monitor's search: clocks whose next escalation level is due.
+    sa.Index(
+        "ix_crm_sla_clock_escalation",
+        "next_escalation_at",
+        sqlite_where=_escalating,
+        postgresql_where=_escalating,
+    ),
+    # The SLA view: running clocks by due time.
+    sa.Index("ix_crm_sla_clock_due", "due", sqlite_where=_running, postgresql_where=_running),
+)
+
+sla_fired = sa.Table(
+    "crm_sla_fired",
+    metadata,
+    # One row per escalation level fired: the key is what stops two monitors firing it twice.
+    sa.Column("appeal_id", Id, primary_key=True),
+    sa.Column("clock", sa.String(220), primary_key=True),
+    sa.Column("cycle", sa.Integer, primary_key=True),
+    sa.Column("level", sa.Integer, primary_key=True),
+    sa.Column("fired_at", Time, nullable=False),
 )

@@ -8,6 +8,7 @@ values of one attribute. :func:`strategy_for` finds the strategy for a model cla
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from hypothesis import strategies as st
@@ -193,6 +194,49 @@ def _effective_attributes() -> st.SearchStrategy[model.EffectiveAttribute]:
     return st.builds(model.EffectiveAttribute, attribute_defs(), codes(), inherited=st.booleans())
 
 
+def _escalation_actions() -> st.SearchStrategy[model.EscalationAction]:
+    return st.builds(
+        model.EscalationAction,
+        st.sampled_from(model.LevelAction),
+        st.lists(codes(), max_size=2).map(tuple),
+        codes(),
+    )
+
+
+def _escalation_levels() -> st.SearchStrategy[model.EscalationLevel]:
+    actions = st.lists(_escalation_actions(), min_size=1, max_size=2).map(tuple)
+    return st.one_of(
+        st.builds(model.EscalationLevel, actions, share=st.integers(0, 100)),
+        st.builds(
+            model.EscalationLevel,
+            actions,
+            offset=st.timedeltas(min_value=timedelta(days=-2), max_value=timedelta(days=2)),
+            in_working_time=st.booleans(),
+        ),
+    )
+
+
+def _sla_clocks() -> st.SearchStrategy[model.SlaClock]:
+    spans = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30))
+    return st.builds(
+        model.SlaClock,
+        appeal_id=st.integers(1, 10**9),
+        kind=st.sampled_from(model.ClockKind),
+        process=codes(),
+        cycle=st.integers(1, 5),
+        start=timestamps(),
+        limit=st.none() | spans,
+        due=st.none() | timestamps(),
+        elapsed=spans,
+        remaining=st.none() | spans,
+        paused_since=st.none() | timestamps(),
+        breached_at=st.none() | timestamps(),
+        stopped_at=st.none() | timestamps(),
+        overridden=st.booleans(),
+        at=timestamps(),
+    )
+
+
 STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Appeal: appeals(),
     model.Attachment: attachments(),
@@ -216,6 +260,8 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Dictionary: dictionaries(),
     model.DictionaryItem: dictionary_items(),
     model.EffectiveAttribute: _effective_attributes(),
+    model.EscalationAction: _escalation_actions(),
+    model.EscalationLevel: _escalation_levels(),
     model.Flag: flags(),
     model.Handler: handlers(),
     model.HistoryEvent: history_events(),
@@ -234,6 +280,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Role: roles(),
     model.Route: routes(),
     model.Rule: rules(),
+    model.SlaClock: _sla_clocks(),
     model.Subscriber: subscribers(),
     model.SystemProblem: system_problems(),
     model.Topic: topics(),

@@ -13,8 +13,11 @@ from crmcms.dsl.rules.unparse import quote, unparse
 from crmcms.model import (
     AttributeOverride,
     Deadline,
+    EscalationAction,
+    EscalationLevel,
     Handler,
     HandlerEvent,
+    LevelAction,
     Process,
     QueuePolicy,
     Route,
@@ -77,14 +80,23 @@ class RouteBuilder:
             return written.key, {"to": quote(codes[0])}
         return written.key, {"to": "[" + ", ".join(quote(c) for c in codes) + "]"}
 
-    def deadline(self, decl: Decl, what: str) -> Deadline | None:
-        item = self.draft.single(decl, "deadline")
+    def deadline(self, decl: Decl, what: str, key: str = "deadline") -> Deadline | None:
+        item = self.draft.single(decl, key)
         if item is None:
             return None
         limit, options = item.values
         opts: dict[str, Any] = {}
+        by_priority: dict[str, Any] = {}
         for o in options:
-            if o.key in opts:
+            if o.key == "ladder":
+                opts["ladder"] = self.ladder(o, limit, what)
+            elif o.key == "priority_limit":
+                ref, amount = o.values
+                code = self.draft.ref("priority", ref, what)
+                if code in by_priority:
+                    self.draft.error(f"priority {code!r} is given twice in the deadline", o.span)
+                by_priority[code] = amount
+            elif o.key in opts:
                 self.draft.error(f"{o.key!r} is given twice in the deadline", o.span)
             elif o.key == "business":
                 opts["business_time"] = True
@@ -93,7 +105,53 @@ class RouteBuilder:
             else:
                 key = "notify" if o.key == "notify" else "escalate_to"
                 opts[key] = tuple(self.draft.ref("recipient", r, what) for r in o.values)
+        if by_priority:
+            opts["priority_limits"] = tuple(by_priority.items())
         return self.draft.make(item.span, lambda: Deadline(limit, **opts))
+
+    def ladder(self, written: Item, limit: Any, what: str) -> tuple[EscalationLevel, ...]:
+        """The levels of an escalation ladder, each checked where it is written: shares
+        within 0-100%, levels in the order they fire."""
+        levels: list[EscalationLevel] = []
+        last = None
+        for item in written.values:
+            at, waits, actions = item.values
+            made = [self.level_action(a, what) for a in actions]
+            share = at.values[0] if at.key == "share" else None
+            offset = at.values[0] if at.key == "offset" else None
+            if share is not None and not 0 <= share <= 100:
+                self.draft.error(f"a share of the time allowed is 0-100%, not {share}%", at.span)
+                continue
+            level = EscalationLevel(tuple(made), share, offset, in_working_time=waits)
+            position = level.position(limit)
+            if last is not None and position < last:
+                self.draft.error(
+                    "escalation levels are out of order: this one fires before the one above",
+                    at.span,
+                )
+            last = position
+            levels.append(level)
+        return tuple(levels)
+
+    def level_action(self, written: Item, what: str) -> EscalationAction:
+        if written.key == "notify":
+            targets = []
+            for t in written.values:
+                ref = t.values[0]
+                if t.key == "role":
+                    targets.append(f"role {self.draft.ref('role', ref, what)}")
+                elif ref.code == "responsible":
+                    targets.append("responsible")
+                else:
+                    targets.append(self.draft.ref("recipient", ref, what))
+            return EscalationAction(LevelAction.NOTIFY, tuple(targets))
+        if written.key == "raise_priority":
+            code = self.draft.ref("priority", written.values[0], what)
+            return EscalationAction(LevelAction.RAISE_PRIORITY, value=code)
+        if written.key == "move_to_queue":
+            code = self.draft.ref("queue", written.values[0], what)
+            return EscalationAction(LevelAction.MOVE_TO_QUEUE, value=code)
+        return EscalationAction(LevelAction.CALL, value=str(written.values[0]))
 
     def route(self, decl: Decl) -> None:
         code = decl.code.code
@@ -131,6 +189,7 @@ class RouteBuilder:
             if new.code not in known:
                 self.unknown_process(new, known, what)
         deadline = self.deadline(decl, what)
+        first_response = self.deadline(decl, what, "first_response")
         handlers = self.handlers(decl, scope, what)
         topics = self.draft.single(decl, "topics")
         if topics is None:
@@ -151,6 +210,7 @@ class RouteBuilder:
                 merge_common_attributes=self.draft.single(decl, "merge") is not None,
                 close_with_open_children=self.draft.single(decl, "close_open") is not None,
                 deadline=deadline,
+                first_response=first_response,
                 handlers=handlers,
                 description=self.draft.description(decl),
                 active=self.draft.active(decl),
@@ -198,6 +258,7 @@ class RouteBuilder:
                 decl.name or "",
                 description=self.draft.description(decl),
                 final=decl.option("final") is not None,
+                pauses=decl.option("pauses") is not None,
                 deadline=self.deadline(decl, f"process {code}"),
                 overrides=tuple(overrides),
                 handlers=self.handlers(decl, scope, f"process {code} of {what}"),

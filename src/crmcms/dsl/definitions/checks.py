@@ -146,6 +146,7 @@ def _known(catalog: Catalog) -> dict[str, set[str]]:
         "template": {t.code for t in catalog.templates},
         "process": processes,
         "recipient": logins | {m.code for m in catalog.mailing_lists},
+        "priority": {p.code for p in catalog.priorities},
     }
 
 

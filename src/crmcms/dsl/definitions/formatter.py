@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -78,12 +79,42 @@ def _option(item: Item, cond: Condition = unparse) -> str:
     return key
 
 
+def _level(item: Item) -> str:
+    at, waits, actions = item.values
+    if at.key == "share":
+        where = f"{at.values[0]}%"
+    else:
+        offset = at.values[0]
+        sign = "-" if offset < timedelta(0) else "+"
+        where = sign + (format_duration_literal(abs(offset)) if offset else "0")
+    wait = " in working time" if waits else ""
+    return f"at {where}{wait}: " + " and ".join(_level_action(a) for a in actions)
+
+
+def _level_action(item: Item) -> str:
+    match item.key:
+        case "notify":
+            return "notify " + ", ".join(
+                ("role " if t.key == "role" else "") + _ref(t.values[0]) for t in item.values
+            )
+        case "raise_priority":
+            return f"raise priority {_ref(item.values[0])}"
+        case "move_to_queue":
+            return f"move to queue {_ref(item.values[0])}"
+    return f"call {item.values[0]}"
+
+
 def _deadline(item: Item) -> str:
     limit, options = item.values
-    parts = [f"deadline: {format_duration_literal(limit)}"]
+    head = "first response" if item.key == "first_response" else "deadline"
+    parts = [f"{head}: {format_duration_literal(limit)}"]
     for o in options:
         if o.key == "business":
             parts.append("business")
+        elif o.key == "ladder":
+            parts.append("{ " + "  ".join(_level(level) for level in o.values) + " }")
+        elif o.key == "priority_limit":
+            parts.append(f"priority {_ref(o.values[0])} {format_duration_literal(o.values[1])}")
         elif o.key == "warn":
             parts.append(f"warn {format_duration_literal(o.values[0])}")
         else:
@@ -137,7 +168,7 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             return "merge common attributes"
         case "close_open":
             return "close with open children"
-        case "deadline":
+        case "deadline" | "first_response":
             return _deadline(item)
         case "on":
             return _handler(item)

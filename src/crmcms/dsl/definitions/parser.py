@@ -383,6 +383,58 @@ class _DefinitionBuilder(Transformer[Token, Any]):
             return Item("deadline", limit.span, (duration, tuple(opts)))
         return Item("deadline", token_span(limit), (_duration(limit), tuple(opts)))
 
+    def ladder(self, items: list[Any]) -> Item:
+        levels = tuple(i for i in items if isinstance(i, Item))
+        return Item("ladder", token_span(items[0]), levels)
+
+    def level(self, items: list[Any]) -> Item:
+        at: Item = items[0]
+        waits = any(isinstance(i, Token) and i.type == "IN_WORKING_TIME" for i in items)
+        actions = tuple(i for i in items[1:] if isinstance(i, Item))
+        return Item("level", at.span, (at, waits, actions))
+
+    def at_share(self, items: list[Token]) -> Item:
+        return Item("share", token_span(items[0]), (int(items[0]),))
+
+    def at_before(self, items: list[Token]) -> Item:
+        return Item("offset", token_span(items[0]), (-_duration(items[1]),))
+
+    def at_due(self, items: list[Token]) -> Item:
+        if int(items[-1]) != 0:
+            raise DslError("an offset is a duration such as +2h, or +0", token_span(items[-1]))
+        return Item("offset", token_span(items[0]), (timedelta(0),))
+
+    def at_after(self, items: list[Token]) -> Item:
+        return Item("offset", token_span(items[0]), (_duration(items[-1]),))
+
+    def level_notify(self, items: list[Any]) -> Item:
+        targets = tuple(i for i in items if isinstance(i, Item))
+        return Item("notify", token_span(items[0]), targets)
+
+    def level_priority(self, items: list[Ref]) -> Item:
+        return Item("raise_priority", items[-1].span, (items[-1],))
+
+    def level_queue(self, items: list[Ref]) -> Item:
+        return Item("move_to_queue", items[-1].span, (items[-1],))
+
+    def level_call(self, items: list[Token]) -> Item:
+        names = [str(t) for t in items[1:]]
+        return Item("call", token_span(items[0]), (".".join(names),))
+
+    def target_code(self, items: list[Ref]) -> Item:
+        return Item("code", items[0].span, (items[0],))
+
+    def target_role(self, items: list[Ref]) -> Item:
+        return Item("role", items[-1].span, (items[-1],))
+
+    def first_response(self, items: list[Any]) -> Item:
+        made = self.deadline(items[1:])
+        return Item("first_response", made.span, made.values)
+
+    def priority_limit(self, items: list[Any]) -> Item:
+        ref, limit = items
+        return Item("priority_limit", ref.span, (ref, _duration(limit)))
+
     def spelled_duration(self, items: list[Token]) -> Item:
         amount, unit = items[0], items[-1]
         letter = str(unit)[0]  # weeks, days, hours, minutes: w, d, h, m

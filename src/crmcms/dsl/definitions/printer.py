@@ -16,8 +16,11 @@ from crmcms.model import (
     Catalog,
     Deadline,
     DictionaryKind,
+    EscalationAction,
+    EscalationLevel,
     Flag,
     Handler,
+    LevelAction,
     Process,
     QueuePolicy,
     Route,
@@ -115,17 +118,37 @@ def _handlers(handlers: tuple[Handler, ...]) -> list[Item]:
     ]
 
 
-def _deadline(deadline: Deadline | None) -> list[Item]:
+def _deadline(deadline: Deadline | None, key: str = "deadline") -> list[Item]:
     if deadline is None:
         return []
     options = [_i("business")] if deadline.business_time else []
+    options += [_i("priority_limit", _r(p), t) for p, t in deadline.priority_limits]
     if deadline.warn_before is not None:
         options.append(_i("warn", deadline.warn_before))
     if deadline.notify:
         options.append(_i("notify", *map(_r, deadline.notify)))
     if deadline.escalate_to:
         options.append(_i("escalate", *map(_r, deadline.escalate_to)))
-    return [_i("deadline", deadline.limit, tuple(options))]
+    if deadline.ladder:
+        options.append(_i("ladder", *map(_level, deadline.ladder)))
+    return [_i(key, deadline.limit, tuple(options))]
+
+
+def _level(level: EscalationLevel) -> Item:
+    at = _i("share", level.share) if level.share is not None else _i("offset", level.offset)
+    return _i("level", at, level.in_working_time, tuple(map(_level_action, level.actions)))
+
+
+def _level_action(action: EscalationAction) -> Item:
+    if action.kind is LevelAction.NOTIFY:
+        targets = [
+            _i("role", _r(t.removeprefix("role "))) if t.startswith("role ") else _i("code", _r(t))
+            for t in action.targets
+        ]
+        return _i("notify", *targets)
+    if action.kind is LevelAction.CALL:
+        return _i("call", action.value)
+    return _i(action.kind.value, _r(action.value))
 
 
 def _process(p: Process, initial: bool) -> Decl:
@@ -142,6 +165,7 @@ def _process(p: Process, initial: bool) -> Decl:
         body.append(_i("attribute", _r(o.attribute), tuple(flags) or (_i("inherit"),)))
     body += _handlers(p.handlers)
     options = ([_i("initial")] if initial else []) + ([_i("final")] if p.final else [])
+    options += [_i("pauses")] if p.pauses else []
     return _d("process", p.code, p.name, options, body)
 
 
@@ -156,7 +180,8 @@ def _route(catalog: Catalog, r: Route) -> Decl:
     body: list[Decl | Item] = [*_desc(r.description), _i("topics", *map(_r, r.topics))]
     body += [_i("merge")] if r.merge_common_attributes else []
     body += [_i("close_open")] if r.close_with_open_children else []
-    body += _deadline(r.deadline) + _handlers(r.handlers)
+    body += _deadline(r.deadline) + _deadline(r.first_response, "first_response")
+    body += _handlers(r.handlers)
     body += [_i("moved", _r(old), _r(new)) for old, new in r.moved_processes.items()]
     body += [_process(p, p.code == r.initial) for p in r.processes]
     body += [_transition(catalog, t) for t in r.transitions]

@@ -21,6 +21,7 @@ from crmcms.storage.sql.binding import (
     index_attributes,
     indexed_attributes,
 )
+from crmcms.storage.sql.clocks import SqlClocks, release_claims
 from crmcms.storage.sql.codec import (
     appeal_from_row,
     appeal_row,
@@ -379,6 +380,8 @@ class SqlUnitOfWork:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         self._conn: sa.Connection | None = None
+        self.claims: list[int] = []
+        """Appeals the SLA monitor claimed in this unit of work, released when it is left."""
         self._begin()
 
     def _begin(self) -> None:
@@ -387,6 +390,7 @@ class SqlUnitOfWork:
         self.history = _History(self)
         self.idempotency = _Idempotency(self)
         self.outbox = SqlOutbox(self)
+        self.clocks = SqlClocks(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -404,6 +408,8 @@ class SqlUnitOfWork:
     ) -> None:
         self.rollback()
         if self._conn is not None:
+            if self.claims:
+                release_claims(self._conn, self.claims)
             self._conn.close()
             self._conn = None
 
@@ -440,6 +446,7 @@ class SqlUnitOfWork:
                     conn.execute(change)
                 if messages.new and writes.wake is not None:
                     conn.execute(writes.wake)
+            self.clocks.write(conn)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()

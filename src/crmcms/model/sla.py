@@ -1,0 +1,74 @@
+"""SLA clocks: how much of the time an appeal is allowed has run, and when it runs out."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+import attrs
+
+__all__ = ["ClockKind", "SlaClock"]
+
+
+class ClockKind(enum.Enum):
+    FIRST_RESPONSE = "first_response"
+    """From registration until an operator takes the appeal (the route's ``first response``)."""
+    RESOLUTION = "resolution"
+    """The whole appeal: from registration (or a reopening) until it is closed (the route's
+    ``deadline``)."""
+    PROCESS = "process"
+    """One process: from entering it until leaving it (the process's ``deadline``)."""
+
+
+@attrs.frozen(kw_only=True)
+class SlaClock:
+    """One clock of one appeal as of ``at``, worked out from the appeal's history.
+
+    ``elapsed`` and ``remaining`` count the calendar's working time without the paused
+    spans; ``due`` is ``None`` while the clock is paused (it moves by the paused working
+    time once the clock runs again) or when nothing limits it. ``cycle`` counts starts:
+    reopening an appeal starts its resolution clock's next cycle, entering a process again
+    its process clock's.
+    """
+
+    appeal_id: int
+    kind: ClockKind
+    process: str = ""
+    """The process of a process clock; empty for the others."""
+    cycle: int = 1
+    start: datetime
+    limit: timedelta | None
+    """The working time allowed; ``None`` when an administrator's override set ``due``."""
+    due: datetime | None
+    elapsed: timedelta
+    remaining: timedelta | None
+    paused_since: datetime | None = None
+    breached_at: datetime | None = None
+    stopped_at: datetime | None = None
+    overridden: bool = False
+    """An administrator set the due time (``change_deadlines``); recomputing keeps it."""
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        """The clock's name within its appeal: ``resolution``, ``first_response`` or
+        ``process:CODE``."""
+        if self.kind is ClockKind.PROCESS:
+            return f"process:{self.process}"
+        return str(self.kind.value)
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_since is not None
+
+    @property
+    def breached(self) -> bool:
+        return self.breached_at is not None
+
+    @property
+    def stopped(self) -> bool:
+        return self.stopped_at is not None
+
+    @property
+    def running(self) -> bool:
+        return not self.stopped and not self.paused

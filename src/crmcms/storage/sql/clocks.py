@@ -1,0 +1,203 @@
+"""SLA clocks in SQL: one row per clock of an appeal, replaced whenever it is worked out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from crmcms.errors import ConcurrencyError
+from crmcms.model import ClockKind, SlaClock
+from crmcms.storage.schema import OPEN, appeal, sla_clock, sla_fired
+from crmcms.storage.sql.codec import to_utc
+
+if TYPE_CHECKING:
+    from crmcms.storage.sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["SqlClocks", "clock_from_row", "clock_row", "release_claims"]
+
+_US = timedelta(microseconds=1)
+
+
+def _us(value: timedelta | None) -> int | None:
+    return None if value is None else value // _US
+
+
+def _span(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(microseconds=value)
+
+
+def clock_row(clock: SlaClock, next_escalation_at: datetime | None = None) -> dict[str, Any]:
+    """The row that stores ``clock``."""
+    return {
+        "appeal_id": clock.appeal_id,
+        "clock": clock.key,
+        "kind": clock.kind.value,
+        "process": clock.process,
+        "cycle": clock.cycle,
+        "start": to_utc(clock.start),
+        "limit_us": _us(clock.limit),
+        "due": to_utc(clock.due),
+        "elapsed_us": _us(clock.elapsed),
+        "remaining_us": _us(clock.remaining),
+        "paused_since": to_utc(clock.paused_since),
+        "breached_at": to_utc(clock.breached_at),
+        "stopped_at": to_utc(clock.stopped_at),
+        "overridden": clock.overridden,
+        "at": to_utc(clock.at),
+        "next_escalation_at": to_utc(next_escalation_at),
+    }
+
+
+def clock_from_row(row: Any) -> SlaClock:
+    m = row._mapping
+    elapsed = _span(m["elapsed_us"])
+    assert elapsed is not None
+    start, at = to_utc(m["start"]), to_utc(m["at"])
+    assert start is not None
+    assert at is not None
+    return SlaClock(
+        appeal_id=int(m["appeal_id"]),
+        kind=ClockKind(m["kind"]),
+        process=m["process"],
+        cycle=int(m["cycle"]),
+        start=start,
+        limit=_span(m["limit_us"]),
+        due=to_utc(m["due"]),
+        elapsed=elapsed,
+        remaining=_span(m["remaining_us"]),
+        paused_since=to_utc(m["paused_since"]),
+        breached_at=to_utc(m["breached_at"]),
+        stopped_at=to_utc(m["stopped_at"]),
+        overridden=bool(m["overridden"]),
+        at=at,
+    )
+
+
+_LOCKS = 0x534C41
+"""The advisory lock namespace of the SLA monitor's claims (PostgreSQL)."""
+_INT4 = 2**31
+
+
+def release_claims(conn: sa.Connection, claims: list[int]) -> None:
+    """Give up the appeals a unit of work claimed, once it is over."""
+    for appeal_id in claims:
+        conn.execute(sa.select(sa.func.pg_advisory_unlock(_LOCKS, appeal_id % _INT4)))
+    claims.clear()
+    if conn.in_transaction():
+        conn.commit()
+
+
+_ORDER = sa.case(
+    {ClockKind.FIRST_RESPONSE.value: 0, ClockKind.RESOLUTION.value: 1},
+    value=sla_clock.c.kind,
+    else_=2,
+)
+
+
+class SqlClocks:
+    """The unit of work's clock repository: writes wait for its commit."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.new: dict[int, tuple[SlaClock, ...]] = {}
+        self.escalations: dict[int, tuple[datetime | None, ...]] = {}
+        self.fired_new: list[dict[str, Any]] = []
+
+    def claim(self, appeal_id: int) -> bool:
+        conn = self._uow.connection()
+        if conn.dialect.name != "postgresql":
+            return True  # SQLite has one writer at a time: one monitor
+        # A session lock, not a transaction's: it must outlast the reads' transaction, which
+        # ends before the writes begin, until the unit of work is left (see release).
+        query = sa.select(sa.func.pg_try_advisory_lock(_LOCKS, appeal_id % _INT4))
+        if not conn.execute(query).scalar():
+            return False
+        self._uow.claims.append(appeal_id)
+        return True
+
+    def due_escalations(self, moment: datetime, limit: int) -> list[tuple[int, str]]:
+        t = sla_clock.c
+        query = (
+            sa.select(t.appeal_id, t.clock)
+            .where(t.next_escalation_at.is_not(None), t.next_escalation_at <= to_utc(moment))
+            .order_by(t.next_escalation_at)
+            .limit(limit)
+        )
+        return [(int(r[0]), str(r[1])) for r in self._uow.connection().execute(query)]
+
+    def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
+        t = sla_fired.c
+        query = sa.select(t.clock, t.cycle, t.level).where(t.appeal_id == appeal_id)
+        rows = self._uow.connection().execute(query)
+        stored = {(str(r[0]), int(r[1]), int(r[2])) for r in rows}
+        staged = {
+            (f["clock"], f["cycle"], f["level"])
+            for f in self.fired_new
+            if f["appeal_id"] == appeal_id
+        }
+        return stored | staged
+
+    def fire(self, appeal_id: int, clock: str, cycle: int, level: int, at: datetime) -> None:
+        self.fired_new.append(
+            {
+                "appeal_id": appeal_id,
+                "clock": clock,
+                "cycle": cycle,
+                "level": level,
+                "fired_at": to_utc(at),
+            }
+        )
+
+    def for_appeal(self, appeal_id: int) -> list[SlaClock]:
+        staged = self.new.get(appeal_id)
+        if staged is not None:
+            return list(staged)
+        query = (
+            sa.select(sla_clock)
+            .where(sla_clock.c.appeal_id == appeal_id)
+            .order_by(_ORDER, sla_clock.c.start, sla_clock.c.process)
+        )
+        return [clock_from_row(r) for r in self._uow.connection().execute(query)]
+
+    def put(
+        self,
+        appeal_id: int,
+        clocks: Sequence[SlaClock],
+        next_escalations: Sequence[datetime | None] = (),
+    ) -> None:
+        self.new[appeal_id] = tuple(clocks)
+        self.escalations[appeal_id] = tuple(next_escalations)
+
+    def open_appeal_ids(self, after: int, limit: int) -> list[int]:
+        query = (
+            sa.select(appeal.c.id)
+            .where(appeal.c.state == OPEN, appeal.c.id > after)
+            .order_by(appeal.c.id)
+            .limit(limit)
+        )
+        return [int(r[0]) for r in self._uow.connection().execute(query)]
+
+    def write(self, conn: sa.Connection) -> None:
+        """Record the levels fired and replace the stored clocks of every appeal staged
+        (inside the commit); a level fired meanwhile raises ConcurrencyError."""
+        if self.fired_new:
+            try:
+                conn.execute(sa.insert(sla_fired), self.fired_new)
+            except sa.exc.IntegrityError as exc:
+                first = self.fired_new[0]
+                key = (first["appeal_id"], first["clock"], first["cycle"], first["level"])
+                raise ConcurrencyError("escalation level", key, 0, 1) from exc
+        if not self.new:
+            return
+        ids = list(self.new)
+        conn.execute(sa.delete(sla_clock).where(sla_clock.c.appeal_id.in_(ids)))
+        rows = []
+        for appeal_id, clocks in self.new.items():
+            nexts = self.escalations.get(appeal_id, ())
+            for i, c in enumerate(clocks):
+                rows.append(clock_row(c, nexts[i] if i < len(nexts) else None))
+        if rows:
+            conn.execute(sa.insert(sla_clock), rows)
