@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from crmcms.dsl import load_catalog_text
+from crmcms.dsl import load_catalog, load_catalog_text
 from crmcms.engine import Engine
 from crmcms.engine.relay import RelaySettings
+from crmcms.entrypoints.cli import cli
 from crmcms.mail import MailPlugin, MailSettings
 from crmcms.model import Notification, NotificationKind, OutboxMessage, OutboxStatus
 from crmcms.plugins import hookimpl, make_plugin_manager
@@ -138,3 +141,37 @@ def test_a_550_is_a_dead_letter_at_once_and_never_retried(world: World) -> None:
     assert world.engine.deliver_outbox().claimed == 0
     assert world.server.attempts == 1
     assert world.server.mails == []
+
+
+def test_the_worker_sends_the_outbox_as_mail_to_the_server_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definitions = tmp_path / "people.crm"
+    definitions.write_text('operator olga "Ольга" { email: "olga@example.ru" }\n', "utf-8")
+    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    store = SqlStore(url)
+    engine = Engine(load_catalog([definitions]), store.unit_of_work, delivery_domain="crm.example")
+    note = Notification(NotificationKind.MESSAGE, None, ("olga",), ("olga",), "Тема письма")
+    engine.run(lambda tx: tx.notify(note))
+    with SmtpTestServer() as server:
+        monkeypatch.setenv("CRMCMS_SMTP_URL", server.url)
+        monkeypatch.setenv("CRMCMS_SMTP_SENDER", "crm@operator.ru")
+        args = ["worker", "--db", url, "--definitions", str(definitions), "--once", "--mail"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        [got] = server.wait_for(1)
+    assert got.message["Subject"] == "Тема письма"
+    assert got.recipients == ("olga@example.ru",)
+    with store.unit_of_work() as uow:
+        assert [m.status for m in uow.outbox.find(limit=10)] == [OutboxStatus.DELIVERED]
+    store.dispose()
+
+
+def test_the_worker_refuses_to_start_mail_without_a_server(tmp_path: Path) -> None:
+    definitions = tmp_path / "people.crm"
+    definitions.write_text('operator olga "Ольга"\n', "utf-8")
+    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    args = ["worker", "--db", url, "--definitions", str(definitions), "--once", "--mail"]
+    result = CliRunner(env={"CRMCMS_SMTP_URL": "", "CRMCMS_SMTP_HOST": ""}).invoke(cli, args)
+    assert result.exit_code != 0
+    assert "CRMCMS_SMTP_URL or CRMCMS_SMTP_HOST" in str(result.exception) + result.output

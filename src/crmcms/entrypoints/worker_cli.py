@@ -64,6 +64,12 @@ URL_OPTION = click.option(
     show_default=True,
     help="Run the deadline monitor too.",
 )
+@click.option(
+    "--mail",
+    is_flag=True,
+    help="Deliver notifications as e-mail (crmcms.mail), to the SMTP server in "
+    "$CRMCMS_SMTP_URL, or $CRMCMS_SMTP_HOST and its siblings (docs/mail.md).",
+)
 def worker(
     url: str | None,
     definitions: tuple[Path, ...],
@@ -73,6 +79,7 @@ def worker(
     lease: float,
     poll: float,
     deadlines: bool,
+    mail: bool,
 ) -> None:
     """Deliver the outbox and watch deadlines until SIGTERM or Ctrl-C.
 
@@ -99,6 +106,10 @@ def worker(
             catalog = load_catalog(list(definitions), schema=rule_schema(pm))
         else:
             catalog = DefinitionStore(database).load()
+        if mail:
+            from crmcms.mail import MailPlugin, MailSettings, client_directory
+
+            pm.register(MailPlugin(MailSettings.from_env(), catalog, clients=client_directory(pm)))
         settings = RelaySettings(lease=timedelta(seconds=lease), batch=batch)
         engine = Engine(catalog, store.unit_of_work, plugins=pm, relay=settings)
         runner = Worker(

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 from crmcms.errors import DeliveryError
 from crmcms.mail.settings import MailSecurity, MailSettings
@@ -73,10 +74,19 @@ class SmtpConnection:
         reused = self._smtp is not None and time.monotonic() - self._used < self.keep_open
         if not reused:
             self._drop()
+        # Flattened once, in the message's own SMTP policy; send_message would copy and
+        # flatten it again on every try.
+        try:
+            data = message.as_bytes()
+        except (ValueError, UnicodeError) as exc:  # e.g. an address no 7-bit header can hold
+            raise DeliveryError(
+                PLUGIN, f"the message cannot be written: {exc}", permanent=True
+            ) from exc
+        sender = parseaddr(self.settings.sender)[1] or self.settings.sender
         for attempt in (1, 2):
             smtp = self._smtp or self._open()
             try:
-                refused = smtp.send_message(message, from_addr=self.settings.sender, to_addrs=to)
+                refused = smtp.sendmail(sender, to, data)
             except (smtplib.SMTPServerDisconnected, ConnectionError):
                 self._drop()
                 if not reused or attempt == 2:

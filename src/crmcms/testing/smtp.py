@@ -40,7 +40,13 @@ class ReceivedMail:
     sender: str
     recipients: tuple[str, ...]
     content: bytes
-    message: EmailMessage = attrs.field(eq=False)
+
+    @property
+    def message(self) -> EmailMessage:
+        """The message parsed (each time: the server only keeps the bytes)."""
+        parsed = email.message_from_bytes(self.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
     @property
     def message_id(self) -> str:
@@ -175,11 +181,7 @@ class SmtpTestServer:
                 if not reply.startswith("2"):
                     return reply
             content = bytes(envelope.original_content or envelope.content)
-            parsed = email.message_from_bytes(content, policy=email.policy.default)
-            assert isinstance(parsed, EmailMessage)
-            self.mails.append(
-                ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), content, parsed)
-            )
+            self.mails.append(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), content))
             self._lock.notify_all()
             return "250 OK"
 
