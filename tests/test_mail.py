@@ -181,6 +181,20 @@ def test_a_refused_connection_is_transient_and_the_next_one_gets_through() -> No
     mail.close()
 
 
+def test_a_server_that_never_answers_is_a_transient_timeout() -> None:
+    import socket
+
+    with socket.socket() as silent:  # listens, never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        mail = MailPlugin(MailSettings("127.0.0.1", port, timeout=0.3), CATALOG)
+        with pytest.raises(DeliveryError) as info:
+            mail.send(note("olga"))
+    assert not info.value.permanent
+    assert "did not answer in time" in str(info.value)
+
+
 def test_one_connection_carries_many_messages_and_survives_a_server_restart() -> None:
     server = SmtpTestServer().start()
     mail = plugin_for(server)

@@ -36,7 +36,8 @@ def classify(exc: BaseException) -> DeliveryError:
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return DeliveryError(PLUGIN, f"the server does not support it: {exc}", permanent=True)
-    if isinstance(exc, TimeoutError):
+    # smtplib reports a reply that never came as a disconnection caused by the timeout
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return DeliveryError(PLUGIN, f"the server did not answer in time: {exc}")
     return DeliveryError(PLUGIN, f"{type(exc).__name__}: {exc}")
 
