@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crmcms import Client, DefinitionError
+from crmcms import Client, DefinitionError, PluginError
 from crmcms.dsl.definitions.loader import load_catalog_text
 from crmcms.engine import AppealDraft, Engine, NotificationKind, SlaLevel
 from crmcms.engine.ports import UnitOfWork
@@ -252,3 +252,28 @@ def test_two_monitors_at_once_never_fire_a_level_twice(postgres_url: str) -> Non
     # LEADS (an operator and an address) and role CHIEF; nobody took them: no responsible
     assert len(world.billing.notifications) == 3 * len(ids)
     store.dispose()
+
+
+def test_a_level_that_fails_keeps_nothing_and_fires_once_on_the_next_scan() -> None:
+    world = World(ladder="at 50%: notify LEADS and call record_risk")
+    appeal_id = world.register()
+    world.clock.advance(hours=3)
+    failing = {"on": True}
+
+    def record(call: object) -> None:
+        if failing["on"]:
+            raise RuntimeError("the ticket system is down")
+        world.calls.append(appeal_id)
+
+    world.billing.functions["record_risk"] = record
+    with pytest.raises(PluginError):
+        world.engine.scan_deadlines()
+    # Nothing of the level stayed: no notification, no history event, not marked fired.
+    assert sent(world.billing) == []
+    assert [e.kind.value for e in world.engine.history(appeal_id)] == ["created"]
+    failing["on"] = False
+    [fired] = world.engine.scan_deadlines()
+    assert fired.step == 0
+    assert world.calls == [appeal_id]
+    assert sent(world.billing) == ["lead", "leads@example.com"]
+    assert world.engine.scan_deadlines() == []

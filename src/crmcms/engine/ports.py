@@ -16,6 +16,8 @@ from crmcms.model import (
     OutboxMessage,
     OutboxStatus,
     SlaClock,
+    SlaViewItem,
+    SlaViewRow,
     StoredAppeal,
 )
 
@@ -139,6 +141,19 @@ class ClockRepository(Protocol):
         """``(appeal id, clock key)`` of clocks whose next escalation is due at ``moment``,
         earliest first, at most ``limit``: what the monitor works through (an index serves
         the search)."""
+
+    def sla_counts(
+        self, now: datetime, horizon: datetime, queue: str | None = None
+    ) -> list[SlaViewRow]:
+        """Open appeals (of ``queue``) whose earliest running clock is due by ``horizon``,
+        counted overdue (due by ``now``) and at risk, by queue, by responsible and by topic
+        (each dimension's rows by key, ``None`` first): one query over the stored clocks."""
+
+    def sla_appeals(
+        self, now: datetime, horizon: datetime, queue: str | None = None, limit: int = 50
+    ) -> list[SlaViewItem]:
+        """The ``limit`` appeals of :meth:`sla_counts` due first, each with its earliest
+        running clock."""
 
     def claim(self, appeal_id: int) -> bool:
         """Take the appeal for this unit of work's monitor until it is left; ``False`` when

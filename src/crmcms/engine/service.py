@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import attrs
@@ -23,9 +23,10 @@ from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaFinding
+from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
 from crmcms.errors import ConcurrencyError
-from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent, SlaClock
+from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent, SlaClock, SlaView
 
 __all__ = ["ContactRegistration", "Engine"]
 
@@ -310,6 +311,18 @@ class Engine:
             if last < 0:
                 return changed
             after = last
+
+    def sla_view(
+        self,
+        *,
+        within: timedelta = timedelta(hours=2),
+        queue: str | None = None,
+        limit: int = 50,
+        now: datetime | None = None,
+    ) -> SlaView:
+        """Open appeals overdue and at risk (a running clock due within ``within``), by queue,
+        operator and topic, and the ``limit`` due first; counted by the storage query."""
+        return self.run(lambda tx: sla_view(tx.uow, tx.now, within, queue, limit), now=now)
 
     def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> list[SlaFinding]:
         """The SLA monitor: fire every escalation level due now, each level of each clock

@@ -12,6 +12,7 @@ from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
 from crmcms.entrypoints.outbox_cli import outbox
 from crmcms.entrypoints.rules_cli import rule
+from crmcms.entrypoints.sla_cli import sla
 from crmcms.entrypoints.worker_cli import worker
 from crmcms.errors import CrmcmsError
 
@@ -39,7 +40,7 @@ def demo(db_path: str) -> None:
     run_demo(db_path)
 
 
-for _command in (db, dev, rule, check, fmt, graph, explore, worker, outbox):
+for _command in (db, dev, rule, check, fmt, graph, explore, worker, outbox, sla):
     cli.add_command(_command)
 
 

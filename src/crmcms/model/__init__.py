@@ -46,7 +46,7 @@ from crmcms.model.routes import (
     Route,
     Transition,
 )
-from crmcms.model.sla import ClockKind, SlaClock
+from crmcms.model.sla import ClockKind, SlaClock, SlaView, SlaViewItem, SlaViewRow
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import AttributeGroup, GroupDisplay, Topic, TopicGroup
 from crmcms.model.values import (
@@ -123,6 +123,9 @@ __all__ = [
     "Rule",
     "Scalar",
     "SlaClock",
+    "SlaView",
+    "SlaViewItem",
+    "SlaViewRow",
     "StoredAppeal",
     "Subscriber",
     "SystemProblem",

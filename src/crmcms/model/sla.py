@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-__all__ = ["ClockKind", "SlaClock"]
+__all__ = ["ClockKind", "SlaClock", "SlaView", "SlaViewItem", "SlaViewRow"]
 
 
 class ClockKind(enum.Enum):
@@ -72,3 +72,39 @@ class SlaClock:
     @property
     def running(self) -> bool:
         return not self.stopped and not self.paused
+
+
+@attrs.frozen
+class SlaViewRow:
+    """How many open appeals of one queue, operator or topic are overdue or at risk."""
+
+    dimension: str
+    """``queue``, ``operator`` (the responsible) or ``topic``."""
+    key: str | None
+    """The queue, login or topic code; ``None`` for appeals with none (nobody took them)."""
+    overdue: int
+    at_risk: int
+
+
+@attrs.frozen
+class SlaViewItem:
+    """One appeal overdue or at risk: its earliest running clock due by the horizon."""
+
+    appeal_id: int
+    clock: str
+    due: datetime
+    overdue: bool
+    queue: str | None
+    responsible: str | None
+    topic: str
+
+
+@attrs.frozen
+class SlaView:
+    """Appeals overdue (a running clock past its due time at ``at``) or at risk (due
+    within ``within``), counted by queue, operator and topic, and the earliest of them."""
+
+    at: datetime
+    within: timedelta
+    rows: tuple[SlaViewRow, ...]
+    appeals: tuple[SlaViewItem, ...]

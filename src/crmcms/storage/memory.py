@@ -17,6 +17,8 @@ from crmcms.model import (
     HistoryEvent,
     OutboxMessage,
     SlaClock,
+    SlaViewItem,
+    SlaViewRow,
     StoredAppeal,
     copy_appeal,
 )
@@ -261,6 +263,49 @@ class _Clocks:
 
     def claim(self, appeal_id: int) -> bool:
         return True
+
+    def _earliest(self, horizon: datetime, queue: str | None) -> list[tuple[Appeal, SlaClock]]:
+        found = []
+        for a in self._appeals._all():
+            if not a.is_open or (queue is not None and a.queue != queue):
+                continue
+            clocks = self.for_appeal(a.id)
+            due = [c for c in clocks if c.stopped_at is None and c.due is not None]
+            due = [c for c in due if c.due is not None and c.due <= horizon]
+            if due:
+                found.append((a, min(due, key=lambda c: (c.due, c.key))))
+        return found
+
+    def sla_counts(
+        self, now: datetime, horizon: datetime, queue: str | None = None
+    ) -> list[SlaViewRow]:
+        found = self._earliest(horizon, queue)
+        rows = []
+        for dimension, field in (
+            ("queue", "queue"),
+            ("operator", "responsible"),
+            ("topic", "topic"),
+        ):
+            counts: dict[str | None, list[int]] = {}
+            for a, c in found:
+                assert c.due is not None
+                tally = counts.setdefault(getattr(a, field), [0, 0])
+                tally[0 if c.due <= now else 1] += 1
+            ordered = sorted(counts.items(), key=lambda kv: (kv[0] is not None, kv[0] or ""))
+            rows += [SlaViewRow(dimension, k, v[0], v[1]) for k, v in ordered]
+        return rows
+
+    def sla_appeals(
+        self, now: datetime, horizon: datetime, queue: str | None = None, limit: int = 50
+    ) -> list[SlaViewItem]:
+        found = sorted(self._earliest(horizon, queue), key=lambda ac: (ac[1].due, ac[0].id))
+        items = []
+        for a, c in found[:limit]:
+            assert c.due is not None
+            items.append(
+                SlaViewItem(a.id, c.key, c.due, c.due <= now, a.queue, a.responsible, a.topic)
+            )
+        return items
 
     def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
         both = (*self._store.fired, *self.fired_new)

@@ -237,6 +237,35 @@ def _sla_clocks() -> st.SearchStrategy[model.SlaClock]:
     )
 
 
+def _sla_view_rows() -> st.SearchStrategy[model.SlaViewRow]:
+    counts = st.integers(0, 10**6)
+    dimension = st.sampled_from(["queue", "operator", "topic"])
+    return st.builds(model.SlaViewRow, dimension, st.none() | codes(), counts, counts)
+
+
+def _sla_view_items() -> st.SearchStrategy[model.SlaViewItem]:
+    return st.builds(
+        model.SlaViewItem,
+        st.integers(1, 10**9),
+        st.sampled_from(["resolution", "first_response", "process:new"]),
+        timestamps(),
+        st.booleans(),
+        st.none() | codes(),
+        st.none() | codes(),
+        codes(),
+    )
+
+
+def _sla_views() -> st.SearchStrategy[model.SlaView]:
+    return st.builds(
+        model.SlaView,
+        timestamps(),
+        st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30)),
+        st.lists(_sla_view_rows(), max_size=3).map(tuple),
+        st.lists(_sla_view_items(), max_size=3).map(tuple),
+    )
+
+
 STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Appeal: appeals(),
     model.Attachment: attachments(),
@@ -281,6 +310,9 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Route: routes(),
     model.Rule: rules(),
     model.SlaClock: _sla_clocks(),
+    model.SlaView: _sla_views(),
+    model.SlaViewItem: _sla_view_items(),
+    model.SlaViewRow: _sla_view_rows(),
     model.Subscriber: subscribers(),
     model.SystemProblem: system_problems(),
     model.Topic: topics(),

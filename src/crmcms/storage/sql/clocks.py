@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from crmcms.errors import ConcurrencyError
-from crmcms.model import ClockKind, SlaClock
+from crmcms.model import ClockKind, SlaClock, SlaViewItem, SlaViewRow
 from crmcms.storage.schema import OPEN, appeal, sla_clock, sla_fired
 from crmcms.storage.sql.codec import to_utc
 
@@ -81,6 +81,37 @@ _LOCKS = 0x534C41
 _INT4 = 2**31
 
 
+_DUE = (
+    sa.select(sla_clock.c.appeal_id, sla_clock.c.clock)
+    .where(
+        sla_clock.c.next_escalation_at.is_not(None),
+        sla_clock.c.next_escalation_at <= sa.bindparam("moment", type_=sla_clock.c.due.type),
+    )
+    .order_by(sla_clock.c.next_escalation_at)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_DUE_COMPILED: dict[str, tuple[str, Callable[[datetime | None, int], Any]]] = {}
+
+
+def _due_statement(
+    dialect: sa.Dialect,
+) -> tuple[str, Callable[[datetime | None, int], Any]]:
+    """The due-escalations query as the driver takes it, and how to make its parameters."""
+    found = _DUE_COMPILED.get(dialect.name)
+    if found is None:
+        compiled = _DUE.compile(dialect=dialect)
+        convert = sla_clock.c.due.type.dialect_impl(dialect).bind_processor(dialect)
+        order = compiled.positiontup
+
+        def params(moment: datetime | None, limit: int) -> Any:
+            given = {"moment": convert(moment) if convert else moment, "limit": limit}
+            values = compiled.construct_params(given)  # SQLite adds an OFFSET of its own
+            return tuple(values[k] for k in order) if order else values
+
+        found = _DUE_COMPILED[dialect.name] = (compiled.string, params)
+    return found
+
+
 def release_claims(conn: sa.Connection, claims: list[int]) -> None:
     """Give up the appeals a unit of work claimed, once it is over."""
     for appeal_id in claims:
@@ -119,14 +150,16 @@ class SqlClocks:
         return True
 
     def due_escalations(self, moment: datetime, limit: int) -> list[tuple[int, str]]:
-        t = sla_clock.c
-        query = (
-            sa.select(t.appeal_id, t.clock)
-            .where(t.next_escalation_at.is_not(None), t.next_escalation_at <= to_utc(moment))
-            .order_by(t.next_escalation_at)
-            .limit(limit)
-        )
-        return [(int(r[0]), str(r[1])) for r in self._uow.connection().execute(query)]
+        conn = self._uow.connection()
+        sql, params = _due_statement(conn.dialect)
+        # The monitor's hot search: compiled once per dialect and run on the driver's
+        # cursor, so a scan costs what the query costs (see benchmarks/bench_sla.py).
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, params(to_utc(moment), limit))
+            return [(int(a), str(c)) for a, c in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
         t = sla_fired.c
@@ -150,6 +183,80 @@ class SqlClocks:
                 "fired_at": to_utc(at),
             }
         )
+
+    def sla_counts(
+        self, now: datetime, horizon: datetime, queue: str | None = None
+    ) -> list[SlaViewRow]:
+        earliest, where = self._earliest(horizon, queue)
+        a = appeal.c
+        cut = to_utc(now)
+        overdue = sa.func.sum(sa.case((earliest.c.due <= cut, 1), else_=0))
+        at_risk = sa.func.sum(sa.case((earliest.c.due > cut, 1), else_=0))
+        joined = earliest.join(appeal, a.id == earliest.c.appeal_id)
+        rows = []
+        conn = self._uow.connection()
+        for dimension, column in (
+            ("queue", a.queue),
+            ("operator", a.responsible),
+            ("topic", a.topic),
+        ):
+            query = (
+                sa.select(column, overdue, at_risk)
+                .select_from(joined)
+                .where(*where)
+                .group_by(column)
+                .order_by(column)
+            )
+            found = [(r[0], int(r[1] or 0), int(r[2] or 0)) for r in conn.execute(query)]
+            # Backends order NULL differently: the view puts "none" first everywhere.
+            found.sort(key=lambda r: (r[0] is not None, r[0] or ""))
+            rows += [SlaViewRow(dimension, *r) for r in found]
+        return rows
+
+    def sla_appeals(
+        self, now: datetime, horizon: datetime, queue: str | None = None, limit: int = 50
+    ) -> list[SlaViewItem]:
+        t, a = sla_clock.c, appeal.c
+        where = [
+            t.stopped_at.is_(None),
+            t.due.is_not(None),
+            t.due <= to_utc(horizon),
+            a.state == OPEN,
+        ]
+        if queue is not None:
+            where.append(a.queue == queue)
+        query = (
+            sa.select(t.appeal_id, t.clock, t.due, a.queue, a.responsible, a.topic)
+            .select_from(sla_clock.join(appeal, a.id == t.appeal_id))
+            .where(*where)
+            .order_by(t.due, t.appeal_id)
+            .limit(limit * 3)
+        )
+        cut = to_utc(now)
+        found: dict[int, SlaViewItem] = {}
+        for r in self._uow.connection().execute(query):
+            due = to_utc(r[2])
+            assert due is not None
+            assert cut is not None
+            if r[0] not in found:
+                found[r[0]] = SlaViewItem(int(r[0]), r[1], due, due <= cut, r[3], r[4], r[5])
+        return list(found.values())[:limit]
+
+    def _earliest(
+        self, horizon: datetime, queue: str | None
+    ) -> tuple[sa.Subquery, list[sa.ColumnElement[bool]]]:
+        """Each appeal's earliest running clock due by ``horizon``, and the appeal filter."""
+        t = sla_clock.c
+        earliest = (
+            sa.select(t.appeal_id, sa.func.min(t.due).label("due"))
+            .where(t.stopped_at.is_(None), t.due.is_not(None), t.due <= to_utc(horizon))
+            .group_by(t.appeal_id)
+            .subquery()
+        )
+        where: list[sa.ColumnElement[bool]] = [appeal.c.state == OPEN]
+        if queue is not None:
+            where.append(appeal.c.queue == queue)
+        return earliest, where
 
     def for_appeal(self, appeal_id: int) -> list[SlaClock]:
         staged = self.new.get(appeal_id)
