@@ -50,3 +50,33 @@ def test_our_errors_print_as_messages_not_tracebacks(
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert "Traceback" not in err
+
+
+def test_demo_shows_a_deadline_at_risk_broken_escalated_and_mailed() -> None:
+    """The deadlines part: the ladder's levels fire once each, in order, the priority is
+    raised, and every e-mail arrives at the demo's own SMTP server exactly once."""
+    from collections import Counter
+
+    from rich.console import Console
+
+    from crmcms.entrypoints.demo import example_catalog
+    from crmcms.entrypoints.demo_sla import run_sla_demo
+    from crmcms.storage.memory import MemoryStore
+
+    out = Console(record=True, width=120)
+    result = run_sla_demo(example_catalog(), out, MemoryStore().unit_of_work)
+    levels = [(f.clock, f.level.value) for _, f in result.findings]
+    assert ("process:transfer_sd", "at_risk") in levels
+    assert ("process:transfer_sd", "overdue") in levels
+    assert levels[-1] == ("resolution", "overdue")
+    fired = [(f.clock, f.step) for _, f in result.findings]
+    assert len(fired) == len(set(fired))  # each level of each clock once
+    assert [m for m, _ in result.findings] == sorted(m for m, _ in result.findings)
+    assert result.appeal.priority == "HIGH"  # the ladder's last level raised it
+    assert result.mails, "the demo's SMTP server received nothing"
+    assert set(Counter(m.message_id for m in result.mails).values()) == {1}
+    subjects = {str(m.message["Subject"]) for m in result.mails}
+    assert any(s.startswith("Эскалация: обращение") for s in subjects), subjects
+    text = out.export_text()
+    assert "breached" in text
+    assert "E-mail about appeal" in text

@@ -73,6 +73,9 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     # Appeals go to the same SQLite file as the definitions and stay there between runs.
     records = SqlStore(sqlite_url(db_path))
     run_workflow_demo(catalog, out, records.unit_of_work)
+    from crmcms.entrypoints.demo_sla import run_sla_demo
+
+    run_sla_demo(catalog, out, records.unit_of_work)
     kept = AppealFilters(records.engine).count("true")
     out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
     records.dispose()

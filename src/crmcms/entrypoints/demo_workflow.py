@@ -18,9 +18,27 @@ from crmcms.storage.memory import MemoryStore
 __all__ = ["run_workflow_demo"]
 
 CLIENTS = {
-    "1": {"Id": "1", "Name": "ООО Ромашка", "Category": "BIS", "Region": "Moscow"},
-    "2": {"Id": "2", "Name": "Иванов И.И.", "Category": "VIP", "Region": "Pskov"},
-    "3": {"Id": "3", "Name": "Петров П.П.", "Category": "BIS", "Region": "Pskov"},
+    "1": {
+        "Id": "1",
+        "Name": "ООО Ромашка",
+        "Category": "BIS",
+        "Region": "Moscow",
+        "Email": "office@romashka.example",
+    },
+    "2": {
+        "Id": "2",
+        "Name": "Иванов И.И.",
+        "Category": "VIP",
+        "Region": "Pskov",
+        "Email": "ivanov@mail.example",
+    },
+    "3": {
+        "Id": "3",
+        "Name": "Петров П.П.",
+        "Category": "BIS",
+        "Region": "Pskov",
+        "Email": "petrov@mail.example",
+    },
 }
 
 
