@@ -26,6 +26,8 @@ from crmcms.model import (
     HandlerEvent,
     LevelAction,
     MailingList,
+    MessageTemplate,
+    NotificationKind,
     Operator,
     Priority,
     Process,
@@ -357,8 +359,16 @@ ROLES = (
 
 OPERATORS = (
     Operator("Администратор", "Administrator", roles=("SECURITY_ADMIN",)),
-    Operator("bis", "Оператор BIS", roles=("HAS_OPERATOR",), template="30"),
-    Operator("olga", "Ольга", roles=("HAS_OPERATOR", "SYSTEM_PROBLEM_MANAGER"), template="29"),
+    Operator(
+        "bis", "Оператор BIS", roles=("HAS_OPERATOR",), template="30", email="bis@operator.example"
+    ),
+    Operator(
+        "olga",
+        "Ольга",
+        roles=("HAS_OPERATOR", "SYSTEM_PROBLEM_MANAGER"),
+        template="29",
+        email="olga@operator.example",
+    ),
 )
 
 PRIORITIES = (
@@ -371,6 +381,38 @@ PRIORITIES = (
 MAILING_LISTS = (
     MailingList("SD_TEAM", "Служба SD", operators=("olga",), addresses=("sd@example.com",)),
     MailingList("MANAGERS", "Менеджеры", addresses=("managers@example.com",)),
+)
+
+# What the monitor's and the workflow's e-mails say (messages.crm).
+MESSAGE_TEMPLATES = (
+    MessageTemplate(
+        "DEADLINE_AT_RISK",
+        NotificationKind.DEADLINE_WARNING,
+        name="Срок обращения подходит к концу",
+        subject="Обращение {{ appeal.id }} ({{ topic.name }}): срок на исходе",
+        text=(
+            "Обращение {{ appeal.id }} клиента {{ client.Name }} ждёт в очереди {{ queue.name }}.\n"
+            "Срок: {{ appeal.process_deadline or appeal.deadline }} (UTC).\n"
+            "{{ notification.text }}\n"
+        ),
+        html=(
+            "<p>Обращение <b>{{ appeal.id }}</b> клиента {{ client.Name }} ждёт в очереди\n"
+            "{{ queue.name }}.</p>\n"
+            "<p>Срок: {{ appeal.process_deadline or appeal.deadline }} (UTC).</p>\n"
+        ),
+    ),
+    MessageTemplate(
+        "DEADLINE_BROKEN",
+        NotificationKind.ESCALATION,
+        name="Срок обращения нарушен",
+        subject="Эскалация: обращение {{ appeal.id }} ({{ topic.name }}) просрочено",
+        text=(
+            "Срок обращения {{ appeal.id }} клиента {{ client.Name }} нарушен.\n"
+            "Процесс: {{ process.name }}, очередь: {{ queue.name }}, "
+            'приоритет: {{ appeal.priority or "-" }}.\n'
+            "{{ notification.text }}\n"
+        ),
+    ),
 )
 
 
@@ -392,4 +434,5 @@ def build_catalog() -> Catalog:
         roles=ROLES,
         operators=OPERATORS,
         templates=TEMPLATES,
+        message_templates=MESSAGE_TEMPLATES,
     )
