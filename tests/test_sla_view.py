@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from crmcms.entrypoints.cli import cli
 from crmcms.model import SlaViewRow
 from crmcms.storage.sql import SqlStore
-from test_sla_monitor import World
+from test_sla_monitor import World, definitions
 
 
 def scenario(world: World) -> tuple[int, int, int]:
@@ -85,4 +85,28 @@ def test_the_view_is_the_same_on_postgresql(postgres_url: str) -> None:
         w.clock.advance(hours=3)
     for within in (timedelta(hours=2), timedelta(days=3)):
         assert world.engine.sla_view(within=within) == memory.engine.sla_view(within=within)
+    store.dispose()
+
+
+def test_the_sla_command_recomputes_the_clocks_with_new_definitions(
+    tmp_path: pathlib.Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/sla.sqlite"
+    store = SqlStore(url)
+    world = World(store.unit_of_work, ladder="at +0: notify boss")
+    appeal_id = world.register()
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    text = definitions("at +0: notify boss").replace(
+        "deadline: 4h business", "deadline: 8h business"
+    )
+    (folder / "routes.crm").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["sla", "--db", url, "--recompute", "--definitions", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 changed" in result.output
+    with store.unit_of_work() as uow:
+        [clock] = uow.clocks.for_appeal(appeal_id)
+    assert clock.limit == timedelta(hours=8)
     store.dispose()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from crmcms.entrypoints.outbox_cli import parse_age
 from crmcms.entrypoints.worker_cli import URL_OPTION
+
+if TYPE_CHECKING:
+    from crmcms.storage.sql import SqlStore
 
 __all__ = ["sla"]
 
@@ -29,7 +34,28 @@ __all__ = ["sla"]
     show_default=True,
     help="How many of the earliest appeals to list.",
 )
-def sla(url: str | None, queue: str | None, within: str, limit: int) -> None:
+@click.option(
+    "--recompute",
+    is_flag=True,
+    help="First work out every open appeal's clocks again with the definitions (after "
+    "deadlines, priorities' limits or calendars changed).",
+)
+@click.option(
+    "--definitions",
+    "definitions",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="With --recompute: definition files or folders (*.crm); default: the catalog "
+    "saved in the database.",
+)
+def sla(
+    url: str | None,
+    queue: str | None,
+    within: str,
+    limit: int,
+    recompute: bool,
+    definitions: tuple[Path, ...],
+) -> None:
     """Appeals overdue and at risk of their SLA, by queue, operator and topic."""
     from rich.console import Console
     from rich.table import Table
@@ -37,13 +63,17 @@ def sla(url: str | None, queue: str | None, within: str, limit: int) -> None:
     from crmcms.engine.sla_view import sla_view
     from crmcms.storage.sql import SqlStore
 
+    horizon = parse_age(within)
     store = SqlStore(url)
+    console = Console()
     try:
+        if recompute:
+            changed = _recompute(store, definitions)
+            console.print(f"Recomputed the clocks of every open appeal: {changed} changed")
         with store.unit_of_work() as uow:
-            view = sla_view(uow, datetime.now(UTC), parse_age(within), queue, limit)
+            view = sla_view(uow, datetime.now(UTC), horizon, queue, limit)
     finally:
         store.dispose()
-    console = Console()
     shown = {"queue": "Queue", "operator": "Operator", "topic": "Topic"}
     for dimension, title in shown.items():
         table = Table(title=f"By {dimension}")
@@ -69,3 +99,18 @@ def sla(url: str | None, queue: str | None, within: str, limit: int) -> None:
             item.topic,
         )
     console.print(table)
+
+
+def _recompute(store: SqlStore, definitions: tuple[Path, ...]) -> int:
+    """How many appeals' stored clocks changed when worked out again from history."""
+    from crmcms.dsl import load_catalog
+    from crmcms.engine import Engine
+    from crmcms.plugins import make_plugin_manager, rule_schema
+    from crmcms.storage.definitions import DefinitionStore
+
+    pm = make_plugin_manager()
+    if definitions:
+        catalog = load_catalog(list(definitions), schema=rule_schema(pm))
+    else:
+        catalog = DefinitionStore(store.engine).load()
+    return Engine(catalog, store.unit_of_work, plugins=pm).recompute_deadlines()
