@@ -7,7 +7,7 @@ from typing import cast
 
 import attrs
 
-from crmcms.engine.deadlines import due_at
+from crmcms.engine.deadlines import calendar_for, due_at
 from crmcms.engine.history import snapshot
 from crmcms.engine.obstacles import Requirements, ensure_allowed
 from crmcms.engine.routing import enter_process, run_automatic
@@ -111,7 +111,7 @@ def _new_appeal(
     if problems:
         raise ValidationError(_unique(problems), subject=f"appeal on topic {topic}")
     if route.deadline is not None:
-        appeal.deadline = due_at(tx.now, route.deadline)
+        appeal.deadline = due_at(tx.now, route.deadline, calendar_for(tx.catalog, route))
     reason = enter_process(tx, appeal, route, operator, save=False)
     tx.add_appeal(appeal)
     tx.record(appeal, HistoryKind.CREATED, None, operator=operator.login, reason=reason)

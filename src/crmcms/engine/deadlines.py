@@ -1,58 +1,54 @@
-"""Deadlines: when a process or an appeal is due, in clock time or in business days."""
+"""Deadlines: when a process or an appeal is due, in clock time or in a business calendar."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from crmcms.model import Deadline
+from crmcms.model import WEEKDAYS, BusinessCalendar, Catalog, Deadline, Process, Queue, Route
+from crmcms.model.business_time import timeline
 
-__all__ = ["add_business_time", "due_at", "is_business_day"]
-
-_DAY = timedelta(days=1)
-
-
-def is_business_day(moment: datetime) -> bool:
-    """Monday to Friday; there is no holiday calendar."""
-    return moment.weekday() < 5
+__all__ = ["add_business_time", "calendar_for", "due_at", "is_business_day"]
 
 
-def _next_midnight(moment: datetime) -> datetime:
-    return (moment + _DAY).replace(hour=0, minute=0, second=0, microsecond=0)
+def is_business_day(moment: datetime, calendar: BusinessCalendar = WEEKDAYS) -> bool:
+    """Whether the local date of ``moment`` in ``calendar`` has working time."""
+    line = timeline(calendar)
+    return line.working_time(moment.astimezone(line.zone).date()) > timedelta(0)
 
 
-def add_business_time(start: datetime, amount: timedelta) -> datetime:
-    """``start`` plus ``amount`` counting only the hours of Monday to Friday.
+def add_business_time(
+    start: datetime, amount: timedelta, calendar: BusinessCalendar = WEEKDAYS
+) -> datetime:
+    """``start`` plus ``amount`` of working time in ``calendar`` (Monday to Friday, UTC, if
+    none is named): two days from Friday 16:00 end on Tuesday 16:00."""
+    return timeline(calendar).add(start, amount)
 
-    Saturdays and Sundays do not count: two days from Friday 16:00 end on Tuesday 16:00,
-    one day from Saturday 10:00 ends on Tuesday 00:00. A time zone on ``start`` is kept
-    and days are its calendar days.
+
+def due_at(
+    start: datetime, deadline: Deadline, calendar: BusinessCalendar | None = None
+) -> datetime:
+    """When a deadline that starts counting at ``start`` runs out.
+
+    A business deadline counts in ``calendar`` (:data:`~crmcms.model.WEEKDAYS` if none):
+    its days are working days (the same time of the working day, N working days on), its
+    hours and minutes working time; ``1d12h`` is one working day, then twelve working hours.
+    Other deadlines are plain elapsed time.
     """
-    if amount < timedelta(0):
-        raise ValueError(f"business time cannot run backwards: {amount}")
-    current, left = start, amount
-    while True:
-        midnight = _next_midnight(current)
-        if not is_business_day(current):
-            current = midnight
-            continue
-        # Whole working weeks at once keep long limits from looping day by day.
-        if current.weekday() == 0 and current == current.replace(
-            hour=0, minute=0, second=0, microsecond=0
-        ):
-            weeks = left // timedelta(days=5)
-            if weeks:
-                current += timedelta(days=7 * weeks)
-                left -= timedelta(days=5 * weeks)
-                continue
-        today = midnight - current
-        if left <= today:
-            return current + left
-        left -= today
-        current = midnight
+    if not deadline.business_time:
+        return start + deadline.limit
+    line = timeline(WEEKDAYS if calendar is None else calendar)
+    days = deadline.limit.days
+    rest = deadline.limit - timedelta(days=days)
+    due = line.add_days(start, days) if days else start
+    return line.add(due, rest) if rest else due
 
 
-def due_at(start: datetime, deadline: Deadline) -> datetime:
-    """When a deadline that starts counting at ``start`` runs out."""
-    if deadline.business_time:
-        return add_business_time(start, deadline.limit)
-    return start + deadline.limit
+def calendar_for(
+    catalog: Catalog, route: Route, process: Process | None = None, queue: Queue | None = None
+) -> BusinessCalendar:
+    """The calendar a deadline counts in: the process's, else the queue's, else the route's,
+    else :data:`~crmcms.model.WEEKDAYS`."""
+    for owner in (process, queue, route):
+        if owner is not None and owner.calendar is not None:
+            return catalog.calendar(owner.calendar)
+    return WEEKDAYS

@@ -13,6 +13,7 @@ from datetime import timedelta
 import attrs
 
 from crmcms.dsl import CompiledRule
+from crmcms.engine.deadlines import calendar_for
 from crmcms.engine.handlers import handlers_for
 from crmcms.engine.history import change
 from crmcms.engine.obstacles import Requirements
@@ -20,6 +21,7 @@ from crmcms.engine.queues import QueueCandidate, queue_candidates
 from crmcms.engine.rules import RuleBook
 from crmcms.errors import NotFoundError
 from crmcms.model import (
+    BusinessCalendar,
     Catalog,
     Change,
     Deadline,
@@ -89,6 +91,7 @@ class RoutePlan:
         self._catalog = catalog
         self._rules = rules
         self._candidates: dict[str, tuple[QueueCandidate, ...]] = {}
+        self._calendars: dict[tuple[str, str | None], BusinessCalendar] = {}
         """Candidate queues by process, for those entered so far (see :meth:`queues`)."""
         self._processes = {p.code: self._process(route, p) for p in route.processes}
         self.transitions: dict[str, TransitionPlan] = {
@@ -157,6 +160,18 @@ class RoutePlan:
         if found is None:
             found = queue_candidates(self._catalog, self._rules, self.route, process)
             self._candidates[process] = found
+        return found
+
+    def calendar(self, process: str, queue: str | None) -> BusinessCalendar:
+        """The calendar a deadline of ``process`` counts in while the appeal waits in
+        ``queue`` (see :func:`~crmcms.engine.deadlines.calendar_for`)."""
+        key = (process, queue)
+        found = self._calendars.get(key)
+        if found is None:
+            catalog = self._catalog
+            waiting = None if queue is None else catalog.queue(queue)
+            found = calendar_for(catalog, self.route, self.process(process).process, waiting)
+            self._calendars[key] = found
         return found
 
     def transition(self, code: str) -> TransitionPlan:

@@ -140,7 +140,11 @@ def perform(
         if limit is not None:
             deadline: datetime | None = now + limit
         else:
-            deadline = None if target.deadline is None else due_at(now, target.deadline)
+            deadline = (
+                None
+                if target.deadline is None
+                else due_at(now, target.deadline, plan.calendar(process, queue))
+            )
         changes = _entry_changes(appeal, queue, now, deadline, step.moved)
         appeal.queue = queue
         appeal.process_entered_at = now
@@ -270,7 +274,11 @@ def _enter(
     if step.clock_limit is not None:
         deadline: datetime | None = now + step.clock_limit
     else:
-        deadline = None if step.deadline is None else due_at(now, step.deadline)
+        deadline = (
+            None
+            if step.deadline is None
+            else due_at(now, step.deadline, plan.calendar(step.code, queue))
+        )
     # Entering a process changes these three fields and nothing else.
     changes = _entry_changes(appeal, queue, now, deadline, before) if save else ()
     appeal.queue = queue

@@ -169,6 +169,15 @@ class Timeline:
         """``moment`` itself if it is working time, else the start of the next working interval."""
         return _moment(self._next_working(_instant(moment, "moment")))
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The calendar's time zone, in which its working intervals are wall times."""
+        return self._zone
+
+    def working_time(self, day: date) -> timedelta:
+        """The working time of the local date ``day`` (nothing on a holiday)."""
+        return timedelta(microseconds=self._day_time(day.toordinal()))
+
     def is_working(self, moment: datetime) -> bool:
         """Whether ``moment`` lies in a working interval (start included, end excluded)."""
         instant = _instant(moment, "moment")

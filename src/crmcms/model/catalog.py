@@ -11,6 +11,7 @@ from crmcms.errors import InvalidValueError, NotFoundError, Problem, ValidationE
 from crmcms.model._checks import duplicates
 from crmcms.model._lookup import did_you_mean, find
 from crmcms.model.attributes import AttributeDef
+from crmcms.model.calendars import ALWAYS, WEEKDAYS, BusinessCalendar
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary
 from crmcms.model.messages import MessageTemplate
@@ -29,6 +30,9 @@ T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 
 PLACE_SEPARATOR = "\\"
+
+BUILTIN_CALENDARS: Mapping[str, BusinessCalendar] = {c.code: c for c in (WEEKDAYS, ALWAYS)}
+"""Calendars every catalog knows by code; a calendar of the same code defined in it wins."""
 
 
 @attrs.frozen
@@ -105,6 +109,8 @@ class Catalog:
     operators: tuple[Operator, ...] = ()
     templates: tuple[ContactTemplate, ...] = ()
     message_templates: tuple[MessageTemplate, ...] = ()
+    calendars: tuple[BusinessCalendar, ...] = ()
+    """Business calendars; ``WEEKDAYS`` and ``ALWAYS`` are known without being listed."""
 
     _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -176,6 +182,11 @@ class Catalog:
 
     def template(self, code: str) -> ContactTemplate:
         return self._get("templates", "contact template", code, ContactTemplate)
+
+    def calendar(self, code: str) -> BusinessCalendar:
+        """Calendar ``code``: one of ``calendars``, else the built-in of that code."""
+        index: dict[str, BusinessCalendar] = {**BUILTIN_CALENDARS, **self._by_kind["calendars"]}
+        return find("business calendar", index, code)
 
     # --- Routes ---------------------------------------------------------------------------
 

@@ -55,6 +55,9 @@ class Queue:
     rule: str | None = None
     system: bool = False
     active: bool = True
+    calendar: str | None = None
+    """Code of the business calendar in which deadlines of appeals waiting here count,
+    unless their process names one."""
 
     def __attrs_post_init__(self) -> None:
         require_code("queue", self.code)

@@ -162,6 +162,9 @@ class Process:
     pauses: bool = False
     """While an appeal is in this process (waiting for the client, say) its first-response
     and resolution clocks stand still."""
+    calendar: str | None = None
+    """Code of the business calendar its deadline counts in; ``None`` defers to the queue's
+    and then the route's."""
 
     def __attrs_post_init__(self) -> None:
         require_code("process", self.code)
@@ -229,6 +232,8 @@ class Route:
     this version where appeals waiting in it continue."""
     first_response: Deadline | None = None
     """Time allowed from registration until an operator takes the appeal."""
+    calendar: str | None = None
+    """Code of the business calendar its business deadlines count in (``WEEKDAYS`` if none)."""
 
     @property
     def has_clocks(self) -> bool:

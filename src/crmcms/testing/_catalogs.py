@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import strategies as st
 
 from crmcms.model.catalog import Catalog
@@ -9,6 +10,7 @@ from crmcms.model.places import ContactPlace
 from crmcms.model.routes import Route
 from crmcms.model.topics import TopicGroup
 from crmcms.testing._basics import codes
+from crmcms.testing._calendars import business_calendars
 from crmcms.testing._definitions import (
     channels,
     client_categories,
@@ -123,6 +125,21 @@ def catalogs(draw: st.DrawFn) -> Catalog:
             unique_by=(lambda m: m.code, lambda m: m.key),
         )
     )
+    calendar_list = tuple(
+        draw(st.lists(business_calendars(), max_size=2, unique_by=lambda c: c.code))
+    )
+    calendar_codes = st.none() | st.sampled_from(
+        sorted({c.code for c in calendar_list} | {"WEEKDAYS", "ALWAYS"})
+    )
+    route_list = [
+        attrs.evolve(
+            r,
+            calendar=draw(calendar_codes),
+            processes=tuple(attrs.evolve(p, calendar=draw(calendar_codes)) for p in r.processes),
+        )
+        for r in route_list
+    ]
+    queue_list = tuple(attrs.evolve(q, calendar=draw(calendar_codes)) for q in queue_list)
     return Catalog(
         message_templates=tuple(messages),
         dictionaries=dicts_built,
@@ -142,4 +159,5 @@ def catalogs(draw: st.DrawFn) -> Catalog:
         roles=role_list,
         operators=operator_list,
         templates=template_list,
+        calendars=calendar_list,
     )

@@ -1,0 +1,94 @@
+"""Deadlines count in the calendar of the process, queue or route; WEEKDAYS when none is named."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crmcms.engine.deadlines import calendar_for, due_at, is_business_day
+from crmcms.errors import NotFoundError
+from crmcms.model import (
+    ALWAYS,
+    WEEKDAYS,
+    BusinessCalendar,
+    Catalog,
+    Deadline,
+    Process,
+    Queue,
+    Route,
+)
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+OFFICE = BusinessCalendar(
+    "OFFICE",
+    "Moscow office",
+    "Europe/Moscow",
+    week=[["09:00-13:00", "14:00-18:00"]] * 5 + [[], []],
+    exceptions={date(2026, 2, 23): (), date(2026, 2, 28): ["09:00-18:00"]},
+)
+
+
+def _route(process_calendar: str | None, route_calendar: str | None) -> Route:
+    return Route(
+        "R",
+        "Route",
+        "a",
+        (Process("a", "A", calendar=process_calendar), Process("b", "B", final=True)),
+        topics=("T",),
+        calendar=route_calendar,
+    )
+
+
+def test_days_are_working_days_and_hours_working_time() -> None:
+    friday = datetime(2026, 2, 20, 15, 30, tzinfo=MOSCOW)
+    # Monday 23 February is a holiday and Saturday 28 February a working day.
+    assert due_at(friday, Deadline(timedelta(days=1), business_time=True), OFFICE) == datetime(
+        2026, 2, 24, 15, 30, tzinfo=MOSCOW
+    )
+    assert due_at(friday, Deadline(timedelta(hours=4), business_time=True), OFFICE) == datetime(
+        2026, 2, 24, 10, 30, tzinfo=MOSCOW
+    )
+    # 1d12h: one working day to Tuesday 15:30, then twelve working hours to Thursday 10:30.
+    assert due_at(
+        friday, Deadline(timedelta(days=1, hours=12), business_time=True), OFFICE
+    ) == datetime(2026, 2, 26, 10, 30, tzinfo=MOSCOW)
+    # The same working time into the day: 5 h 30 min, which on Saturday (no lunch) is 14:30.
+    assert due_at(friday, Deadline(timedelta(days=5), business_time=True), OFFICE) == datetime(
+        2026, 2, 28, 14, 30, tzinfo=MOSCOW
+    )
+
+
+def test_clock_deadlines_ignore_the_calendar() -> None:
+    friday = datetime(2026, 2, 20, 15, 30, tzinfo=UTC)
+    assert due_at(friday, Deadline(timedelta(days=1)), OFFICE) == friday + timedelta(days=1)
+
+
+def test_without_a_calendar_business_means_monday_to_friday() -> None:
+    friday = datetime(2026, 3, 6, 16, tzinfo=UTC)
+    two_days = Deadline(timedelta(days=2), business_time=True)
+    assert due_at(friday, two_days) == datetime(2026, 3, 10, 16, tzinfo=UTC)
+    assert is_business_day(friday)
+    assert not is_business_day(friday + timedelta(days=1))
+    assert not is_business_day(datetime(2026, 2, 23, 12, tzinfo=UTC), OFFICE)
+
+
+def test_the_process_calendar_wins_then_the_queue_then_the_route() -> None:
+    catalog = Catalog(calendars=(OFFICE,))
+    queue = Queue("Q", "Queue", calendar="ALWAYS")
+    route = _route("OFFICE", "WEEKDAYS")
+    assert calendar_for(catalog, route, route.process("a"), queue) is OFFICE
+    assert calendar_for(catalog, route, route.process("b"), queue) is ALWAYS
+    assert calendar_for(catalog, route, route.process("b"), None) is WEEKDAYS
+    assert calendar_for(catalog, _route(None, None), None, Queue("P", "P")) is WEEKDAYS
+
+
+def test_unknown_calendars_are_reported_with_a_hint() -> None:
+    catalog = Catalog(calendars=(OFFICE,))
+    assert catalog.calendar("WEEKDAYS") is WEEKDAYS
+    with pytest.raises(NotFoundError, match="did you mean 'OFFICE'"):
+        catalog.calendar("OFICE")
+    route = _route("NOPE", None)
+    with pytest.raises(NotFoundError):
+        calendar_for(catalog, route, route.process("a"), None)
