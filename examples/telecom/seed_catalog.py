@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from crmcms.model import (
     AttributeDef,
     AttributeGroup,
     AttributeOverride,
+    BusinessCalendar,
     Catalog,
     Channel,
     ClientCategory,
@@ -292,6 +293,7 @@ QUEUES = (
         administrators=("Администратор",),
         processes=("transfer_sd",),
         rule="NOT_PSKOV",
+        calendar="MOSCOW",
     ),
     Queue(
         "79",
@@ -416,6 +418,56 @@ MESSAGE_TEMPLATES = (
 )
 
 
+def _days(*spans: str) -> list[date]:
+    """Dates from ``2026-01-01`` or ``2026-01-01..2026-01-08``."""
+    out = []
+    for span in spans:
+        first, _, last = span.partition("..")
+        day, stop = date.fromisoformat(first), date.fromisoformat(last or first)
+        while day <= stop:
+            out.append(day)
+            day += timedelta(days=1)
+    return out
+
+
+_OFFICE_HOURS = ("09:00-13:00", "14:00-18:00")
+# Russia's public holidays and moved days off of 2026 and 2027, and the Saturday made a
+# working day (20 February 2027), as examples/telecom/calendars.crm writes them.
+MOSCOW = BusinessCalendar(
+    "MOSCOW",
+    "Московский офис",
+    "Europe/Moscow",
+    week=[_OFFICE_HOURS] * 5 + [(), ()],
+    exceptions={
+        **dict.fromkeys(
+            _days(
+                "2026-01-01..2026-01-09",
+                "2026-02-23",
+                "2026-03-08..2026-03-09",
+                "2026-05-01",
+                "2026-05-09",
+                "2026-05-11",
+                "2026-06-12",
+                "2026-11-04",
+                "2026-12-31",
+                "2027-01-01..2027-01-08",
+                "2027-02-22..2027-02-23",
+                "2027-03-08",
+                "2027-05-01",
+                "2027-05-03",
+                "2027-05-09..2027-05-10",
+                "2027-06-12",
+                "2027-06-14",
+                "2027-11-04..2027-11-05",
+                "2027-12-31",
+            ),
+            (),
+        ),
+        date(2027, 2, 20): _OFFICE_HOURS,
+    },
+)
+
+
 def build_catalog() -> Catalog:
     """Every definition the seed's screenshots show, as one catalog."""
     return Catalog(
@@ -435,4 +487,5 @@ def build_catalog() -> Catalog:
         operators=OPERATORS,
         templates=TEMPLATES,
         message_templates=MESSAGE_TEMPLATES,
+        calendars=(MOSCOW,),
     )

@@ -21,6 +21,7 @@ DECLARATION_KEYWORDS: tuple[str, ...] = (
     "queue",
     "route",
     "message",
+    "calendar",
 )
 """What a declaration starts with, as ``definitions.lark`` spells it (a test holds the two
 together): the syntax error that expects a declaration lists them, and after a syntax error
@@ -42,6 +43,7 @@ DEFINITION_WORDS: frozenset[str] = frozenset(
             "merge common moved process initial final keep inherit transition automatic deadline",
             "business warn notify escalate on incoming outgoing any",
             "event subject html",
+            "timezone holidays working none mon tue wed thu fri sat sun",
         )
     ).split()
 )

@@ -7,6 +7,7 @@ import sys
 import click
 
 from crmcms import __version__
+from crmcms.entrypoints.calendar_cli import calendar
 from crmcms.entrypoints.db_cli import db, dev
 from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
@@ -40,7 +41,7 @@ def demo(db_path: str) -> None:
     run_demo(db_path)
 
 
-for _command in (db, dev, rule, check, fmt, graph, explore, worker, outbox, sla):
+for _command in (db, dev, rule, check, fmt, graph, explore, worker, outbox, sla, calendar):
     cli.add_command(_command)
 
 

@@ -24,7 +24,7 @@ from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import Topic, TopicGroup
 from crmcms.model.values import AttributeFlags, resolve_flag
 
-__all__ = ["Catalog", "EffectiveAttribute"]
+__all__ = ["BUILTIN_CALENDARS", "Catalog", "EffectiveAttribute"]
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)

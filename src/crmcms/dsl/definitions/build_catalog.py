@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
+from crmcms.dsl.definitions.build_calendars import build_calendar
 from crmcms.dsl.definitions.build_messages import build_message
 from crmcms.dsl.definitions.build_routes import RouteBuilder
 from crmcms.dsl.definitions.catalog_draft import CatalogDraft
@@ -73,6 +74,7 @@ class CatalogBuilder:
             "queue": self.queue,
             "route": self.routes.route,
             "message": lambda d: build_message(self.draft, d),
+            "calendar": lambda d: build_calendar(self.draft, d),
         }
         # Places first: templates may name a place by its path of names.
         ordered = sorted(
@@ -498,5 +500,6 @@ class CatalogBuilder:
                 rule=rule,
                 system=self.draft.single(decl, "system") is not None,
                 active=self.draft.active(decl),
+                calendar=self.draft.calendar(decl, f"queue {code}"),
             ),
         )

@@ -215,6 +215,7 @@ class RouteBuilder:
                 description=self.draft.description(decl),
                 active=self.draft.active(decl),
                 moved_processes={k: v for k, v in moved.items() if v in known},
+                calendar=self.draft.calendar(decl, what),
             ),
         )
         if made is not None:
@@ -264,6 +265,7 @@ class RouteBuilder:
                 handlers=self.handlers(decl, scope, f"process {code} of {what}"),
                 queue_policy=policy,
                 queues=queues,
+                calendar=self.draft.calendar(decl, f"process {code} of {what}"),
             ),
         )
 

@@ -92,6 +92,11 @@ class CatalogDraft:
     def description(self, decl: Decl) -> str:
         return self.text(decl, "description") or ""
 
+    def calendar(self, decl: Decl, what: str) -> str | None:
+        """The code of the calendar ``decl`` names (``calendar: CODE``), if it names one."""
+        item = self.single(decl, "calendar")
+        return None if item is None else self.ref("calendar", item.values[0], what)
+
     def active(self, decl: Decl) -> bool:
         return self.single(decl, "inactive") is None
 

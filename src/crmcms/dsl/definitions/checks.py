@@ -41,6 +41,7 @@ from crmcms.model import (
     ValueType,
 )
 from crmcms.model._lookup import did_you_mean
+from crmcms.model.catalog import BUILTIN_CALENDARS
 
 __all__ = [
     "Condition",
@@ -145,6 +146,7 @@ def _known(catalog: Catalog) -> dict[str, set[str]]:
         "operator": logins,
         "template": {t.code for t in catalog.templates},
         "process": processes,
+        "calendar": {c.code for c in catalog.calendars} | set(BUILTIN_CALENDARS),
         "recipient": logins | {m.code for m in catalog.mailing_lists},
         "priority": {p.code for p in catalog.priorities},
     }

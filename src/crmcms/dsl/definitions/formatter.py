@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -13,6 +13,7 @@ from crmcms.dsl.definitions.parser import parse_definitions, text_block
 from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
 from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.unparse import chain, format_duration_literal, quote, unparse
+from crmcms.model.calendars import WEEKDAY_NAMES
 
 __all__ = ["INDENT", "format_code", "format_source", "print_definitions"]
 
@@ -156,6 +157,17 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             return f"{key}: {_text(values[0])}"
         case "addresses":
             return "addresses: " + ", ".join(quote(v) for v in values)
+        case "timezone":
+            return f"timezone: {quote(values[0])}"
+        case "hours":
+            first, last, intervals = values
+            days = WEEKDAY_NAMES[first] + ("" if first == last else f"..{WEEKDAY_NAMES[last]}")
+            return f"{days}: {_intervals(intervals)}"
+        case "holidays":
+            return "holidays: " + ", ".join(_date_range(a, b) for a, b, _ in values)
+        case "working":
+            first, last, _, intervals = values
+            return f"working: {_date_range(first, last)} {_intervals(intervals)}"
         case "direction":
             return f"direction: {values[0]}"
         case "members":
@@ -181,6 +193,14 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             flags = " ".join("inherit" if o.key == "inherit" else _flag(o, cond) for o in options)
             return f"attribute {_ref(ref)}: {flags}"
     return f"{key}: {_refs(values)}"
+
+
+def _intervals(intervals: tuple[Any, ...]) -> str:
+    return ", ".join(str(i) for i in intervals) or "none"
+
+
+def _date_range(first: date, last: date) -> str:
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
 def _header(decl: Decl, cond: Condition = unparse) -> str:

@@ -6,7 +6,7 @@ import contextvars
 import functools
 import textwrap
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from lark import Lark, Token, Transformer
@@ -27,7 +27,8 @@ from crmcms.dsl.rules.parser import (
 )
 from crmcms.dsl.rules.schema import parse_duration_literal
 from crmcms.dsl.syntax_errors import SyntaxErrors, condition_examples
-from crmcms.errors import DslError, SourceSpan
+from crmcms.errors import DslError, SourceSpan, ValidationError
+from crmcms.model.calendars import WEEKDAY_NAMES, WorkingInterval
 
 __all__ = ["definitions_parser", "parse_definitions", "text_block"]
 
@@ -477,9 +478,59 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def argument(self, items: list[Any]) -> tuple[Ref, ast.Node]:
         return items[0], items[1]
 
+    # --- calendars -------------------------------------------------------------------
+
+    calendar = _decl_of("calendar")
+    cal_body = staticmethod(_body)
+    cal_timezone = _string_item("timezone")
+    calendar_ref = _ref_item("calendar")
+
+    def cal_week(self, items: list[Any]) -> Item:
+        days, intervals = items
+        first, _, last = str(days).partition("..")
+        start, stop = WEEKDAY_NAMES.index(first), WEEKDAY_NAMES.index(last or first)
+        if stop < start:
+            raise DslError(
+                f"a range of weekdays runs from Monday to Sunday: {last}..{first}, not {days}",
+                token_span(days),
+            )
+        return Item("hours", token_span(days), (start, stop, intervals))
+
+    def cal_hours(self, items: list[Any]) -> tuple[WorkingInterval, ...]:
+        (value,) = items
+        return () if isinstance(value, Token) else tuple(value)
+
+    def cal_spans(self, items: list[Token]) -> tuple[WorkingInterval, ...]:
+        return tuple(_interval(t) for t in items)
+
+    def cal_holidays(self, items: list[Token]) -> Item:
+        return Item("holidays", token_span(items[0]), tuple(_dates(t) for t in items))
+
+    def cal_working(self, items: list[Any]) -> Item:
+        dates, intervals = items
+        first, last, span = _dates(dates)
+        return Item("working", span, (first, last, span, intervals))
+
 
 _ACTION_WORDS = frozenset({"NAME", "NOTIFY", "ESCALATE", "CALL"})
 """Tokens an action's name is made of: names, and the built-in actions' own words."""
+
+
+def _interval(tok: Token) -> WorkingInterval:
+    try:
+        return WorkingInterval.parse(str(tok))
+    except ValidationError as exc:
+        raise DslError(exc.problems[0].message, token_span(tok)) from None
+
+
+def _dates(tok: Token) -> tuple[date, date, SourceSpan]:
+    first, _, last = str(tok).partition("..")
+    try:
+        return date.fromisoformat(first), date.fromisoformat(last or first), token_span(tok)
+    except ValueError:
+        raise DslError(
+            f"{tok} is not a date YYYY-MM-DD (or a range of them)", token_span(tok)
+        ) from None
 
 
 def _duration(tok: Token) -> timedelta:

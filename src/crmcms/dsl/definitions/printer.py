@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from crmcms.dsl.definitions.ast import Decl, Item, Ref
@@ -13,6 +14,7 @@ from crmcms.dsl.rules.titles import is_condition_rule
 from crmcms.errors import SourceSpan
 from crmcms.model import (
     AttributeDef,
+    BusinessCalendar,
     Catalog,
     Deadline,
     DictionaryKind,
@@ -152,7 +154,7 @@ def _level_action(action: EscalationAction) -> Item:
 
 
 def _process(p: Process, initial: bool) -> Decl:
-    body = _desc(p.description) + _deadline(p.deadline)
+    body = _desc(p.description) + _deadline(p.deadline) + _ref_item("calendar", p.calendar)
     if p.queue_policy is QueuePolicy.KEEP:
         body.append(_i("queue", "keep"))
     elif p.queues:
@@ -178,6 +180,7 @@ def _transition(catalog: Catalog, t: Transition) -> Decl:
 
 def _route(catalog: Catalog, r: Route) -> Decl:
     body: list[Decl | Item] = [*_desc(r.description), _i("topics", *map(_r, r.topics))]
+    body += _ref_item("calendar", r.calendar)
     body += [_i("merge")] if r.merge_common_attributes else []
     body += [_i("close_open")] if r.close_with_open_children else []
     body += _deadline(r.deadline) + _deadline(r.first_response, "first_response")
@@ -188,6 +191,30 @@ def _route(catalog: Catalog, r: Route) -> Decl:
     options = [_i("version", r.version), *_inactive(r.active)]
     decl = _d("route", r.code, r.name, options, body)
     return decl
+
+
+def _calendar(c: BusinessCalendar) -> Decl:
+    body = [*_desc(c.description), _i("timezone", c.timezone)]
+    day = 0
+    while day < 7:
+        last = day
+        while last + 1 < 7 and c.week[last + 1] == c.week[day]:
+            last += 1
+        if c.week[day]:
+            body.append(_i("hours", day, last, c.week[day]))
+        day = last + 1
+    holidays: list[tuple[date, date, SourceSpan]] = []
+    for d in c.holidays:
+        if holidays and holidays[-1][1] + timedelta(days=1) == d:
+            holidays[-1] = (holidays[-1][0], d, _NOWHERE)
+        else:
+            holidays.append((d, d, _NOWHERE))
+    if holidays:
+        body.append(_i("holidays", *holidays))
+    body += [
+        _i("working", e.day, e.day, _NOWHERE, e.intervals) for e in c.exceptions if e.intervals
+    ]
+    return _d("calendar", c.code, c.name, (), body)
 
 
 def _refs_item(key: str, codes: tuple[str, ...]) -> list[Item]:
@@ -286,12 +313,14 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
         body += _refs_item("client categories", tp.client_categories)
         body += _ref_item("default client category", tp.default_client_category)
         yield _d("template", tp.code, tp.name, (), body)
+    for calendar in c.calendars:
+        yield _calendar(calendar)
     for q in c.queues:
         body = _desc(q.description)
         if q.members:
             body.append(_i("members", *((m.kind.value, _r(m.code)) for m in q.members)))
         body += _refs_item("admins", q.administrators) + _refs_item("processes", q.processes)
-        body += _when(c, q.rule)
+        body += _when(c, q.rule) + _ref_item("calendar", q.calendar)
         options = _inactive(q.active) + ([_i("system")] if q.system else [])
         yield _d("queue", q.code, q.name, options, body)
     for r in c.routes:
