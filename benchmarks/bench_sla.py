@@ -1,5 +1,6 @@
 """Deadlines and their messages: the SLA monitor's search beside raw SQL, escalations fired
-per second by one and two monitors, outbox mail delivered per second beside plain smtplib.
+per second by one and two monitors, outbox mail delivered per second beside plain smtplib,
+one business-time deadline beside a day-by-day walk.
 
     python benchmarks/bench_sla.py --quick      # under a minute (100,000 stored clocks)
     python benchmarks/bench_sla.py              # 1,000,000 stored clocks per backend
@@ -12,6 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import _business_time
 import _outbox_mail
 import _sla_monitor
 from _report import run
@@ -22,11 +24,13 @@ def measure(quick: bool) -> dict[str, Any]:
     result.update(_outbox_mail.measure(quick))  # outbox_per_s, outbox_vs_smtplib
     # scan_vs_raw (and per backend), escalations_per_s, workers_2_vs_1
     result.update(_sla_monitor.measure(quick))
+    result.update(_business_time.measure(quick))  # business_add_us, business_add_vs_walk
     return result
 
 
 def section(result: dict[str, Any]) -> str:
-    return _outbox_mail.section(result) + "\n\n" + _sla_monitor.section(result)
+    parts = [_outbox_mail.section(result), _sla_monitor.section(result)]
+    return "\n\n".join([*parts, _business_time.section(result)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ GUIDES = [
     "outbox.md",
     "mail.md",
     "sla.md",
+    "calendars.md",
 ]
 
 

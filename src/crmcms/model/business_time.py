@@ -32,6 +32,7 @@ Break = tuple[datetime, datetime]
 """A paused span ``(start, end)``: time inside it is not working time."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.date().toordinal()
 _US = timedelta(microseconds=1)
 _SECOND = 1_000_000
@@ -44,12 +45,13 @@ _Span = tuple[int, int]
 
 def _instant(moment: datetime, what: str) -> int:
     """Microseconds since the epoch; naive datetimes say nothing about when they are."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise InvalidValueError(
             f"{what} {moment.isoformat()} has no time zone: business time counts between "
             "instants, so give an aware datetime (e.g. tzinfo=datetime.UTC)"
         )
-    return (moment - _EPOCH) // _US
+    return (moment.replace(tzinfo=None) - offset - _NAIVE_EPOCH) // _US
 
 
 def _moment(instant: int) -> datetime:
@@ -114,6 +116,7 @@ class Timeline:
             self._exception_count.append(self._exception_count[-1] + bool(nominal) - bool(usual))
         self._spans_cache: dict[int, tuple[_Span, ...]] = {}
         self._starts: dict[int, int] = {}
+        self._times: dict[int, int] = {}
         self._dst_years: dict[int, _DstDays] = {}
 
     def __repr__(self) -> str:
@@ -132,6 +135,8 @@ class Timeline:
         """
         begin = _instant(start, "start")
         amount = _amount(duration, "a business duration")
+        if not breaks:
+            return _moment(self._add(begin, amount))
         return _moment(self._add_with_breaks(begin, amount, self._breaks(breaks)))
 
     def elapsed(self, a: datetime, b: datetime, *, breaks: Iterable[Break] = ()) -> timedelta:
@@ -160,7 +165,7 @@ class Timeline:
         if days == 0:
             return _moment(begin)
         plain = self._add_days(begin, days)
-        pauses = self._breaks(breaks)
+        pauses = self._breaks(breaks) if breaks else []
         if not pauses:
             return _moment(plain)
         return _moment(self._add_with_breaks(begin, self._elapsed(begin, plain), pauses))
@@ -256,8 +261,7 @@ class Timeline:
         )
 
     def _add_days(self, begin: int, days: int) -> int:
-        working = self._next_working(begin)
-        day = self._day_of(working)
+        working, day = self._next_working_day(begin)
         offset = self._before(day, working)
         if offset == 0:
             last = day if days == 1 else self._reach(day + 1, days - 1, count=True)[0]
@@ -268,11 +272,16 @@ class Timeline:
         return self._point(last, offset)
 
     def _next_working(self, instant: int) -> int:
+        return self._next_working_day(instant)[0]
+
+    def _next_working_day(self, instant: int) -> tuple[int, int]:
+        """The next working moment from ``instant`` on, and the local day it belongs to."""
         day = self._day_of(instant)
         for start, end in self._spans(day):
             if instant < end:
-                return max(instant, start)
-        return self._spans(self._reach(day + 1, 1, count=True)[0])[0][0]
+                return max(instant, start), day
+        day = self._reach(day + 1, 1, count=True)[0]
+        return self._spans(day)[0][0], day
 
     def _before(self, day: int, instant: int) -> int:
         """Working time of ``day`` before ``instant``."""
@@ -294,10 +303,13 @@ class Timeline:
     def _reach(self, first: int, need: int, *, count: bool) -> tuple[int, int]:
         """The first day from ``first`` on by which ``need`` (> 0) is reached, and what the
         days before it hold. ``count`` measures working days, else working time."""
-        measure = self._day_count if count else self._day_time
-        held, day = 0, first
+        held, day, times = 0, first, self._times
         for _ in range(_WALK_DAYS):
-            value = measure(day)
+            value = times.get(day)
+            if value is None:
+                value = self._day_time(day)
+            if count and value:
+                value = 1
             if held + value >= need:
                 return day, held
             held += value
@@ -382,14 +394,18 @@ class Timeline:
         return found
 
     def _day_time(self, day: int) -> int:
-        return sum(end - start for start, end in self._spans(day))
+        found = self._times.get(day)
+        if found is None:
+            found = self._times[day] = sum(end - start for start, end in self._spans(day))
+        return found
 
     def _day_count(self, day: int) -> int:
         return 1 if self._spans(day) else 0
 
     def _day_of(self, instant: int) -> int:
         """The local day whose span of instants holds ``instant``."""
-        day = _moment(instant).astimezone(self._zone).toordinal()
+        # Start from the UTC date: a zone's local date is at most a day or so away from it.
+        day = instant // _DAY + _EPOCH_ORDINAL
         while instant < self._start(day):
             day -= 1
         while instant >= self._start(day + 1):
