@@ -92,3 +92,57 @@ def test_unknown_calendars_are_reported_with_a_hint() -> None:
     route = _route("NOPE", None)
     with pytest.raises(NotFoundError):
         calendar_for(catalog, route, route.process("a"), None)
+
+
+ENGINE_TEXT = """
+topic T "T" { attribute A "A": string required }
+calendar OFFICE "Office" {
+    timezone: "Europe/Moscow"
+    mon..fri: 09:00-13:00, 14:00-18:00
+    holidays: 2026-03-09
+}
+queue REG "Registration" {
+    processes: a
+}
+queue WORK "Work" {
+    processes: b, c
+    calendar: OFFICE
+}
+operator olga "Olga"
+place kind CALL_CENTRE "Call centre"
+place CC "Contact centre" kind CALL_CENTRE
+channel PHONE "Phone"
+route R "R" {
+    topics: T
+    deadline: 1d business
+    process a "A" initial
+    process b "B" { deadline: 4h business }
+    process c "C" final
+    transition go a -> b "Go"
+    transition done b -> c "Done"
+}
+"""
+
+
+def test_the_engine_counts_a_process_deadline_in_its_queue_calendar() -> None:
+    from crmcms.dsl import load_catalog_text
+    from crmcms.engine import AppealDraft
+    from crmcms.model import Client
+    from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
+
+    friday_evening = datetime(2026, 3, 6, 17, 0, tzinfo=MOSCOW)
+    engine, _, _ = make_engine(
+        load_catalog_text({"e.crm": ENGINE_TEXT}),
+        FakeBilling((Client(1, "Client", category="BIS", region="Moscow"),)),
+        clock=ManualClock(friday_evening.astimezone(UTC)),
+    )
+    made = engine.register_contact(
+        "olga", place="CC", channel="PHONE", client_id=1, drafts=[AppealDraft("T", {"A": "x"})]
+    )
+    appeal = made.appeals[0]
+    # The route names no calendar: its one business day is a WEEKDAYS day.
+    assert appeal.deadline == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
+    moved = engine.transition(appeal.id, "olga", "go")
+    assert moved.queue == "WORK"
+    # One hour on Friday, Monday 9 March is a holiday, three hours on Tuesday.
+    assert moved.process_deadline == datetime(2026, 3, 10, 12, 0, tzinfo=MOSCOW)
