@@ -5,7 +5,7 @@ from __future__ import annotations
 from crmcms.engine.admin import UNCHANGED
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkItem, BulkResult
-from crmcms.engine.deadlines import add_business_time, due_at, is_business_day
+from crmcms.engine.deadlines import add_business_time, calendar_for, due_at, is_business_day
 from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
 from crmcms.engine.notifications import Notification, NotificationKind
@@ -63,6 +63,7 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "add_business_time",
+    "calendar_for",
     "candidate_queues",
     "due_at",
     "engine_schema",
