@@ -146,3 +146,29 @@ def test_the_engine_counts_a_process_deadline_in_its_queue_calendar() -> None:
     assert moved.queue == "WORK"
     # One hour on Friday, Monday 9 March is a holiday, three hours on Tuesday.
     assert moved.process_deadline == datetime(2026, 3, 10, 12, 0, tzinfo=MOSCOW)
+
+
+def test_sla_clocks_count_a_process_deadline_in_the_process_calendar() -> None:
+    from crmcms.dsl import load_catalog_text
+    from crmcms.engine import AppealDraft
+    from crmcms.model import Client
+    from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
+
+    text = ENGINE_TEXT.replace(
+        'process b "B" { deadline: 4h business }',
+        'process b "B" { deadline: 4h business  calendar: OFFICE }',
+    ).replace("    calendar: OFFICE\n}", "}", 1)
+    friday_evening = datetime(2026, 3, 6, 17, 0, tzinfo=MOSCOW)
+    engine, _, _ = make_engine(
+        load_catalog_text({"e.crm": text}),
+        FakeBilling((Client(1, "Client", category="BIS", region="Moscow"),)),
+        clock=ManualClock(friday_evening.astimezone(UTC)),
+    )
+    made = engine.register_contact(
+        "olga", place="CC", channel="PHONE", client_id=1, drafts=[AppealDraft("T", {"A": "x"})]
+    )
+    appeal = engine.transition(made.appeals[0].id, "olga", "go")
+    due = datetime(2026, 3, 10, 12, 0, tzinfo=MOSCOW)
+    assert appeal.process_deadline == due
+    [clock] = [c for c in engine.sla_clocks(appeal.id) if c.process == "b"]
+    assert clock.due == due

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from crmcms.engine.deadlines import calendar_for
 from crmcms.engine.escalations import next_escalation
 from crmcms.engine.ports import UnitOfWork
 from crmcms.engine.sla_clocks import TimelineOf, clocks_from_history, default_timelines
-from crmcms.model import Appeal, Catalog, HistoryEvent, Route, SlaClock
+from crmcms.model import Appeal, Catalog, Deadline, HistoryEvent, Route, SlaClock
 from crmcms.model.business_time import Timeline, timeline
-from crmcms.model.calendars import WEEKDAYS
+from crmcms.model.calendars import ALWAYS
 
 __all__ = [
     "clocks_now",
@@ -26,13 +27,28 @@ def _route(catalog: Catalog, appeal: Appeal) -> Route:
 
 
 def timelines_of(catalog: Catalog, route: Route) -> TimelineOf:
-    """The timelines the route's deadlines count in."""
-    return default_timelines()
+    """The timelines the route's deadlines count in: a process's business deadlines in the
+    process's calendar, else the route's (:func:`~crmcms.engine.deadlines.calendar_for`)."""
+    if route.calendar is None and all(p.calendar is None for p in route.processes):
+        return default_timelines()
+    always = timeline(ALWAYS)
+    lines: dict[str | None, Timeline] = {}
+
+    def of(deadline: Deadline, process: str | None) -> Timeline:
+        if not deadline.business_time:
+            return always
+        found = lines.get(process)
+        if found is None:
+            owner = None if process is None else route.process(process)
+            found = lines[process] = timeline(calendar_for(catalog, route, owner))
+        return found
+
+    return of
 
 
 def working_timeline(catalog: Catalog, route: Route) -> Timeline:
-    """The working time a level ``in working time`` waits for."""
-    return timeline(WEEKDAYS)
+    """The working time a level ``in working time`` waits for: the route's calendar."""
+    return timeline(calendar_for(catalog, route))
 
 
 def clocks_now(
