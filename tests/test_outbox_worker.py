@@ -58,6 +58,8 @@ def start_worker(url: str, *args: str, delay: float = 0.0) -> subprocess.Popen[s
     command = [
         sys.executable,
         "-c",
+        # SIGUSR1 prints every thread's stack: what a worker that does not stop is doing.
+        "import faulthandler, signal; faulthandler.register(signal.SIGUSR1, all_threads=True); "
         "from crmcms.entrypoints.cli import main; main()",
         "worker",
         "--db",
@@ -70,6 +72,21 @@ def start_worker(url: str, *args: str, delay: float = 0.0) -> subprocess.Popen[s
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def stop_worker(worker: subprocess.Popen[str], timeout: float = 60.0) -> str:
+    """SIGTERM, then the worker's stderr once it has exited; a worker still running after
+    ``timeout`` seconds fails the test with the stacks of its threads."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        _, err = worker.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        worker.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        worker.kill()
+        _, err = worker.communicate(timeout=30)
+        pytest.fail(f"the worker did not stop within {timeout} s of SIGTERM:\n{err}")
+    return err
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -125,8 +142,7 @@ def test_two_workers_share_the_outbox_and_a_killed_one_loses_nothing(
     assert orphaned > 0  # its batch was left leased, to be taken over when the lease expires
 
     wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == total, 90, "every delivery")
-    survivor.send_signal(signal.SIGTERM)
-    _, err = survivor.communicate(timeout=30)
+    err = stop_worker(survivor)
     assert survivor.returncode == 0, err
 
     seen = Counter(d for d, _ in received(db))
@@ -161,8 +177,7 @@ def test_a_commit_wakes_a_listening_worker_long_before_its_poll(
     [message_id] = queue(store, 1)
     wait_for(lambda: len(received(store.engine)) == 1, 30, "the NOTIFY to wake the worker")
     assert received(store.engine)[0][0] == f"<outbox-{message_id}.crmcms@test>"
-    worker.send_signal(signal.SIGTERM)
-    worker.communicate(timeout=30)
+    stop_worker(worker)
     assert worker.returncode == 0
     store.dispose()
 
@@ -178,8 +193,7 @@ def test_two_workers_on_sqlite_never_deliver_a_message_twice(
     workers += pair
     wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == 100, 90, "every delivery")
     for worker in pair:
-        worker.send_signal(signal.SIGTERM)
-        _, err = worker.communicate(timeout=30)
+        err = stop_worker(worker)
         assert worker.returncode == 0, err
     seen = Counter(d for d, _ in received(store.engine))
     assert seen == Counter({f"<outbox-{i}.crmcms@test>": 1 for i in ids})
@@ -206,8 +220,7 @@ def test_sigterm_stops_a_worker_cleanly_and_hands_its_batch_back(
     worker = start_worker(url, "--batch", "40", "--poll", "0.2", delay=0.05)
     workers.append(worker)
     wait_for(lambda: len(received(store.engine)) >= 3, 60, "the worker to be delivering")
-    worker.send_signal(signal.SIGTERM)
-    _, err = worker.communicate(timeout=30)
+    err = stop_worker(worker)
     assert worker.returncode == 0, err
     assert "worker stopped" in err
     seen = received(store.engine)
