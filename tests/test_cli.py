@@ -80,3 +80,21 @@ def test_demo_shows_a_deadline_at_risk_broken_escalated_and_mailed() -> None:
     text = out.export_text()
     assert "breached" in text
     assert "E-mail about appeal" in text
+
+
+def test_demo_counts_deadlines_across_the_moscow_holidays() -> None:
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+
+    from crmcms.entrypoints.demo import example_catalog
+    from crmcms.entrypoints.demo_sla import show_calendar
+
+    moscow = ZoneInfo("Europe/Moscow")
+    dues = [d.astimezone(moscow) for d in show_calendar(example_catalog(), Console(width=120))]
+    assert [d.strftime("%Y-%m-%d %H:%M") for d in dues] == [
+        "2026-03-10 10:00",  # past the weekend and the 9 March holiday
+        "2026-03-10 12:00",  # one hour on Friday, three on Tuesday
+        "2027-01-11 16:00",  # past the New Year holidays
+        "2027-02-20 10:30",  # the Saturday made a working day
+    ]

@@ -16,7 +16,7 @@ from crmcms.engine import AppealDraft, Engine, UnitOfWorkFactory
 from crmcms.engine.sla import SlaFinding
 from crmcms.entrypoints.demo_workflow import CLIENTS
 from crmcms.mail import MailPlugin, MailSettings, client_directory
-from crmcms.model import Appeal, Catalog, ClockKind, SlaClock
+from crmcms.model import Appeal, Catalog, ClockKind, SlaClock, timeline
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.testing.engine import ManualClock
 
@@ -35,10 +35,10 @@ class _Directory:
         return CLIENTS.get(client_id)
 
 
-def _local(moment: datetime | None) -> str:
+def _local(moment: datetime | None, *, year: bool = False) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(MOSCOW).strftime("%a %d.%m %H:%M")
+    return moment.astimezone(MOSCOW).strftime("%a %d.%m.%Y %H:%M" if year else "%a %d.%m %H:%M")
 
 
 def _span(amount: timedelta | None) -> str:
@@ -98,9 +98,45 @@ class SlaDemoResult:
     mails: tuple[Any, ...]
 
 
+CALENDAR_EXAMPLES = (
+    (datetime(2026, 3, 2, 10, 0, tzinfo=MOSCOW), "5 working days", 5, None),
+    (datetime(2026, 3, 6, 17, 0, tzinfo=MOSCOW), "4 working hours", 0, timedelta(hours=4)),
+    (datetime(2026, 12, 30, 16, 0, tzinfo=MOSCOW), "1 working day", 1, None),
+    (datetime(2027, 2, 19, 17, 30, tzinfo=MOSCOW), "2 working hours", 0, timedelta(hours=2)),
+)
+"""Deadlines across a weekend and a holiday, the New Year holidays and a moved working day."""
+
+
+def show_calendar(catalog: Catalog, out: Console, code: str = "MOSCOW") -> list[datetime]:
+    """Deadlines counted in business calendar ``code`` beside the same ones on the wall clock;
+    returns the business due times."""
+    calendar = catalog.calendar(code)
+    line = timeline(calendar)
+    table = Table(
+        "from (Moscow)",
+        "allowed",
+        "due in business time",
+        "on the wall clock",
+        title=f"Deadlines in calendar {code} ({calendar.name}, {calendar.timezone})",
+    )
+    dues = []
+    for start, words, days, hours in CALENDAR_EXAMPLES:
+        if hours is None:
+            due, plain = line.add_days(start, days), start + timedelta(days=days)
+        else:
+            due, plain = line.add(start, hours), start + hours
+        dues.append(due)
+        table.add_row(
+            _local(start, year=True), words, _local(due, year=True), _local(plain, year=True)
+        )
+    out.print(table)
+    return dues
+
+
 def run_sla_demo(catalog: Catalog, out: Console, uow_factory: UnitOfWorkFactory) -> SlaDemoResult:
     """One termination appeal waits too long: its clocks, the ladder's levels as they fire,
     and the e-mail the outbox delivers once each scan has committed."""
+    show_calendar(catalog, out)
     server = _server()
     out.print("[bold]Deadlines[/bold]: one appeal left waiting in the service desk")
     if server is None:
