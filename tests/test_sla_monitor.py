@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crmcms import Client, DefinitionError, PluginError
+from crmcms import Client, DefinitionError
 from crmcms.dsl.definitions.loader import load_catalog_text
 from crmcms.engine import AppealDraft, Engine, NotificationKind, SlaLevel
 from crmcms.engine.ports import UnitOfWork
@@ -266,12 +266,16 @@ def test_a_level_that_fails_keeps_nothing_and_fires_once_on_the_next_scan() -> N
         world.calls.append(appeal_id)
 
     world.billing.functions["record_risk"] = record
-    with pytest.raises(PluginError):
-        world.engine.scan_deadlines()
+    scan = world.engine.scan_deadlines()
+    assert scan == []
+    assert [(f.appeal_id, f.step, f.attempts) for f in scan.failures] == [(appeal_id, 0, 1)]
+    assert "the ticket system is down" in scan.failures[0].error
     # Nothing of the level stayed: no notification, no history event, not marked fired.
     assert sent(world.billing) == []
     assert [e.kind.value for e in world.engine.history(appeal_id)] == ["created"]
     failing["on"] = False
+    assert world.engine.scan_deadlines() == []  # it waits for its retry
+    world.clock.advance(minutes=1)
     [fired] = world.engine.scan_deadlines()
     assert fired.step == 0
     assert world.calls == [appeal_id]

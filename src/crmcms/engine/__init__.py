@@ -26,7 +26,7 @@ from crmcms.engine.relay import DeliveryReport, Relay, RelaySettings, retry_dela
 from crmcms.engine.routing import MAX_AUTOMATIC_STEPS, TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.service import ContactRegistration, Engine
-from crmcms.engine.sla import SlaFinding, SlaLevel
+from crmcms.engine.sla import SlaFailure, SlaFinding, SlaLevel, SlaRetry, SlaScan
 
 __all__ = [
     "BUILTIN_ACTIONS",
@@ -57,8 +57,11 @@ __all__ = [
     "RelaySettings",
     "Requirements",
     "RuleBook",
+    "SlaFailure",
     "SlaFinding",
     "SlaLevel",
+    "SlaRetry",
+    "SlaScan",
     "TransitionOption",
     "UnitOfWork",
     "UnitOfWorkFactory",

@@ -9,7 +9,7 @@ from crmcms.engine.deadlines import calendar_for
 from crmcms.engine.escalations import next_escalation
 from crmcms.engine.ports import UnitOfWork
 from crmcms.engine.sla_clocks import TimelineOf, clocks_from_history, default_timelines
-from crmcms.model import Appeal, Catalog, Deadline, HistoryEvent, Route, SlaClock
+from crmcms.model import Appeal, Catalog, Deadline, HistoryEvent, Route, SlaAttempt, SlaClock
 from crmcms.model.business_time import Timeline, timeline
 from crmcms.model.calendars import ALWAYS
 
@@ -18,6 +18,7 @@ __all__ = [
     "recompute_appeal",
     "refresh_clocks",
     "timelines_of",
+    "waits_of",
     "working_timeline",
 ]
 
@@ -71,10 +72,16 @@ def recompute_appeal(uow: UnitOfWork, catalog: Catalog, appeal: Appeal, now: dat
     changed = _shape(stored) != _shape(fresh)
     route = _route(catalog, appeal)
     fired = uow.clocks.fired(appeal.id) if fresh else set()
+    waits = waits_of(uow.clocks.attempts(appeal.id)) if fresh else {}
     lines, working = timelines_of(catalog, route), working_timeline(catalog, route)
-    nexts = [next_escalation(route, c, fired, lines, working) for c in fresh]
+    nexts = [next_escalation(route, c, fired, lines, working, waits) for c in fresh]
     uow.clocks.put(appeal.id, fresh, nexts)
     return changed
+
+
+def waits_of(attempts: Iterable[SlaAttempt]) -> dict[tuple[str, int, int], datetime]:
+    """When each failed level of an appeal may be tried again, by (clock, cycle, level)."""
+    return {(a.clock, a.cycle, a.level): a.retry_at for a in attempts if a.retry_at is not None}
 
 
 def _shape(clocks: Iterable[SlaClock]) -> list[tuple[object, ...]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from datetime import datetime, timedelta
 
 from crmcms.engine.sla_clocks import TimelineOf
@@ -50,14 +50,17 @@ def next_escalation(
     fired: Set[tuple[str, int, int]],
     timelines: TimelineOf,
     working: Timeline,
+    waits: Mapping[tuple[str, int, int], datetime] | None = None,
 ) -> datetime | None:
-    """When the clock's next level not yet fired is due, or ``None``."""
+    """When the clock's next level not yet fired is due, or ``None``; a level that failed
+    waits for its retry (``waits``, by clock key, cycle and level)."""
     deadline = deadline_of(route, clock)
     if deadline is None:
         return None
     line = timelines(deadline, clock.process or None)
+    waits = waits or {}
     moments = [
-        at
+        max(at, waits.get((clock.key, clock.cycle, index), at))
         for index, _, at in level_moments(clock, deadline, line, working)
         if (clock.key, clock.cycle, index) not in fired
     ]
@@ -71,14 +74,18 @@ def due_levels(
     timelines: TimelineOf,
     working: Timeline,
     now: datetime,
+    waits: Mapping[tuple[str, int, int], datetime] | None = None,
 ) -> list[tuple[int, EscalationLevel]]:
-    """The clock's levels due at ``now`` and not fired yet, in ladder order."""
+    """The clock's levels due at ``now`` and not fired yet (nor waiting for a retry after a
+    failure, ``waits``), in ladder order."""
     deadline = deadline_of(route, clock)
     if deadline is None:
         return []
     line = timelines(deadline, clock.process or None)
+    waits = waits or {}
     return [
         (index, level)
         for index, level, at in level_moments(clock, deadline, line, working)
-        if at <= now and (clock.key, clock.cycle, index) not in fired
+        if max(at, waits.get((clock.key, clock.cycle, index), at)) <= now
+        and (clock.key, clock.cycle, index) not in fired
     ]

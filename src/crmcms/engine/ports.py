@@ -15,6 +15,7 @@ from crmcms.model import (
     HistoryEvent,
     OutboxMessage,
     OutboxStatus,
+    SlaAttempt,
     SlaClock,
     SlaViewItem,
     SlaViewRow,
@@ -167,6 +168,12 @@ class ClockRepository(Protocol):
         """Record that a level fired, with the unit of work: a level recorded meanwhile by
         another one makes the commit raise :class:`~crmcms.errors.ConcurrencyError`, so
         nothing fires twice."""
+
+    def attempts(self, appeal_id: int) -> list[SlaAttempt]:
+        """The appeal's levels that failed while firing, with this unit of work's staged."""
+
+    def record_attempt(self, attempt: SlaAttempt) -> None:
+        """Store ``attempt`` in place of the level's earlier one, with the unit of work."""
 
     def open_appeal_ids(self, after: int, limit: int) -> list[int]:
         """Ids of open appeals above ``after``, ascending, at most ``limit``: what

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -22,15 +23,26 @@ from crmcms.engine.relay import DeliveryReport, RelaySettings
 from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.runtime import Runtime
-from crmcms.engine.sla import SlaFinding
+from crmcms.engine.sla import SlaRetry, SlaScan
 from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
 from crmcms.errors import ConcurrencyError
-from crmcms.model import Appeal, Catalog, Contact, Direction, HistoryEvent, SlaClock, SlaView
+from crmcms.model import (
+    Appeal,
+    Catalog,
+    Contact,
+    Direction,
+    HistoryEvent,
+    SlaAttempt,
+    SlaClock,
+    SlaView,
+)
 
 __all__ = ["ContactRegistration", "Engine"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("crmcms.sla")
 
 
 def _utc_now() -> datetime:
@@ -60,12 +72,15 @@ class Engine:
         relay: RelaySettings | None = None,
         deliver_after_commit: bool = False,
         delivery_domain: str | None = None,
+        sla_retry: SlaRetry | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
         has committed (for hosts that run no worker; what fails stays in the outbox).
         ``delivery_domain`` ends every delivery id (``<outbox-42.crmcms@domain>``): this
-        host's name unless given."""
+        host's name unless given. ``sla_retry`` says how the SLA monitor tries a failing
+        escalation level again and when it gives it up."""
+        self.sla_retry = sla_retry or SlaRetry()
         if plugins is None:
             from crmcms.plugins import make_plugin_manager
 
@@ -324,14 +339,17 @@ class Engine:
         operator and topic, and the ``limit`` due first; counted by the storage query."""
         return self.run(lambda tx: sla_view(tx.uow, tx.now, within, queue, limit), now=now)
 
-    def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> list[SlaFinding]:
+    def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> SlaScan:
         """The SLA monitor: fire every escalation level due now, each level of each clock
         cycle once, one appeal per transaction; what ``crmcms worker`` calls.
 
         Due clocks are found through the stored clocks' next escalation time (an index);
         several monitors may run at once: a level another one fired meanwhile is skipped.
+        A level that fails is rolled back, logged, recorded and tried again later
+        (:attr:`sla_retry`) while the scan goes on with the other appeals; the scan
+        returns what fired, with the failures in ``failures``.
         """
-        findings: list[SlaFinding] = []
+        found = SlaScan()
         while True:
             due = self.run(functools.partial(sla.due_clocks, limit=batch), now=now)
             done = 0
@@ -340,10 +358,48 @@ class Engine:
                     fired = self.run(functools.partial(sla.fire_due, appeal_id=appeal_id), now=now)
                 except ConcurrencyError:
                     continue  # another monitor fired it first
-                findings += fired
+                except sla.LevelFailed as exc:
+                    failure = self._record_failure(exc, now)
+                    if failure is not None:
+                        found.failures.append(failure)
+                        done += 1
+                    continue
+                except Exception as exc:
+                    # Not a level's own failure (the appeal's route, say): nothing to store.
+                    log.exception("SLA monitor: appeal %s failed", appeal_id)
+                    error = f"{type(exc).__name__}: {exc}"
+                    found.failures.append(sla.SlaFailure(appeal_id, "", 0, -1, error, 1, None))
+                    continue
+                found += fired
                 done += 1
             if len(due) < batch or done == 0:
-                return findings
+                return found
+
+    def _record_failure(
+        self, failed: sla.LevelFailed, now: datetime | None
+    ) -> sla.SlaFailure | None:
+        record = functools.partial(sla.record_failure, failed=failed, retry=self.sla_retry)
+        try:
+            failure = self.run(record, now=now)
+        except ConcurrencyError:
+            return None  # another monitor recorded or fired it meanwhile
+        log.warning(
+            "SLA monitor: appeal %s, %s level %s (cycle %s) failed, attempt %s, %s: %s",
+            failed.appeal_id,
+            failed.clock,
+            failed.level + 1,
+            failed.cycle,
+            failure.attempts,
+            "given up" if failure.gave_up else f"retry at {failure.retry_at}",
+            failed.error,
+            exc_info=failed.__cause__,
+        )
+        return failure
+
+    def escalation_attempts(self, appeal_id: int) -> list[SlaAttempt]:
+        """The appeal's escalation levels that failed while firing: attempts, last error,
+        next retry (``None`` once given up)."""
+        return self.run(lambda tx: tx.uow.clocks.attempts(appeal_id))
 
     # --- Outbox ----------------------------------------------------------------------------
 

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 import attrs
 
 from crmcms.dsl.rules.unparse import quote
-from crmcms.engine.clock_store import clocks_now, timelines_of, working_timeline
+from crmcms.engine.clock_store import (
+    clocks_now,
+    recompute_appeal,
+    timelines_of,
+    waits_of,
+    working_timeline,
+)
 from crmcms.engine.escalations import due_levels
 from crmcms.engine.handlers import handlers_for, run_handlers
 from crmcms.engine.history import snapshot
 from crmcms.engine.notifications import Notification, NotificationKind, recipients
 from crmcms.engine.routing import route_of
 from crmcms.engine.transaction import Tx
+from crmcms.errors import CrmcmsError
 from crmcms.model import (
     Appeal,
     ClockKind,
@@ -24,10 +32,21 @@ from crmcms.model import (
     HandlerEvent,
     HistoryKind,
     LevelAction,
+    SlaAttempt,
     SlaClock,
 )
 
-__all__ = ["SlaFinding", "SlaLevel", "due_clocks", "fire_due"]
+__all__ = [
+    "LevelFailed",
+    "SlaFailure",
+    "SlaFinding",
+    "SlaLevel",
+    "SlaRetry",
+    "SlaScan",
+    "due_clocks",
+    "fire_due",
+    "record_failure",
+]
 
 
 class SlaLevel(enum.Enum):
@@ -60,6 +79,80 @@ class SlaFinding:
     """The level's position in its ladder, from 0."""
 
 
+@attrs.frozen
+class SlaFailure:
+    """An escalation level that failed while firing, rolled back and recorded.
+
+    ``step`` is ``-1`` when the appeal failed before any level (its route, say): then
+    nothing is stored and the next scan tries it again."""
+
+    appeal_id: int
+    clock: str
+    cycle: int
+    step: int
+    error: str
+    """``ExceptionType: message`` of what the level raised."""
+    attempts: int
+    retry_at: datetime | None
+    """When a later scan tries it again; ``None`` once given up."""
+
+    @property
+    def gave_up(self) -> bool:
+        return self.step >= 0 and self.retry_at is None
+
+
+class SlaScan(list[SlaFinding]):
+    """What one scan fired (the list itself) and what failed (``failures``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[SlaFailure] = []
+
+
+@attrs.frozen
+class SlaRetry:
+    """How a failing level is tried again: after ``first``, then twice as long each time up
+    to ``cap``; the ``give_up_after``-th failure gives it up (recorded, counted as fired)."""
+
+    first: timedelta = timedelta(minutes=1)
+    cap: timedelta = timedelta(hours=1)
+    give_up_after: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failure."""
+        doubled: timedelta = self.first * 2 ** min(attempts - 1, 30)
+        return min(doubled, self.cap)
+
+
+class LevelFailed(CrmcmsError):
+    """A level raised while firing (its transaction is rolled back); which one, and why."""
+
+    def __init__(self, appeal_id: int, clock: str, cycle: int, level: int, cause: Exception):
+        self.appeal_id, self.clock, self.cycle, self.level = appeal_id, clock, cycle, level
+        self.error = f"{type(cause).__name__}: {cause}"
+        super().__init__(
+            f"appeal {appeal_id}: level {level + 1} of {clock} (cycle {cycle}) failed: {self.error}"
+        )
+
+
+def record_failure(tx: Tx, failed: LevelFailed, retry: SlaRetry) -> SlaFailure:
+    """Count the failure and move the clock's next escalation to its retry; the last
+    attempt allowed gives the level up: recorded as fired, so the ladder goes on."""
+    key = (failed.clock, failed.cycle, failed.level)
+    earlier = [
+        a for a in tx.uow.clocks.attempts(failed.appeal_id) if (a.clock, a.cycle, a.level) == key
+    ]
+    count = (earlier[0].attempts if earlier else 0) + 1
+    retry_at = None if count >= retry.give_up_after else tx.now + retry.delay(count)
+    tx.uow.clocks.record_attempt(
+        SlaAttempt(failed.appeal_id, *key, count, failed.error, tx.now, retry_at)
+    )
+    if retry_at is None:
+        tx.uow.clocks.fire(failed.appeal_id, *key, tx.now)
+    recompute_appeal(tx.uow, tx.catalog, tx.appeal(failed.appeal_id), tx.now)
+    return SlaFailure(failed.appeal_id, *key, failed.error, count, retry_at)
+
+
 def due_clocks(tx: Tx, limit: int) -> list[int]:
     """Appeals with an escalation level due at ``tx.now``, earliest first."""
     found = tx.uow.clocks.due_escalations(tx.now, limit)
@@ -81,12 +174,16 @@ def fire_due(tx: Tx, appeal_id: int) -> list[SlaFinding]:
         return []
     route = route_of(tx, appeal)
     fired = tx.uow.clocks.fired(appeal_id)
+    waits: Mapping[tuple[str, int, int], datetime] = waits_of(tx.uow.clocks.attempts(appeal_id))
     lines, working = timelines_of(tx.catalog, route), working_timeline(tx.catalog, route)
     findings = []
     for clock in clocks_now(tx.uow, tx.catalog, appeal, tx.now):
-        for index, level in due_levels(route, clock, fired, lines, working, tx.now):
+        for index, level in due_levels(route, clock, fired, lines, working, tx.now, waits):
             tx.uow.clocks.fire(appeal_id, clock.key, clock.cycle, index, tx.now)
-            findings.append(_fire(tx, appeal, clock, index, level))
+            try:
+                findings.append(_fire(tx, appeal, clock, index, level))
+            except Exception as exc:
+                raise LevelFailed(appeal_id, clock.key, clock.cycle, index, exc) from exc
     return findings
 
 

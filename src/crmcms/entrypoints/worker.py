@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import attrs
 import sqlalchemy as sa
 
-from crmcms.engine import DeliveryReport, Engine, SlaFinding
+from crmcms.engine import DeliveryReport, Engine, SlaScan
 from crmcms.errors import ConfigurationError
 
 __all__ = [
@@ -31,7 +31,7 @@ _SLICE = 0.5
 """Seconds: the longest a wait goes without looking whether the worker was told to stop."""
 
 
-def monitor_deadlines(engine: Engine) -> list[SlaFinding]:
+def monitor_deadlines(engine: Engine) -> SlaScan:
     """One pass of the deadline monitor: what the worker runs between deliveries."""
     return engine.scan_deadlines()
 
@@ -127,6 +127,8 @@ class WorkerTotals:
     retried: int = 0
     dead: int = 0
     findings: int = 0
+    escalation_failures: int = 0
+    """Escalation levels that failed while firing (each tried again later or given up)."""
 
     def add(self, report: DeliveryReport) -> None:
         self.delivered += len(report.delivered)
@@ -188,8 +190,12 @@ class Worker:
             log.exception("the deadline monitor failed")
             return
         self.totals.findings += len(findings)
+        failures = getattr(findings, "failures", ())
+        self.totals.escalation_failures += len(failures)
         if findings:
             log.info("deadline monitor: %s deadline(s) warned or escalated", len(findings))
+        if failures:
+            log.warning("deadline monitor: %s escalation level(s) failed", len(failures))
 
     def run_once(self) -> None:
         self.deliver()

@@ -46,7 +46,7 @@ from crmcms.model.routes import (
     Route,
     Transition,
 )
-from crmcms.model.sla import ClockKind, SlaClock, SlaView, SlaViewItem, SlaViewRow
+from crmcms.model.sla import ClockKind, SlaAttempt, SlaClock, SlaView, SlaViewItem, SlaViewRow
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import AttributeGroup, GroupDisplay, Topic, TopicGroup
 from crmcms.model.values import (
@@ -122,6 +122,7 @@ __all__ = [
     "Route",
     "Rule",
     "Scalar",
+    "SlaAttempt",
     "SlaClock",
     "SlaView",
     "SlaViewItem",

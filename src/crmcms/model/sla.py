@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-__all__ = ["ClockKind", "SlaClock", "SlaView", "SlaViewItem", "SlaViewRow"]
+__all__ = ["ClockKind", "SlaAttempt", "SlaClock", "SlaView", "SlaViewItem", "SlaViewRow"]
 
 
 class ClockKind(enum.Enum):
@@ -108,3 +108,24 @@ class SlaView:
     within: timedelta
     rows: tuple[SlaViewRow, ...]
     appeals: tuple[SlaViewItem, ...]
+
+
+@attrs.frozen
+class SlaAttempt:
+    """An escalation level that failed while firing: how often, why, and when it is tried
+    again (``None`` once given up, when it counts as fired and the ladder goes on)."""
+
+    appeal_id: int
+    clock: str
+    cycle: int
+    level: int
+    """The level's position in its ladder, from 0."""
+    attempts: int
+    error: str
+    """The last failure, as ``ExceptionType: message``."""
+    failed_at: datetime
+    retry_at: datetime | None
+
+    @property
+    def gave_up(self) -> bool:
+        return self.retry_at is None

@@ -16,6 +16,7 @@ from crmcms.model import (
     Contact,
     HistoryEvent,
     OutboxMessage,
+    SlaAttempt,
     SlaClock,
     SlaViewItem,
     SlaViewRow,
@@ -51,6 +52,8 @@ class MemoryStore:
         self.escalations: dict[tuple[int, str], datetime] = {}
         """When each clock's next escalation level is due, by (appeal id, clock key)."""
         self.fired: dict[tuple[int, str, int, int], datetime] = {}
+        self.attempts: dict[tuple[int, str, int, int], SlaAttempt] = {}
+        """Escalation levels that failed while firing, by (appeal, clock, cycle, level)."""
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
@@ -242,7 +245,7 @@ class _Idempotency:
 
 
 class _Clocks:
-    __slots__ = ("_appeals", "_store", "escalations", "fired_new", "new")
+    __slots__ = ("_appeals", "_store", "attempts_new", "escalations", "fired_new", "new")
 
     def __init__(self, store: MemoryStore, appeals: _Appeals) -> None:
         self._store = store
@@ -250,12 +253,26 @@ class _Clocks:
         self.new: dict[int, tuple[SlaClock, ...]] = {}
         self.escalations: dict[int, dict[str, datetime]] = {}
         self.fired_new: dict[tuple[int, str, int, int], datetime] = {}
+        self.attempts_new: dict[tuple[int, str, int, int], SlaAttempt] = {}
+
+    @property
+    def staged(self) -> bool:
+        return bool(self.new or self.fired_new or self.attempts_new)
 
     def reset(self) -> None:
         """Drop what is staged."""
         self.new.clear()
         self.escalations.clear()
         self.fired_new.clear()
+        self.attempts_new.clear()
+
+    def attempts(self, appeal_id: int) -> list[SlaAttempt]:
+        both = {**self._store.attempts, **self.attempts_new}
+        return [both[k] for k in sorted(both) if k[0] == appeal_id]
+
+    def record_attempt(self, attempt: SlaAttempt) -> None:
+        key = (attempt.appeal_id, attempt.clock, attempt.cycle, attempt.level)
+        self.attempts_new[key] = attempt
 
     def due_escalations(self, moment: datetime, limit: int) -> list[tuple[int, str]]:
         found = sorted((at, key) for key, at in self._store.escalations.items() if at <= moment)
@@ -344,6 +361,7 @@ class _Clocks:
         meanwhile by another unit of work refuses the whole commit."""
         store = self._store
         store.fired.update(self.fired_new)
+        store.attempts.update(self.attempts_new)
         for appeal_id in self.new:
             for clock in store.clocks.get(appeal_id, ()):
                 store.escalations.pop((appeal_id, clock.key), None)
@@ -410,8 +428,7 @@ class MemoryUnitOfWork:
             or self.contacts.new
             or self.idempotency.new
             or self.outbox
-            or self.clocks.new
-            or self.clocks.fired_new
+            or self.clocks.staged
         ):
             self.rollback()
         idle = self._store.idle
@@ -424,7 +441,7 @@ class MemoryUnitOfWork:
         changed, new = appeals.changed, appeals.new
         if new or self.contacts.new or self.idempotency.new or self.outbox:
             self._commit_all()
-        elif changed or events or self.clocks.new or self.clocks.fired_new:
+        elif changed or events or self.clocks.staged:
             # The usual action: appeals it read and changed, and their history events.
             store = self._store
             stored = store.appeals
@@ -436,7 +453,7 @@ class MemoryUnitOfWork:
                     stored.update(changed)
                 if events:
                     _append_history(store.history, events)
-                if self.clocks.new or self.clocks.fired_new:
+                if self.clocks.staged:
                     self.clocks.write()
             if changed:
                 changed.clear()
@@ -489,7 +506,7 @@ class MemoryUnitOfWork:
                 events.clear()
             if self.outbox:
                 self.outbox.write()
-            if self.clocks.new or self.clocks.fired_new:
+            if self.clocks.staged:
                 self.clocks.write()
 
     def _check_fired(self) -> None:
@@ -512,7 +529,7 @@ class MemoryUnitOfWork:
             self.idempotency.reset()
         if self.outbox:
             self.outbox.reset()
-        if self.clocks.new or self.clocks.fired_new:
+        if self.clocks.staged:
             self.clocks.reset()
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "outbox",
     "prospect",
     "saved_filter",
+    "sla_attempt",
     "sla_clock",
     "sla_fired",
     "subscriber",
@@ -416,4 +417,19 @@ sla_fired = sa.Table(
     sa.Column("cycle", sa.Integer, primary_key=True),
     sa.Column("level", sa.Integer, primary_key=True),
     sa.Column("fired_at", Time, nullable=False),
+)
+
+sla_attempt = sa.Table(
+    "crm_sla_attempt",
+    metadata,
+    # One row per escalation level that failed while firing: what an operator reads, and
+    # what spaces the retries out (the clock's next escalation waits for retry_at).
+    sa.Column("appeal_id", Id, primary_key=True),
+    sa.Column("clock", sa.String(220), primary_key=True),
+    sa.Column("cycle", sa.Integer, primary_key=True),
+    sa.Column("level", sa.Integer, primary_key=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("failed_at", Time, nullable=False),
+    sa.Column("retry_at", Time, doc="None once given up."),
 )

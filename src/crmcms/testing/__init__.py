@@ -237,6 +237,20 @@ def _sla_clocks() -> st.SearchStrategy[model.SlaClock]:
     )
 
 
+def _sla_attempts() -> st.SearchStrategy[model.SlaAttempt]:
+    return st.builds(
+        model.SlaAttempt,
+        st.integers(1, 10**9),
+        st.sampled_from(["resolution", "first_response", "process:new"]),
+        st.integers(1, 5),
+        st.integers(0, 9),
+        st.integers(1, 100),
+        st.text(max_size=200),
+        timestamps(),
+        st.none() | timestamps(),
+    )
+
+
 def _sla_view_rows() -> st.SearchStrategy[model.SlaViewRow]:
     counts = st.integers(0, 10**6)
     dimension = st.sampled_from(["queue", "operator", "topic"])
@@ -309,6 +323,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Role: roles(),
     model.Route: routes(),
     model.Rule: rules(),
+    model.SlaAttempt: _sla_attempts(),
     model.SlaClock: _sla_clocks(),
     model.SlaView: _sla_views(),
     model.SlaViewItem: _sla_view_items(),

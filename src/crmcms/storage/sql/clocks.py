@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from crmcms.errors import ConcurrencyError
-from crmcms.model import ClockKind, SlaClock, SlaViewItem, SlaViewRow
-from crmcms.storage.schema import OPEN, appeal, sla_clock, sla_fired
+from crmcms.model import ClockKind, SlaAttempt, SlaClock, SlaViewItem, SlaViewRow
+from crmcms.storage.schema import OPEN, appeal, sla_attempt, sla_clock, sla_fired
 from crmcms.storage.sql.codec import to_utc
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ class SqlClocks:
         self.new: dict[int, tuple[SlaClock, ...]] = {}
         self.escalations: dict[int, tuple[datetime | None, ...]] = {}
         self.fired_new: list[dict[str, Any]] = []
+        self.attempts_new: dict[tuple[int, str, int, int], SlaAttempt] = {}
 
     def claim(self, appeal_id: int) -> bool:
         conn = self._uow.connection()
@@ -183,6 +184,33 @@ class SqlClocks:
                 "fired_at": to_utc(at),
             }
         )
+
+    def attempts(self, appeal_id: int) -> list[SlaAttempt]:
+        t = sla_attempt.c
+        query = sa.select(sla_attempt).where(t.appeal_id == appeal_id)
+        found = {}
+        for r in self._uow.connection().execute(query):
+            m = r._mapping
+            failed_at = to_utc(m["failed_at"])
+            assert failed_at is not None
+            made = SlaAttempt(
+                int(m["appeal_id"]),
+                str(m["clock"]),
+                int(m["cycle"]),
+                int(m["level"]),
+                int(m["attempts"]),
+                str(m["error"]),
+                failed_at,
+                to_utc(m["retry_at"]),
+            )
+            found[(made.appeal_id, made.clock, made.cycle, made.level)] = made
+        staged = {k: a for k, a in self.attempts_new.items() if k[0] == appeal_id}
+        both = {**found, **staged}
+        return [both[k] for k in sorted(both)]
+
+    def record_attempt(self, attempt: SlaAttempt) -> None:
+        key = (attempt.appeal_id, attempt.clock, attempt.cycle, attempt.level)
+        self.attempts_new[key] = attempt
 
     def sla_counts(
         self, now: datetime, horizon: datetime, queue: str | None = None
@@ -297,6 +325,31 @@ class SqlClocks:
                 first = self.fired_new[0]
                 key = (first["appeal_id"], first["clock"], first["cycle"], first["level"])
                 raise ConcurrencyError("escalation level", key, 0, 1) from exc
+        if self.attempts_new:
+            t = sla_attempt.c
+            for a in self.attempts_new.values():
+                conn.execute(
+                    sa.delete(sla_attempt).where(
+                        t.appeal_id == a.appeal_id,
+                        t.clock == a.clock,
+                        t.cycle == a.cycle,
+                        t.level == a.level,
+                    )
+                )
+            rows = [
+                {
+                    "appeal_id": a.appeal_id,
+                    "clock": a.clock,
+                    "cycle": a.cycle,
+                    "level": a.level,
+                    "attempts": a.attempts,
+                    "error": a.error,
+                    "failed_at": to_utc(a.failed_at),
+                    "retry_at": to_utc(a.retry_at),
+                }
+                for a in self.attempts_new.values()
+            ]
+            conn.execute(sa.insert(sla_attempt), rows)
         if not self.new:
             return
         ids = list(self.new)
