@@ -3,12 +3,14 @@
 Each delivery becomes a row of ``received`` (delivery id, worker pid) in the database of
 ``$RECEIVER_URL``, with no unique key: a message delivered twice shows as two rows.
 ``$RECEIVER_DELAY`` seconds pass before each is recorded, so a test can stop or kill a
-worker in the middle of its batch.
+worker in the middle of its batch. ``$RECEIVER_START_DELAY`` seconds pass while the plugin
+loads, after it has written "receiver loading" to stderr: a worker still starting up.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import sqlalchemy as sa
@@ -36,6 +38,10 @@ class Receiver:
     def __init__(self) -> None:
         self.engine = sa.create_engine(os.environ["RECEIVER_URL"])
         self.delay = float(os.environ.get("RECEIVER_DELAY", "0"))
+        start_delay = float(os.environ.get("RECEIVER_START_DELAY", "0"))
+        if start_delay:
+            print("receiver loading", file=sys.stderr, flush=True)
+            time.sleep(start_delay)
 
     @hookimpl
     def crmcms_notify(self, notification: Notification) -> None:

@@ -232,6 +232,8 @@ def test_generated_values_are_valid_for_their_attribute(data: st.DataObject) -> 
         ({"value_type": ValueType.STRING, "dictionary": "CITY"}, "only reference attributes"),
         ({"value_type": ValueType.DECIMAL, "default": "abc"}, "bad default"),
         ({"value_type": ValueType.STRING, "regex": r"\d+", "default": "x"}, "bad default"),
+        ({"value_type": ValueType.STRING, "default": "a\x00b"}, "NUL character"),
+        ({"value_type": ValueType.STRING, "mask": "***", "default": "a\x00b"}, "NUL character"),
         (
             {"value_type": ValueType.BOOLEAN, "default": "true", "computed_default": "1 = 1"},
             "either a fixed or a computed default",
@@ -262,3 +264,12 @@ def test_availability_summarises_unconditional_flags() -> None:
     hidden = AttributeDef("h", "h", ValueType.STRING, hidden=Flag(True), required=Flag(True))
     assert hidden.availability == "hidden"
     assert AttributeDef("n", "n", ValueType.STRING).availability is None
+
+
+@given(text=st.text(max_size=8), where=st.integers(0, 8))
+def test_a_value_holding_nul_is_refused_naming_the_attribute(text: str, where: int) -> None:
+    # PostgreSQL text cannot hold NUL: every backend refuses it alike, before storing.
+    attribute = AttributeDef("171", "Фин.карта", ValueType.STRING)
+    problems = attribute.validate(text[:where] + "\x00" + text[where:])
+    assert [p.code for p in problems] == ["171"]
+    assert "NUL character" in problems[0].message

@@ -48,12 +48,15 @@ def statuses(store: SqlStore) -> Counter[OutboxStatus]:
         return Counter(m.status for m in uow.outbox.find(limit=100_000))
 
 
-def start_worker(url: str, *args: str, delay: float = 0.0) -> subprocess.Popen[str]:
+def start_worker(
+    url: str, *args: str, delay: float = 0.0, start_delay: float = 0.0
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")]),
         "RECEIVER_URL": url,
         "RECEIVER_DELAY": str(delay),
+        "RECEIVER_START_DELAY": str(start_delay),
     }
     command = [
         sys.executable,
@@ -74,12 +77,27 @@ def start_worker(url: str, *args: str, delay: float = 0.0) -> subprocess.Popen[s
     )
 
 
-def stop_worker(worker: subprocess.Popen[str], timeout: float = 60.0) -> str:
-    """SIGTERM, then the worker's stderr once it has exited; a worker still running after
-    ``timeout`` seconds fails the test with the stacks of its threads."""
+def wait_started(worker: subprocess.Popen[str], line: str = "started on") -> str:
+    """Read the worker's stderr up to the line holding ``line``; what it read. A worker
+    signalled before that may be still loading plugins or connecting."""
+    assert worker.stderr is not None
+    read = []
+    for got in worker.stderr:
+        read.append(got)
+        if line in got:
+            return "".join(read)
+    worker.wait(timeout=30)
+    pytest.fail(f"the worker exited ({worker.returncode}) before {line!r}:\n{''.join(read)}")
+
+
+def stop_worker(worker: subprocess.Popen[str], timeout: float = 60.0, *, read: str = "") -> str:
+    """SIGTERM, then the worker's stderr once it has exited (after ``read``, what
+    :func:`wait_started` read of it); a worker still running after ``timeout`` seconds fails
+    the test with the stacks of its threads."""
     worker.send_signal(signal.SIGTERM)
     try:
         _, err = worker.communicate(timeout=timeout)
+        err = read + err
     except subprocess.TimeoutExpired:
         worker.send_signal(signal.SIGUSR1)
         time.sleep(1.0)
@@ -130,6 +148,7 @@ def test_two_workers_share_the_outbox_and_a_killed_one_loses_nothing(
     doomed = start_worker(postgres_url, *args, delay=0.01)
     survivor = start_worker(postgres_url, *args, delay=0.01)
     workers += [doomed, survivor]
+    started = wait_started(survivor)
 
     def doomed_mid_batch() -> bool:
         mine = [w for _, w in received(db) if w == doomed.pid]
@@ -142,7 +161,7 @@ def test_two_workers_share_the_outbox_and_a_killed_one_loses_nothing(
     assert orphaned > 0  # its batch was left leased, to be taken over when the lease expires
 
     wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == total, 90, "every delivery")
-    err = stop_worker(survivor)
+    err = stop_worker(survivor, read=started)
     assert survivor.returncode == 0, err
 
     seen = Counter(d for d, _ in received(db))
@@ -169,10 +188,7 @@ def test_a_commit_wakes_a_listening_worker_long_before_its_poll(
     worker = start_worker(postgres_url, "--poll", "600")
     workers.append(worker)
     # Started and past its first pass, listening: it logs that before its first wait.
-    assert worker.stderr is not None
-    for line in worker.stderr:
-        if "started on" in line:
-            break
+    wait_started(worker)
     time.sleep(1.0)
     [message_id] = queue(store, 1)
     wait_for(lambda: len(received(store.engine)) == 1, 30, "the NOTIFY to wake the worker")
@@ -191,9 +207,11 @@ def test_two_workers_on_sqlite_never_deliver_a_message_twice(
     ids = queue(store, 100)
     pair = [start_worker(url, "--batch", "5", "--poll", "0.1") for _ in range(2)]
     workers += pair
+    # Both running before the first may deliver everything alone.
+    started = [wait_started(worker) for worker in pair]
     wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == 100, 90, "every delivery")
-    for worker in pair:
-        err = stop_worker(worker)
+    for worker, read in zip(pair, started, strict=True):
+        err = stop_worker(worker, read=read)
         assert worker.returncode == 0, err
     seen = Counter(d for d, _ in received(store.engine))
     assert seen == Counter({f"<outbox-{i}.crmcms@test>": 1 for i in ids})
@@ -219,8 +237,9 @@ def test_sigterm_stops_a_worker_cleanly_and_hands_its_batch_back(
     queue(store, 40)
     worker = start_worker(url, "--batch", "40", "--poll", "0.2", delay=0.05)
     workers.append(worker)
+    started = wait_started(worker)
     wait_for(lambda: len(received(store.engine)) >= 3, 60, "the worker to be delivering")
-    err = stop_worker(worker)
+    err = stop_worker(worker, read=started)
     assert worker.returncode == 0, err
     assert "worker stopped" in err
     seen = received(store.engine)
@@ -231,6 +250,29 @@ def test_sigterm_stops_a_worker_cleanly_and_hands_its_batch_back(
         left = uow.outbox.find(status=OutboxStatus.PENDING, limit=100)
     assert len(left) == 40 - len(seen)
     assert all(m.lease_owner is None and m.attempts == 0 for m in left)  # handed back untried
+    store.dispose()
+
+
+@pytest.mark.parametrize("once", [False, True])
+def test_sigterm_during_start_up_stops_a_worker_cleanly_having_claimed_nothing(
+    once: bool, tmp_path: pathlib.Path, workers: list[subprocess.Popen[str]]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    store = SqlStore(url)
+    create_table(store.engine)
+    queue(store, 5)
+    worker = start_worker(url, *(["--once"] if once else []), start_delay=120)
+    workers.append(worker)
+    read = wait_started(worker, "receiver loading")  # its plugins are loading
+    began = time.monotonic()
+    err = stop_worker(worker, read=read)
+    assert worker.returncode == 0, err
+    assert time.monotonic() - began < 60  # it did not sit out the plugin's start-up
+    assert "SIGTERM during start-up: stopped" in err
+    with store.unit_of_work() as uow:
+        left = uow.outbox.find(limit=100)
+    assert [m.status for m in left] == [OutboxStatus.PENDING] * 5
+    assert all(m.lease_owner is None and m.attempts == 0 for m in left)
     store.dispose()
 
 

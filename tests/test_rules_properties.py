@@ -177,7 +177,10 @@ def _store(conn: sa.Connection, data: list[dict[str, Any]]) -> None:
             conn.execute(_attributes.insert().values(appeal_id=i, code=code, **{column: value}))
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=40,
+)
 @given(tree=rule_trees(sql=True), data=st.lists(records(), min_size=1, max_size=6))
 def test_sql_selects_the_rows_python_accepts(
     engine: sa.Engine, schema: Schema, tree: tuple[Any, ...], data: list[dict[str, Any]]

@@ -18,11 +18,18 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 THREADS = 50
 EDITS = 8
 APPEALS = 5
+CONNECTIONS = 10
+"""The threads share a pool of this many connections: a connection per thread (55 with
+overflow) could exhaust a server's max_connections (100 by default) when other test runs
+share it, and the threads that got none would die with an error instead of a conflict."""
 
 
 @pytest.mark.postgres
 def test_fifty_threads_lose_no_update(postgres_url: str) -> None:
-    store = SqlStore(create_engine(postgres_url, pool_size=THREADS, max_overflow=5), id_block=10)
+    # A thread waits for a free connection as long as the others need: 400 short
+    # transactions on a machine under load, not a stuck pool.
+    database = create_engine(postgres_url, pool_size=CONNECTIONS, max_overflow=0, pool_timeout=300)
+    store = SqlStore(database, id_block=10)
     with store.unit_of_work() as uow:
         c = add_contact(uow, registered_at=T0)
         ids = []
@@ -44,10 +51,19 @@ def test_fifty_threads_lose_no_update(postgres_url: str) -> None:
 
     wins: Counter[int] = Counter()
     conflicts: Counter[int] = Counter()
+    errors: list[BaseException] = []
     lock = threading.Lock()
     start = threading.Barrier(THREADS)
 
     def work(n: int) -> None:
+        try:
+            edit(n)
+        except BaseException as exc:  # a thread's error would otherwise only be printed
+            with lock:
+                errors.append(exc)
+            raise
+
+    def edit(n: int) -> None:
         start.wait()
         for k in range(EDITS):
             appeal_id = ids[(n + k) % APPEALS]
@@ -72,6 +88,7 @@ def test_fifty_threads_lose_no_update(postgres_url: str) -> None:
     for t in threads:
         t.join()
 
+    assert not errors, errors
     assert sum(wins.values()) + sum(conflicts.values()) == THREADS * EDITS
     assert sum(conflicts.values()) > 0, "the threads never met; the test proves nothing"
     with store.unit_of_work() as uow:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from crmcms.entrypoints.worker import Worker
 
 URL_OPTION = click.option(
     "--db",
@@ -86,6 +91,36 @@ def worker(
     Several workers may share a PostgreSQL database (each claims its own messages, and a
     killed one's are taken over when their lease expires); run one on SQLite.
     """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at every start
+    # First of all: a SIGTERM while plugins load or the database connects ends the start-up
+    # cleanly, having claimed nothing, instead of killing the process.
+    stopper = _Stopper()
+    previous = {sig: signal.signal(sig, stopper.handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _serve(url, definitions, plugins, once, batch, lease, poll, deadlines, mail, stopper)
+    except _StoppedDuringStartUp as stopped:
+        logging.getLogger("crmcms.worker").info("%s during start-up: stopped", stopped)
+    finally:
+        # Called in-process (tests, a host's own CLI), the worker leaves the handlers it found.
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(
+    url: str | None,
+    definitions: tuple[Path, ...],
+    plugins: tuple[str, ...],
+    once: bool,
+    batch: int,
+    lease: float,
+    poll: float,
+    deadlines: bool,
+    mail: bool,
+    stopper: _Stopper,
+) -> None:
     from crmcms.dsl import load_catalog
     from crmcms.engine import Engine, RelaySettings
     from crmcms.entrypoints.worker import Worker, load_plugins, wakeup_for
@@ -94,10 +129,6 @@ def worker(
     from crmcms.storage.definitions import DefinitionStore
     from crmcms.storage.sql import SqlStore
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks at every start
     pm = make_plugin_manager(load_plugins(plugins))
     database = create_engine(url)
     store = SqlStore(database)
@@ -119,21 +150,39 @@ def worker(
             batch=batch,
             scan_deadlines=deadlines,
         )
+        stopper.started(runner)
         if once:
             runner.run_once()
             return
-
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            logging.getLogger("crmcms.worker").info(
-                "%s: stopping after the message in hand", signal.Signals(signum).name
-            )
-            runner.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         logging.getLogger("crmcms.worker").info(
             "worker %s started on %s", engine.runtime.relay.owner, database.url.render_as_string()
         )
         runner.run()
     finally:
         store.dispose()
+
+
+class _StoppedDuringStartUp(BaseException):
+    """Raised by the signal handler until the worker runs: unwinds the start-up. A
+    ``BaseException``, so that no ``except Exception`` on the way swallows it."""
+
+
+class _Stopper:
+    """The SIGTERM and SIGINT handler: before the worker runs it ends the start-up, after
+    it tells the worker to stop after the message in hand."""
+
+    def __init__(self) -> None:
+        self._runner: Worker | None = None
+
+    def started(self, runner: Worker) -> None:
+        self._runner = runner
+
+    def handle(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        runner = self._runner
+        if runner is None:
+            raise _StoppedDuringStartUp(name)
+        logging.getLogger("crmcms.worker").info("%s: stopping after the message in hand", name)
+        # Not runner.stop() here: the handler runs in the main thread, which may be inside
+        # the stop event's own wait holding its lock; setting it from here would deadlock.
+        threading.Thread(target=runner.stop, name="crmcms-stop", daemon=True).start()

@@ -94,6 +94,9 @@ def freeze_mapping(items: Mapping[str, str] | Iterable[tuple[str, str]]) -> Mapp
     return MappingProxyType(dict(items))
 
 
+_NUL = "\x00"
+
+
 def check_scalar(value_type: ValueType, value: object) -> str | None:
     """Why ``value`` cannot be a value of ``value_type``, or ``None`` if it can."""
     expected = {
@@ -115,6 +118,9 @@ def check_scalar(value_type: ValueType, value: object) -> str | None:
         ok = isinstance(value, bool)
     else:
         ok = isinstance(value, str)
+        if ok and _NUL in str(value):
+            # PostgreSQL text and JSONB cannot hold it: refused on every backend alike.
+            return f"text may not contain the NUL character (\\x00), got {value!r}"
     return None if ok else f"expected {expected}, got {got} {value!r}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +60,18 @@ class DefinitionStore:
                         "saved_at": now,
                     }
                 )
+        # PostgreSQL cannot store NUL in text or JSONB: refused here, before any write, on
+        # every backend alike (attribute values and defaults are refused by the model).
+        nul = [
+            Problem(
+                f"{row['kind']}.{row['code']}",
+                f"{where or 'its text'} may not contain the NUL character (\\x00)",
+            )
+            for row in rows
+            if (where := _holding_nul(row["document"]["data"], "")) is not None
+        ]
+        if nul:
+            raise ValidationError(nul, subject="catalog")
         with self.engine.begin() as conn:
             stored_routes = {
                 (r.code, r.version): r.document
@@ -101,3 +114,22 @@ class DefinitionStore:
                 if kind in parts:
                     parts[kind].append(load(document))
         return Catalog(**{kind: tuple(items) for kind, items in parts.items()})
+
+
+def _holding_nul(document: object, where: str) -> str | None:
+    """Where in ``document`` (a JSON-like tree) a string holds ``\\x00``, or ``None``."""
+    if isinstance(document, str):
+        return where if "\x00" in document else None
+    if isinstance(document, dict):
+        items: Iterable[tuple[object, object]] = document.items()
+    elif isinstance(document, list | tuple):
+        items = enumerate(document)
+    else:
+        return None
+    for key, value in items:
+        path = f"{where}.{key}" if where else str(key)
+        found = _holding_nul(key, path) if isinstance(key, str) else None
+        found = found if found is not None else _holding_nul(value, path)
+        if found is not None:
+            return found
+    return None

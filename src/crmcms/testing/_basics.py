@@ -129,7 +129,11 @@ def masked_texts(draw: st.DrawFn, pattern: str) -> str:
         elif slot.kind == LETTER:
             chars.append(draw(st.sampled_from("abcXYZабвЁЖЯ")))
         elif slot.kind == ANY:
-            chars.append(draw(st.characters(codec="utf-8", exclude_categories=["Cs"])))
+            # Any character a value may hold: NUL is refused (crmcms.model.values.check_scalar).
+            any_char = st.characters(
+                codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"
+            )
+            chars.append(draw(any_char))
         else:
             chars.append(slot.literal)
     return "".join(chars)
