@@ -137,6 +137,10 @@ class SqlClocks:
         self.escalations: dict[int, tuple[datetime | None, ...]] = {}
         self.fired_new: list[dict[str, Any]] = []
         self.attempts_new: dict[tuple[int, str, int, int], SlaAttempt] = {}
+        # What this unit of work read of each appeal's fired levels and failed attempts: the
+        # monitor and the clocks' refresh both ask, once each per appeal, in one transaction.
+        self._fired_read: dict[int, set[tuple[str, int, int]]] = {}
+        self._attempts_read: dict[int, dict[tuple[int, str, int, int], SlaAttempt]] = {}
 
     def claim(self, appeal_id: int) -> bool:
         conn = self._uow.connection()
@@ -163,10 +167,12 @@ class SqlClocks:
             cursor.close()
 
     def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
-        t = sla_fired.c
-        query = sa.select(t.clock, t.cycle, t.level).where(t.appeal_id == appeal_id)
-        rows = self._uow.connection().execute(query)
-        stored = {(str(r[0]), int(r[1]), int(r[2])) for r in rows}
+        stored = self._fired_read.get(appeal_id)
+        if stored is None:
+            t = sla_fired.c
+            query = sa.select(t.clock, t.cycle, t.level).where(t.appeal_id == appeal_id)
+            rows = self._uow.connection().execute(query)
+            stored = self._fired_read[appeal_id] = {(str(r[0]), int(r[1]), int(r[2])) for r in rows}
         staged = {
             (f["clock"], f["cycle"], f["level"])
             for f in self.fired_new
@@ -186,6 +192,14 @@ class SqlClocks:
         )
 
     def attempts(self, appeal_id: int) -> list[SlaAttempt]:
+        found = self._attempts_read.get(appeal_id)
+        if found is None:
+            found = self._attempts_read[appeal_id] = self._read_attempts(appeal_id)
+        staged = {k: a for k, a in self.attempts_new.items() if k[0] == appeal_id}
+        both = {**found, **staged}
+        return [both[k] for k in sorted(both)]
+
+    def _read_attempts(self, appeal_id: int) -> dict[tuple[int, str, int, int], SlaAttempt]:
         t = sla_attempt.c
         query = sa.select(sla_attempt).where(t.appeal_id == appeal_id)
         found = {}
@@ -204,9 +218,7 @@ class SqlClocks:
                 to_utc(m["retry_at"]),
             )
             found[(made.appeal_id, made.clock, made.cycle, made.level)] = made
-        staged = {k: a for k, a in self.attempts_new.items() if k[0] == appeal_id}
-        both = {**found, **staged}
-        return [both[k] for k in sorted(both)]
+        return found
 
     def record_attempt(self, attempt: SlaAttempt) -> None:
         key = (attempt.appeal_id, attempt.clock, attempt.cycle, attempt.level)

@@ -263,6 +263,9 @@ class _History(_Part):
     def __init__(self, uow: SqlUnitOfWork) -> None:
         super().__init__(uow)
         self.new: list[HistoryEvent] = []
+        # Each appeal's stored history as this unit of work first read it: an action reads
+        # it for its rules and again for the clocks it refreshes before commit.
+        self._read: dict[int, list[HistoryEvent]] = {}
 
     def next_id(self) -> int:
         return self._uow.store.ids.next_id("event")
@@ -271,12 +274,11 @@ class _History(_Part):
         self.new.append(event)
 
     def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
-        stored = map(
-            event_from_row,
-            self._rows(
-                sa.select(history).where(history.c.appeal_id == appeal_id).order_by(history.c.id)
-            ),
-        )
+        stored = self._read.get(appeal_id)
+        if stored is None:
+            query = sa.select(history).where(history.c.appeal_id == appeal_id)
+            rows = self._rows(query.order_by(history.c.id))
+            stored = self._read[appeal_id] = [event_from_row(r) for r in rows]
         events = [*stored, *(e for e in self.new if e.appeal_id == appeal_id)]
         return sorted(events, key=lambda e: (to_utc(e.at), e.id))
 
