@@ -246,8 +246,14 @@ def test_two_monitors_at_once_never_fire_a_level_twice(postgres_url: str) -> Non
         t.start()
     for t in threads:
         t.join()
-    fired = [(f.appeal_id, f.clock, f.step) for f in found[0] + found[1]]  # type: ignore[attr-defined]
+    # An appeal both monitors met at once may be left by both (each sees the other's write
+    # and steps aside): it stays due, and the next scan fires it. Never twice, never lost.
+    later = list(monitors[0].scan_deadlines())
+    assert list(monitors[1].scan_deadlines()) == []
+    every = found[0] + found[1] + later
+    fired = [(f.appeal_id, f.clock, f.step) for f in every]  # type: ignore[attr-defined]
     assert sorted(fired) == sorted((a, "resolution", s) for a in ids for s in range(4))
+    assert len(later) < len(fired)  # the two shared the work
     assert sorted(world.calls) == sorted(ids)
     # LEADS (an operator and an address) and role CHIEF; nobody took them: no responsible
     assert len(world.billing.notifications) == 3 * len(ids)
