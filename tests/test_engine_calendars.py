@@ -172,3 +172,30 @@ def test_sla_clocks_count_a_process_deadline_in_the_process_calendar() -> None:
     assert appeal.process_deadline == due
     [clock] = [c for c in engine.sla_clocks(appeal.id) if c.process == "b"]
     assert clock.due == due
+
+
+def test_sla_clocks_count_a_process_deadline_in_the_calendar_of_its_queue() -> None:
+    from crmcms.dsl import load_catalog_text
+    from crmcms.engine import AppealDraft
+    from crmcms.model import Client
+    from crmcms.testing.engine import FakeBilling, ManualClock, make_engine
+
+    clock = ManualClock(datetime(2026, 3, 6, 17, 0, tzinfo=MOSCOW).astimezone(UTC))
+    engine, _, _ = make_engine(
+        load_catalog_text({"e.crm": ENGINE_TEXT}),
+        FakeBilling((Client(1, "Client", category="BIS", region="Moscow"),)),
+        clock=clock,
+    )
+    made = engine.register_contact(
+        "olga", place="CC", channel="PHONE", client_id=1, drafts=[AppealDraft("T", {"A": "x"})]
+    )
+    appeal = engine.transition(made.appeals[0].id, "olga", "go")
+    # Only the queue WORK names OFFICE: the clock counts in it like the process deadline.
+    due = datetime(2026, 3, 10, 12, 0, tzinfo=MOSCOW)
+    assert appeal.process_deadline == due
+    [process] = [c for c in engine.sla_clocks(appeal.id) if c.process == "b"]
+    assert process.due == due
+    clock.advance(hours=1)
+    assert engine.recompute_deadlines() == 0
+    [process] = [c for c in engine.sla_clocks(appeal.id) if c.process == "b"]
+    assert process.due == due

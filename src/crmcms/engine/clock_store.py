@@ -9,7 +9,18 @@ from crmcms.engine.deadlines import calendar_for
 from crmcms.engine.escalations import next_escalation
 from crmcms.engine.ports import UnitOfWork
 from crmcms.engine.sla_clocks import TimelineOf, clocks_from_history, default_timelines
-from crmcms.model import Appeal, Catalog, Deadline, HistoryEvent, Route, SlaAttempt, SlaClock
+from crmcms.errors import NotFoundError
+from crmcms.model import (
+    Appeal,
+    Catalog,
+    Deadline,
+    HistoryEvent,
+    HistoryKind,
+    Queue,
+    Route,
+    SlaAttempt,
+    SlaClock,
+)
 from crmcms.model.business_time import Timeline, timeline
 from crmcms.model.calendars import ALWAYS
 
@@ -27,10 +38,14 @@ def _route(catalog: Catalog, appeal: Appeal) -> Route:
     return catalog.route(appeal.route, appeal.route_version)
 
 
-def timelines_of(catalog: Catalog, route: Route) -> TimelineOf:
-    """The timelines the route's deadlines count in: a process's business deadlines in the
-    process's calendar, else the route's (:func:`~crmcms.engine.deadlines.calendar_for`)."""
-    if route.calendar is None and all(p.calendar is None for p in route.processes):
+def timelines_of(catalog: Catalog, route: Route, events: Iterable[HistoryEvent] = ()) -> TimelineOf:
+    """The timelines the route's deadlines count in, for the appeal whose history is
+    ``events``: the calendar :func:`~crmcms.engine.deadlines.calendar_for` picks for a
+    process's business deadline given the queue the appeal entered when the process's latest
+    cycle started (so the clock and ``appeal.process_deadline`` agree); the route's own
+    deadlines in the route's calendar, as the appeal's ``deadline`` on registration."""
+    entered = _entry_queues(events) if _queue_calendars(catalog, route) else {}
+    if not entered and route.calendar is None and all(p.calendar is None for p in route.processes):
         return default_timelines()
     always = timeline(ALWAYS)
     lines: dict[str | None, Timeline] = {}
@@ -41,10 +56,40 @@ def timelines_of(catalog: Catalog, route: Route) -> TimelineOf:
         found = lines.get(process)
         if found is None:
             owner = None if process is None else route.process(process)
-            found = lines[process] = timeline(calendar_for(catalog, route, owner))
+            code = None if process is None else entered.get(process)
+            queue = None if code is None else _queue(catalog, code)
+            found = lines[process] = timeline(calendar_for(catalog, route, owner, queue))
         return found
 
     return of
+
+
+def _queue_calendars(catalog: Catalog, route: Route) -> bool:
+    """Whether a queue could give a process of the route its calendar."""
+    return any(q.calendar is not None for q in catalog.queues) and any(
+        p.calendar is None and p.deadline is not None for p in route.processes
+    )
+
+
+def _entry_queues(events: Iterable[HistoryEvent]) -> dict[str, str]:
+    """The queue the appeal entered each process in, the last time it entered it."""
+    found: dict[str, str] = {}
+    current: str | None = None
+    for event in events:
+        if event.kind in (HistoryKind.CREATED, HistoryKind.REOPENED):
+            current = None
+        if event.process is not None and event.process != current:
+            current = event.process
+            if event.queue is not None:
+                found[current] = event.queue
+    return found
+
+
+def _queue(catalog: Catalog, code: str) -> Queue | None:
+    try:
+        return catalog.queue(code)
+    except NotFoundError:  # a queue deleted since the appeal entered it names no calendar
+        return None
 
 
 def working_timeline(catalog: Catalog, route: Route) -> Timeline:
@@ -53,27 +98,35 @@ def working_timeline(catalog: Catalog, route: Route) -> Timeline:
 
 
 def clocks_now(
-    uow: UnitOfWork, catalog: Catalog, appeal: Appeal, now: datetime
+    uow: UnitOfWork,
+    catalog: Catalog,
+    appeal: Appeal,
+    now: datetime,
+    events: Sequence[HistoryEvent] | None = None,
 ) -> tuple[SlaClock, ...]:
-    """The appeal's clocks worked out from its history as of ``now``."""
+    """The appeal's clocks worked out from its history (``events``, read if not given) as of
+    ``now``."""
     route = _route(catalog, appeal)
     if not route.has_clocks:
         return ()
-    events = uow.history.for_appeal(appeal.id)
-    return clocks_from_history(appeal, events, route, now, timelines_of(catalog, route))
+    if events is None:
+        events = uow.history.for_appeal(appeal.id)
+    return clocks_from_history(appeal, events, route, now, timelines_of(catalog, route, events))
 
 
 def recompute_appeal(uow: UnitOfWork, catalog: Catalog, appeal: Appeal, now: datetime) -> bool:
     """Store the appeal's clocks as its history gives them now; whether they changed."""
-    fresh = clocks_now(uow, catalog, appeal, now)
+    route = _route(catalog, appeal)
+    events = uow.history.for_appeal(appeal.id) if route.has_clocks else []
+    lines = timelines_of(catalog, route, events)
+    fresh = clocks_from_history(appeal, events, route, now, lines) if events else ()
     stored = uow.clocks.for_appeal(appeal.id)
     if not fresh and not stored:
         return False
     changed = _shape(stored) != _shape(fresh)
-    route = _route(catalog, appeal)
     fired = uow.clocks.fired(appeal.id) if fresh else set()
     waits = waits_of(uow.clocks.attempts(appeal.id)) if fresh else {}
-    lines, working = timelines_of(catalog, route), working_timeline(catalog, route)
+    working = working_timeline(catalog, route)
     nexts = [next_escalation(route, c, fired, lines, working, waits) for c in fresh]
     uow.clocks.put(appeal.id, fresh, nexts)
     return changed

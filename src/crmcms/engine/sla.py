@@ -175,9 +175,11 @@ def fire_due(tx: Tx, appeal_id: int) -> list[SlaFinding]:
     route = route_of(tx, appeal)
     fired = tx.uow.clocks.fired(appeal_id)
     waits: Mapping[tuple[str, int, int], datetime] = waits_of(tx.uow.clocks.attempts(appeal_id))
-    lines, working = timelines_of(tx.catalog, route), working_timeline(tx.catalog, route)
+    events = tx.uow.history.for_appeal(appeal_id)
+    lines = timelines_of(tx.catalog, route, events)
+    working = working_timeline(tx.catalog, route)
     findings = []
-    for clock in clocks_now(tx.uow, tx.catalog, appeal, tx.now):
+    for clock in clocks_now(tx.uow, tx.catalog, appeal, tx.now, events):
         for index, level in due_levels(route, clock, fired, lines, working, tx.now, waits):
             tx.uow.clocks.fire(appeal_id, clock.key, clock.cycle, index, tx.now)
             try:
