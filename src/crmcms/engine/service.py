@@ -306,26 +306,35 @@ class Engine:
             lambda tx: clocks_now(tx.uow, tx.catalog, tx.appeal(appeal_id), tx.now), now=now
         )
 
-    def recompute_deadlines(self, *, batch: int = 500, now: datetime | None = None) -> int:
+    def recompute_deadlines(
+        self,
+        *,
+        batch: int = 500,
+        now: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Work out every open appeal's clocks again from its history and store them, ``batch``
         appeals per transaction; returns how many appeals' clocks changed.
 
         Call it after loading definitions that change deadlines, priorities' limits or
-        calendars: stored due times (what the monitor searches) follow at once.
+        calendars: stored due times (what the monitor searches) follow at once. ``progress``
+        is told how many appeals each committed batch worked out.
         """
         changed, after = 0, 0
 
-        def step(tx: Tx, after: int) -> tuple[int, int]:
+        def step(tx: Tx, after: int) -> tuple[int, list[int]]:
             ids = tx.uow.clocks.open_appeal_ids(after, batch)
             count = sum(recompute_appeal(tx.uow, tx.catalog, tx.appeal(i), tx.now) for i in ids)
-            return count, ids[-1] if ids else -1
+            return count, ids
 
         while True:
-            count, last = self.run(functools.partial(step, after=after), now=now)
+            count, ids = self.run(functools.partial(step, after=after), now=now)
             changed += count
-            if last < 0:
+            if not ids:
                 return changed
-            after = last
+            if progress is not None:
+                progress(len(ids))
+            after = ids[-1]
 
     def sla_view(
         self,
