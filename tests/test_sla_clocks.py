@@ -259,3 +259,30 @@ def test_stored_clocks_are_the_clocks_recomputed_from_history(
                 assert c.remaining == c.limit - c.elapsed
             kinds = {ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION, ClockKind.PROCESS}
             assert c.kind in kinds
+
+
+def test_business_days_on_a_clock_are_working_days_of_its_calendar() -> None:
+    """In an office calendar (nine working hours a day) 2d business ends two working days
+    on at the same time of day, on the clock as in the appeal's deadline, not after 48
+    working hours."""
+    office = """
+calendar OFFICE "Office" {
+    timezone: "UTC"
+    mon..fri: 09:00-18:00
+}
+"""
+    store = MemoryStore()
+    clock = ManualClock(MONDAY + timedelta(hours=1))  # Monday 10:00
+    billing = FakeBilling([Client(1, "ООО Ромашка", category="BIS", region="Moscow")])
+    plugins = make_plugin_manager([billing], load_entry_points=False)
+    text = definitions("2d business").replace(
+        "topics: REPAIR\n", "topics: REPAIR\n    calendar: OFFICE\n"
+    )
+    catalog = load_catalog_text(office + text)
+    engine = Engine(catalog, store.unit_of_work, plugins=plugins, clock=clock)
+    appeal_id = register(engine)
+    resolution = clocks(engine, appeal_id)["resolution"]
+    wednesday = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    assert resolution.due == wednesday
+    assert resolution.remaining == timedelta(hours=18)  # two working days of nine hours
+    assert engine.appeal(appeal_id).deadline == wednesday

@@ -96,6 +96,13 @@ class _Running:
                 limit = line.elapsed(self.start, max(due_set, self.start), breaks=before)
         elif self.deadline is not None:
             limit = self.deadline.limit_for(priority)
+            if self.deadline.business_time and limit.days:
+                # Whole days of a business deadline are working days, as for due_at: the
+                # working time from the start to the same time that many working days on.
+                days = timedelta(days=limit.days)
+                limit = line.elapsed(self.start, line.add_days(self.start, limit.days)) + (
+                    limit - days
+                )
         due = remaining = breached = None
         if limit is not None:
             remaining = limit - elapsed
