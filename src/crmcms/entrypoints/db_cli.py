@@ -14,6 +14,14 @@ URL_OPTION = click.option(
     help="Database URL (sqlite:///FILE or postgresql://...); default $CRMCMS_DATABASE_URL "
     "or sqlite:///var/crmcms.sqlite.",
 )
+DEFINITIONS_OPTION = click.option(
+    "--definitions",
+    "definitions",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True),
+    help="Definition files or folders (*.crm). Repeatable.",
+)
 
 
 @click.group()
@@ -53,14 +61,7 @@ def current(url: str | None) -> None:
 
 @db.command("index")
 @URL_OPTION
-@click.option(
-    "--definitions",
-    "definitions",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True),
-    help="Definition files or folders (*.crm). Repeatable.",
-)
+@DEFINITIONS_OPTION
 @click.option(
     "--attribute",
     "attributes",
@@ -117,14 +118,7 @@ def index(
 
 @db.command()
 @URL_OPTION
-@click.option(
-    "--definitions",
-    "definitions",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True),
-    help="Definition files or folders (*.crm). Repeatable.",
-)
+@DEFINITIONS_OPTION
 @click.option(
     "--recompute/--no-recompute",
     default=True,
