@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from crmcms.errors import (
+    AuthenticationError,
     ConcurrencyError,
     ConfigurationError,
     CrmcmsError,
@@ -98,6 +99,8 @@ if TYPE_CHECKING:
         Operator,
         OutboxMessage,
         OutboxStatus,
+        Permission,
+        Principal,
         Priority,
         ProblemState,
         Process,
@@ -121,6 +124,7 @@ if TYPE_CHECKING:
         WorkingInterval,
         format_value,
         parse_value,
+        permissions_of,
         timeline,
     )
     from crmcms.plugins import (
@@ -211,6 +215,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "Operator",
         "OutboxMessage",
         "OutboxStatus",
+        "Permission",
+        "Principal",
         "Priority",
         "ProblemState",
         "Process",
@@ -234,6 +240,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "WorkingInterval",
         "format_value",
         "parse_value",
+        "permissions_of",
         "timeline",
     ),
     "crmcms.plugins": (
@@ -262,6 +269,7 @@ __all__ = [
     "AttributeGroup",
     "AttributeOverride",
     "AttributeValue",
+    "AuthenticationError",
     "BusinessCalendar",
     "CalendarDay",
     "Catalog",
@@ -316,8 +324,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "OutboxStatus",
+    "Permission",
     "PermissionDeniedError",
     "PluginError",
+    "Principal",
     "Priority",
     "Problem",
     "ProblemState",
@@ -364,6 +374,7 @@ __all__ = [
     "load_catalog",
     "make_plugin_manager",
     "parse_value",
+    "permissions_of",
     "timeline",
 ]
 

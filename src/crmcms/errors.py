@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 __all__ = [
+    "AuthenticationError",
     "ConcurrencyError",
     "ConfigurationError",
     "CrmcmsError",
@@ -180,6 +181,11 @@ class PermissionDeniedError(CrmcmsError):
         self.action = action
         self.reason = reason
         super().__init__(f"operator {operator!r} may not {action}: {reason}")
+
+
+class AuthenticationError(CrmcmsError):
+    """Credentials or a session token were not accepted: wrong, unknown, expired, revoked or
+    locked out. The message never says which of a wrong password and an unknown login it was."""
 
 
 class ConcurrencyError(CrmcmsError):

@@ -12,6 +12,7 @@ Documents written by an older crmcms are upgraded on load by :data:`UPGRADES`.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -220,6 +221,10 @@ def _structure_date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def _is_frozenset(cls: Any) -> bool:
+    return cls is frozenset or typing.get_origin(cls) is frozenset
+
+
 def make_converter() -> cattrs.Converter:
     """A new converter set up for crmcms model classes; the module's own is built this way."""
     conv = cattrs.Converter(forbid_extra_keys=True)
@@ -235,6 +240,11 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(timedelta, format_iso_duration)
     conv.register_structure_hook(timedelta, _from_iso(parse_iso_duration))
     conv.register_unstructure_hook_func(_is_attribute_value, _unstructure_value)
+    # Sets (a principal's roles and permissions) are written as sorted lists: JSON has no
+    # set, and the same set must give the same document.
+    conv.register_unstructure_hook_func(
+        _is_frozenset, lambda s: sorted(conv.unstructure(i) for i in s)
+    )
     conv.register_structure_hook_func(_is_attribute_value, _structure_value)
     return conv
 

@@ -46,6 +46,14 @@ from crmcms.model.routes import (
     Route,
     Transition,
 )
+from crmcms.model.security import (
+    BUILTIN_ROLES,
+    DEFAULT_ROLE,
+    SYSTEM,
+    Permission,
+    Principal,
+    permissions_of,
+)
 from crmcms.model.sla import ClockKind, SlaAttempt, SlaClock, SlaView, SlaViewItem, SlaViewRow
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import AttributeGroup, GroupDisplay, Topic, TopicGroup
@@ -61,7 +69,10 @@ from crmcms.model.values import (
 
 __all__ = [
     "ALWAYS",
+    "BUILTIN_ROLES",
+    "DEFAULT_ROLE",
     "NOTIFICATION",
+    "SYSTEM",
     "WEEKDAYS",
     "Appeal",
     "AppealState",
@@ -110,6 +121,8 @@ __all__ = [
     "Operator",
     "OutboxMessage",
     "OutboxStatus",
+    "Permission",
+    "Principal",
     "Priority",
     "ProblemState",
     "Process",
@@ -140,5 +153,6 @@ __all__ = [
     "delivery_id",
     "format_value",
     "parse_value",
+    "permissions_of",
     "timeline",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -20,6 +21,7 @@ from crmcms.model.people import Operator, Role
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind
 from crmcms.model.queues import Queue
 from crmcms.model.routes import Route
+from crmcms.model.security import BUILTIN_ROLES, Principal
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import Topic, TopicGroup
 from crmcms.model.values import AttributeFlags, resolve_flag
@@ -132,6 +134,7 @@ class Catalog:
             indexes[field.name] = _index(items, key)
         if problems:
             raise ValidationError(problems, subject="catalog")
+        indexes["all_roles"] = {**BUILTIN_ROLES, **indexes["roles"]}
         object.__setattr__(self, "_by_kind", indexes)
 
     # --- Lookups by code ------------------------------------------------------------------
@@ -175,7 +178,31 @@ class Catalog:
         return self._get("queues", "queue", code, Queue)
 
     def role(self, code: str) -> Role:
-        return self._get("roles", "role", code, Role)
+        """Role ``code``: one of ``roles``, else the built-in of that code."""
+        return find("role", self.all_roles, code)
+
+    @property
+    def all_roles(self) -> Mapping[str, Role]:
+        """Every role by code: the built-in ones and those of ``roles``."""
+        return self._by_kind["all_roles"]
+
+    def principal(
+        self,
+        login: str,
+        *,
+        session: int | None = None,
+        expires_at: datetime | None = None,
+        source: str | None = None,
+    ) -> Principal:
+        """The principal of operator ``login`` with the permissions of its roles; whether the
+        login was authenticated is the caller's business (see :class:`Principal`)."""
+        return Principal.of(
+            self.operator(login),
+            self.all_roles,
+            session=session,
+            expires_at=expires_at,
+            source=source,
+        )
 
     def operator(self, login: str) -> Operator:
         return self._get("operators", "operator", login, Operator)

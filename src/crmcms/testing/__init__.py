@@ -280,6 +280,19 @@ def _sla_views() -> st.SearchStrategy[model.SlaView]:
     )
 
 
+def _principals() -> st.SearchStrategy[model.Principal]:
+    return st.builds(
+        model.Principal,
+        codes(),
+        st.frozensets(codes(), max_size=3),
+        st.frozensets(st.sampled_from(list(model.Permission)), max_size=5),
+        st.none() | st.integers(1, 10**9),
+        st.none() | timestamps(),
+        st.none() | st.text(max_size=40),
+        st.booleans(),
+    )
+
+
 STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Appeal: appeals(),
     model.Attachment: attachments(),
@@ -324,6 +337,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Route: routes(),
     model.Rule: rules(),
     model.SlaAttempt: _sla_attempts(),
+    model.Principal: _principals(),
     model.SlaClock: _sla_clocks(),
     model.SlaView: _sla_views(),
     model.SlaViewItem: _sla_view_items(),

@@ -24,6 +24,7 @@ from crmcms.model.routes import (
     Route,
     Transition,
 )
+from crmcms.model.security import Permission
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import AttributeGroup, GroupDisplay, Topic, TopicGroup
 from crmcms.model.values import ValueType, format_value
@@ -374,7 +375,9 @@ def roles() -> st.SearchStrategy[Role]:
         code=codes(),
         name=names(),
         description=names(),
-        permissions=st.lists(codes(), max_size=3).map(tuple),
+        permissions=st.lists(
+            st.sampled_from([str(p) for p in Permission]), max_size=3, unique=True
+        ).map(tuple),
     )
 
 

@@ -39,6 +39,7 @@ from crmcms.model import (
     ValueType,
 )
 from crmcms.model._lookup import did_you_mean
+from crmcms.model.security import Permission
 
 __all__ = ["CatalogBuilder"]
 
@@ -212,6 +213,14 @@ class CatalogBuilder:
 
     def role(self, decl: Decl) -> None:
         permissions = self.draft.single(decl, "permissions")
+        known = [str(p) for p in Permission]
+        for ref in () if permissions is None else permissions.values:
+            if ref.code not in known:
+                self.draft.error(
+                    f"unknown permission {ref.code!r} of role {decl.code.code}",
+                    ref.span,
+                    did_you_mean(ref.code, known) or f"known: {', '.join(known)}",
+                )
         self.draft.add(
             "roles",
             decl,

@@ -42,6 +42,7 @@ from crmcms.model import (
 )
 from crmcms.model._lookup import did_you_mean
 from crmcms.model.catalog import BUILTIN_CALENDARS
+from crmcms.model.security import BUILTIN_ROLES
 
 __all__ = [
     "Condition",
@@ -142,7 +143,7 @@ def _known(catalog: Catalog) -> dict[str, set[str]]:
         | {g.code for g in catalog.topic_groups},
         "rule": {r.code for r in catalog.rules if not is_condition_rule(r.code)},
         "queue": {q.code for q in catalog.queues},
-        "role": {r.code for r in catalog.roles},
+        "role": {r.code for r in catalog.roles} | set(BUILTIN_ROLES),
         "operator": logins,
         "template": {t.code for t in catalog.templates},
         "process": processes,
