@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from tests.test_sla_monitor import World
 
-from crmcms.engine import SlaRetry
+from crmcms.engine import SlaRetry, sla
 from crmcms.engine.ports import UnitOfWork
 from crmcms.entrypoints.worker import Worker
 from crmcms.storage.memory import MemoryStore
@@ -111,3 +112,46 @@ def test_a_worker_survives_a_failing_level(factory: Callable[[], UnitOfWork]) ->
     world.clock.advance(minutes=1)
     worker.run_once()
     assert worker.totals.escalation_failures == 2
+
+
+def test_an_appeal_failing_before_any_level_backs_off_and_is_given_up_too(
+    factory: Callable[[], UnitOfWork], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(factory, ladder=LADDER)
+    world.engine.sla_retry = RETRY
+    ids = [world.register() for _ in range(5)]
+    broken = ids[2]
+    world.billing.functions["record_risk"] = lambda call: world.calls.append(call.appeal.id)
+    real_route_of = sla.route_of
+
+    def route_of(tx: Any, appeal: Any) -> Any:
+        if appeal.id == broken:
+            raise RuntimeError("route version withdrawn")
+        return real_route_of(tx, appeal)
+
+    monkeypatch.setattr(sla, "route_of", route_of)
+    world.clock.advance(hours=2, minutes=30)
+    scan = world.engine.scan_deadlines()
+    assert sorted(f.appeal_id for f in scan) == [i for i in ids if i != broken]
+    [failure] = scan.failures
+    assert (failure.appeal_id, failure.clock, failure.step, failure.attempts) == (broken, "", -1, 1)
+    assert "route version withdrawn" in failure.error
+    attempts = [failure.attempts]
+    for wait in [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=3)]:
+        world.clock.advance(seconds=wait.total_seconds() - 1)
+        assert world.engine.scan_deadlines().failures == []  # backing off, not every scan
+        world.clock.advance(seconds=1)
+        attempts += [f.attempts for f in world.engine.scan_deadlines().failures]
+    assert attempts == [1, 2, 3, 4]
+    [stored] = world.engine.escalation_attempts(broken)
+    assert (stored.clock, stored.level, stored.attempts, stored.gave_up) == ("", -1, 4, True)
+    # Given up, the monitor leaves the appeal alone, past its next level's moment too...
+    world.clock.advance(hours=3)
+    assert [f for f in world.engine.scan_deadlines() if f.appeal_id == broken] == []
+    assert world.engine.scan_deadlines().failures == []
+    # ...until its clocks are worked out again once the route is mended.
+    monkeypatch.setattr(sla, "route_of", real_route_of)
+    world.engine.recompute_deadlines()
+    fired = world.engine.scan_deadlines()
+    assert {f.appeal_id for f in fired} == {broken}
+    assert fired.failures == []

@@ -374,10 +374,12 @@ class Engine:
                         done += 1
                     continue
                 except Exception as exc:
-                    # Not a level's own failure (the appeal's route, say): nothing to store.
-                    log.exception("SLA monitor: appeal %s failed", appeal_id)
-                    error = f"{type(exc).__name__}: {exc}"
-                    found.failures.append(sla.SlaFailure(appeal_id, "", 0, -1, error, 1, None))
+                    # Not a level's own failure (the appeal's route, say): the appeal as a
+                    # whole backs off and is given up like a level.
+                    appeal_failure = self._record_appeal_failure(appeal_id, exc, now)
+                    if appeal_failure is not None:
+                        found.failures.append(appeal_failure)
+                        done += 1
                     continue
                 found += fired
                 done += 1
@@ -402,6 +404,27 @@ class Engine:
             "given up" if failure.gave_up else f"retry at {failure.retry_at}",
             failed.error,
             exc_info=failed.__cause__,
+        )
+        return failure
+
+    def _record_appeal_failure(
+        self, appeal_id: int, exc: Exception, now: datetime | None
+    ) -> sla.SlaFailure | None:
+        error = f"{type(exc).__name__}: {exc}"
+        record = functools.partial(
+            sla.record_appeal_failure, appeal_id=appeal_id, error=error, retry=self.sla_retry
+        )
+        try:
+            failure = self.run(record, now=now)
+        except ConcurrencyError:
+            return None  # another monitor recorded it meanwhile
+        log.error(
+            "SLA monitor: appeal %s failed before any level, attempt %s, %s: %s",
+            appeal_id,
+            failure.attempts,
+            "given up" if failure.gave_up else f"retry at {failure.retry_at}",
+            error,
+            exc_info=exc,
         )
         return failure
 

@@ -83,8 +83,10 @@ class SlaFinding:
 class SlaFailure:
     """An escalation level that failed while firing, rolled back and recorded.
 
-    ``step`` is ``-1`` when the appeal failed before any level (its route, say): then
-    nothing is stored and the next scan tries it again."""
+    ``step`` is ``-1`` (and ``clock`` empty) when the appeal failed before any level (its
+    route is broken, a plugin raised): it backs off and gives up like a level, and once given
+    up the monitor leaves the appeal alone until its clocks are worked out again (any action
+    on it, or :meth:`~crmcms.engine.service.Engine.recompute_deadlines`)."""
 
     appeal_id: int
     clock: str
@@ -98,7 +100,7 @@ class SlaFailure:
 
     @property
     def gave_up(self) -> bool:
-        return self.step >= 0 and self.retry_at is None
+        return self.retry_at is None
 
 
 class SlaScan(list[SlaFinding]):
@@ -151,6 +153,29 @@ def record_failure(tx: Tx, failed: LevelFailed, retry: SlaRetry) -> SlaFailure:
         tx.uow.clocks.fire(failed.appeal_id, *key, tx.now)
     recompute_appeal(tx.uow, tx.catalog, tx.appeal(failed.appeal_id), tx.now)
     return SlaFailure(failed.appeal_id, *key, failed.error, count, retry_at)
+
+
+APPEAL_FAILURE = ("", 0, -1)
+"""The (clock, cycle, level) an appeal's failure before any level is recorded under."""
+
+
+def record_appeal_failure(tx: Tx, appeal_id: int, error: str, retry: SlaRetry) -> SlaFailure:
+    """Count a failure of the appeal as a whole and move every one of its clocks' next
+    escalation to the retry (none once given up), so that one broken appeal neither floods
+    the log nor costs every scan its work. Stored, so several monitors agree."""
+    earlier = [
+        a
+        for a in tx.uow.clocks.attempts(appeal_id)
+        if (a.clock, a.cycle, a.level) == APPEAL_FAILURE
+    ]
+    count = (earlier[0].attempts if earlier else 0) + 1
+    retry_at = None if count >= retry.give_up_after else tx.now + retry.delay(count)
+    tx.uow.clocks.record_attempt(
+        SlaAttempt(appeal_id, *APPEAL_FAILURE, count, error, tx.now, retry_at)
+    )
+    clocks = tx.uow.clocks.for_appeal(appeal_id)
+    tx.uow.clocks.put(appeal_id, clocks, [retry_at] * len(clocks))
+    return SlaFailure(appeal_id, *APPEAL_FAILURE, error, count, retry_at)
 
 
 def due_clocks(tx: Tx, limit: int) -> list[int]:
