@@ -12,19 +12,24 @@ __all__ = [
     "appeal",
     "appeal_archive",
     "attachment",
+    "audit",
+    "auth_secret",
     "client",
     "contact",
     "contact_person",
+    "credential",
     "definition",
     "history",
     "history_archive",
     "id_counter",
     "idempotency",
+    "login_failure",
     "metadata",
     "note",
     "outbox",
     "prospect",
     "saved_filter",
+    "session",
     "sla_attempt",
     "sla_clock",
     "sla_fired",
@@ -432,4 +437,69 @@ sla_attempt = sa.Table(
     sa.Column("error", sa.Text, nullable=False),
     sa.Column("failed_at", Time, nullable=False),
     sa.Column("retry_at", Time, doc="None once given up."),
+)
+
+
+# --- Authentication and audit ----------------------------------------------------------------
+
+credential = sa.Table(
+    "crm_credential",
+    metadata,
+    # The argon2id key is derived by the gateway; only SHA-256 of it is kept, so reading this
+    # table is not enough to log in.
+    sa.Column("login", sa.String(200), primary_key=True),
+    sa.Column("salt", sa.LargeBinary, nullable=False),
+    sa.Column("time_cost", sa.Integer, nullable=False),
+    sa.Column("memory_cost", sa.Integer, nullable=False),
+    sa.Column("parallelism", sa.Integer, nullable=False),
+    sa.Column("hash_len", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("verifier", sa.LargeBinary, nullable=False),
+    sa.Column("changed_at", Time, nullable=False),
+)
+
+login_failure = sa.Table(
+    "crm_login_failure",
+    metadata,
+    # By login text, known or not: a lockout must not tell which logins exist.
+    sa.Column("login", sa.String(200), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("last_at", Time, nullable=False),
+    sa.Column("refused_until", Time),
+    sa.Column("locked_at", Time),
+)
+
+auth_secret = sa.Table(
+    "crm_auth_secret",
+    metadata,
+    # One row: the key of the dummy salts answered for unknown logins.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("secret", sa.LargeBinary, nullable=False),
+)
+
+session = sa.Table(
+    "crm_session",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("login", sa.String(200), nullable=False, index=True),
+    sa.Column("token_hash", sa.LargeBinary, nullable=False, unique=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("last_seen_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Column("idle_seconds", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(400)),
+    sa.Column("revoked_at", Time),
+)
+
+audit = sa.Table(
+    "crm_audit",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("at", Time, nullable=False, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("login", sa.String(200), index=True),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("source", sa.String(400)),
+    sa.Column("outcome", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
 )
