@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import attrs
+
 from crmcms.engine.deadlines import calendar_for
 from crmcms.engine.escalations import next_escalation
 from crmcms.engine.ports import UnitOfWork
@@ -13,6 +15,7 @@ from crmcms.errors import NotFoundError
 from crmcms.model import (
     Appeal,
     Catalog,
+    ClockKind,
     Deadline,
     HistoryEvent,
     HistoryKind,
@@ -25,7 +28,9 @@ from crmcms.model.business_time import Timeline, timeline
 from crmcms.model.calendars import ALWAYS
 
 __all__ = [
+    "Recomputed",
     "clocks_now",
+    "deadlines_of",
     "recompute_appeal",
     "refresh_clocks",
     "timelines_of",
@@ -114,22 +119,64 @@ def clocks_now(
     return clocks_from_history(appeal, events, route, now, timelines_of(catalog, route, events))
 
 
-def recompute_appeal(uow: UnitOfWork, catalog: Catalog, appeal: Appeal, now: datetime) -> bool:
-    """Store the appeal's clocks as its history gives them now; whether they changed."""
+@attrs.frozen
+class Recomputed:
+    """What working an appeal's clocks out again found."""
+
+    changed: bool
+    """The stored clocks changed (besides the passing of time)."""
+    moved: dict[str, datetime | None] = attrs.field(factory=dict)
+    """Deadline fields of the appeal that the clocks now give other values, with those
+    values: the caller saves the appeal and records the move."""
+
+
+def deadlines_of(appeal: Appeal, clocks: Iterable[SlaClock]) -> dict[str, datetime | None]:
+    """The deadline fields the clocks give an open appeal: ``deadline`` is when the
+    resolution clock is due, ``process_deadline`` when the current process's is (``None``
+    while a clock is paused). A field no clock counts is left out, so it keeps its value;
+    a closed appeal keeps both."""
+    if not appeal.is_open:
+        return {}
+    found: dict[str, datetime | None] = {}
+    for clock in clocks:
+        if clock.kind is ClockKind.RESOLUTION:
+            found["deadline"] = clock.due
+        elif (
+            clock.kind is ClockKind.PROCESS
+            and clock.process == appeal.process
+            and clock.stopped_at is None
+        ):
+            found["process_deadline"] = clock.due
+    return found
+
+
+def recompute_appeal(
+    uow: UnitOfWork, catalog: Catalog, appeal: Appeal, now: datetime
+) -> Recomputed:
+    """Store the appeal's clocks as its history gives them now; say whether they changed
+    and which of the appeal's deadline fields they move."""
     route = _route(catalog, appeal)
     events = uow.history.for_appeal(appeal.id) if route.has_clocks else []
     lines = timelines_of(catalog, route, events)
     fresh = clocks_from_history(appeal, events, route, now, lines) if events else ()
     stored = uow.clocks.for_appeal(appeal.id)
     if not fresh and not stored:
-        return False
+        return _UNCHANGED
     changed = _shape(stored) != _shape(fresh)
     fired = uow.clocks.fired(appeal.id) if fresh else set()
     waits = waits_of(uow.clocks.attempts(appeal.id)) if fresh else {}
     working = working_timeline(catalog, route)
     nexts = [next_escalation(route, c, fired, lines, working, waits) for c in fresh]
     uow.clocks.put(appeal.id, fresh, nexts)
-    return changed
+    moved = {
+        field: due
+        for field, due in deadlines_of(appeal, fresh).items()
+        if getattr(appeal, field) != due
+    }
+    return Recomputed(changed, moved) if moved or changed else _UNCHANGED
+
+
+_UNCHANGED = Recomputed(False)
 
 
 def waits_of(attempts: Iterable[SlaAttempt]) -> dict[tuple[str, int, int], datetime]:
@@ -147,9 +194,14 @@ def _shape(clocks: Iterable[SlaClock]) -> list[tuple[object, ...]]:
 
 def refresh_clocks(
     uow: UnitOfWork, catalog: Catalog, now: datetime, events: Sequence[HistoryEvent]
-) -> None:
-    """Work out again the clocks of every appeal an action recorded ``events`` for."""
+) -> list[tuple[Appeal, dict[str, datetime | None]]]:
+    """Work out again the clocks of every appeal an action recorded ``events`` for; the
+    appeals whose deadline fields the clocks move, with the fields' new values."""
+    moved = []
     for appeal_id in dict.fromkeys(e.appeal_id for e in events):
         appeal = uow.appeals.get(appeal_id)
         if _route(catalog, appeal).has_clocks:
-            recompute_appeal(uow, catalog, appeal, now)
+            found = recompute_appeal(uow, catalog, appeal, now)
+            if found.moved:
+                moved.append((appeal, found.moved))
+    return moved

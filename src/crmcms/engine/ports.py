@@ -119,6 +119,10 @@ class HistoryRepository(Protocol):
     def add(self, event: HistoryEvent) -> None:
         """Append one event."""
 
+    def amend(self, event: HistoryEvent) -> None:
+        """Replace the event with ``event``'s id that this unit of work added and has not
+        committed: what is committed is never edited."""
+
     def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
         """The appeal's events by ``at``, then id (the order they happened in)."""
 

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 import attrs
 
+from crmcms.errors import StorageError
 from crmcms.model import Change, HistoryEvent
 
-__all__ = ["make_change", "make_event"]
+__all__ = ["make_change", "make_event", "replace_staged"]
 
 T = TypeVar("T")
 
@@ -53,3 +54,13 @@ make_event: Callable[..., HistoryEvent] = _maker(HistoryEvent)
 
 make_change: Callable[[str, Any, Any], Change] = _maker(Change)
 """``Change(field, old, new)``."""
+
+
+def replace_staged(staged: list[HistoryEvent], event: HistoryEvent) -> None:
+    """Put ``event`` in place of the staged event with its id: a unit of work may amend what
+    it has not committed; committed history is never edited."""
+    for i in range(len(staged) - 1, -1, -1):
+        if staged[i].id == event.id:
+            staged[i] = event
+            return
+    raise StorageError(f"history event {event.id} is not staged: committed history is kept")

@@ -113,7 +113,7 @@ class Engine:
             finally:
                 reset_rule_clock(token)
             tx.commit()
-        return result
+        return tx.settled(result)
 
     # --- Registration -----------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ class Engine:
                 if token is not None:
                     reset_rule_clock(token)
             tx.commit()
-        return result
+        return tx.settled(result)
 
     def reject(self, appeal_id: int, operator: str, reason: str) -> Appeal:
         """Send a handed-over appeal back along the transition that brought it."""
@@ -324,17 +324,32 @@ class Engine:
 
         def step(tx: Tx, after: int) -> tuple[int, list[int]]:
             ids = tx.uow.clocks.open_appeal_ids(after, batch)
-            count = sum(recompute_appeal(tx.uow, tx.catalog, tx.appeal(i), tx.now) for i in ids)
+            count = 0
+            for appeal_id in ids:
+                appeal = tx.appeal(appeal_id)
+                found = recompute_appeal(tx.uow, tx.catalog, appeal, tx.now)
+                if found.moved:
+                    tx.reschedule(appeal, found.moved)
+                count += found.changed or bool(found.moved)
             return count, ids
 
         while True:
-            count, ids = self.run(functools.partial(step, after=after), now=now)
+            count, ids = self._retried(functools.partial(step, after=after), now)
             changed += count
             if not ids:
                 return changed
             if progress is not None:
                 progress(len(ids))
             after = ids[-1]
+
+    def _retried(self, action: Callable[[Tx], T], now: datetime | None, tries: int = 3) -> T:
+        """Run ``action``, again when an operator's action saved one of its appeals first."""
+        for _ in range(tries - 1):
+            try:
+                return self.run(action, now=now)
+            except ConcurrencyError:
+                continue
+        return self.run(action, now=now)
 
     def sla_view(
         self,

@@ -137,18 +137,23 @@ class LevelFailed(CrmcmsError):
         )
 
 
+def _count_attempt(
+    tx: Tx, appeal_id: int, key: tuple[str, int, int], error: str, retry: SlaRetry
+) -> tuple[int, datetime | None]:
+    """Record one more failed attempt of ``key`` (clock, cycle, level) of the appeal; how
+    many there have been and when to try again (``None``: given up)."""
+    earlier = [a for a in tx.uow.clocks.attempts(appeal_id) if (a.clock, a.cycle, a.level) == key]
+    count = (earlier[0].attempts if earlier else 0) + 1
+    retry_at = None if count >= retry.give_up_after else tx.now + retry.delay(count)
+    tx.uow.clocks.record_attempt(SlaAttempt(appeal_id, *key, count, error, tx.now, retry_at))
+    return count, retry_at
+
+
 def record_failure(tx: Tx, failed: LevelFailed, retry: SlaRetry) -> SlaFailure:
     """Count the failure and move the clock's next escalation to its retry; the last
     attempt allowed gives the level up: recorded as fired, so the ladder goes on."""
     key = (failed.clock, failed.cycle, failed.level)
-    earlier = [
-        a for a in tx.uow.clocks.attempts(failed.appeal_id) if (a.clock, a.cycle, a.level) == key
-    ]
-    count = (earlier[0].attempts if earlier else 0) + 1
-    retry_at = None if count >= retry.give_up_after else tx.now + retry.delay(count)
-    tx.uow.clocks.record_attempt(
-        SlaAttempt(failed.appeal_id, *key, count, failed.error, tx.now, retry_at)
-    )
+    count, retry_at = _count_attempt(tx, failed.appeal_id, key, failed.error, retry)
     if retry_at is None:
         tx.uow.clocks.fire(failed.appeal_id, *key, tx.now)
     recompute_appeal(tx.uow, tx.catalog, tx.appeal(failed.appeal_id), tx.now)
@@ -163,16 +168,7 @@ def record_appeal_failure(tx: Tx, appeal_id: int, error: str, retry: SlaRetry) -
     """Count a failure of the appeal as a whole and move every one of its clocks' next
     escalation to the retry (none once given up), so that one broken appeal neither floods
     the log nor costs every scan its work. Stored, so several monitors agree."""
-    earlier = [
-        a
-        for a in tx.uow.clocks.attempts(appeal_id)
-        if (a.clock, a.cycle, a.level) == APPEAL_FAILURE
-    ]
-    count = (earlier[0].attempts if earlier else 0) + 1
-    retry_at = None if count >= retry.give_up_after else tx.now + retry.delay(count)
-    tx.uow.clocks.record_attempt(
-        SlaAttempt(appeal_id, *APPEAL_FAILURE, count, error, tx.now, retry_at)
-    )
+    count, retry_at = _count_attempt(tx, appeal_id, APPEAL_FAILURE, error, retry)
     clocks = tx.uow.clocks.for_appeal(appeal_id)
     tx.uow.clocks.put(appeal_id, clocks, [retry_at] * len(clocks))
     return SlaFailure(appeal_id, *APPEAL_FAILURE, error, count, retry_at)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import attrs
 
 from crmcms.engine.clock_store import refresh_clocks
 from crmcms.engine.context import RuleData, client_data
@@ -14,7 +16,7 @@ from crmcms.engine.notifications import Notification
 from crmcms.engine.outbox import enqueue_notification
 from crmcms.engine.plans import RoutePlan
 from crmcms.engine.ports import UnitOfWork
-from crmcms.engine.records import make_event
+from crmcms.engine.records import make_change, make_event
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.runtime import Runtime
 from crmcms.errors import (
@@ -36,6 +38,8 @@ from crmcms.model import (
 
 __all__ = ["Tx"]
 
+T = TypeVar("T")
+
 
 class Tx:
     """An action's transaction: read, change and record through it, then :meth:`commit`."""
@@ -44,6 +48,7 @@ class Tx:
         "_clients",
         "_contacts",
         "_kept",
+        "_resaved",
         "_unwritten",
         "_written",
         "catalog",
@@ -60,6 +65,8 @@ class Tx:
         self.now = now if now is not None else runtime.clock()
         self.events: list[HistoryEvent] = []
         self._kept: dict[int, StoredAppeal] = {}
+        self._resaved: dict[int, StoredAppeal] | None = None
+        """Appeals the commit saved again because their clocks moved their deadlines."""
         self._written: list[int] | None = None
         """Outbox messages this action wrote, to deliver after commit if the engine does."""
         self._unwritten: list[Notification] | None = None
@@ -256,6 +263,41 @@ class Tx:
         self.events.append(event)
         return event
 
+    def reschedule(self, appeal: Appeal, moved: Mapping[str, datetime | None]) -> None:
+        """Give ``appeal`` the deadlines its clocks moved (``moved``: field to new value),
+        save it and record the move, so that replaying the history gives the appeal as
+        stored.
+
+        The move is part of this action's own event of the appeal (one event per action),
+        or an event of its own when the action recorded none (a calendar changed) or
+        recorded an administrator's deadline change, whose fields the clocks read as the
+        administrator's."""
+        changes = [make_change(f, getattr(appeal, f), due) for f, due in moved.items()]
+        for field, due in moved.items():
+            setattr(appeal, field, due)
+        stored = self.save(appeal)
+        if self._resaved is None:
+            self._resaved = {}
+        self._resaved[appeal.id] = stored
+        events = self.events
+        for i in range(len(events) - 1, -1, -1):
+            mine = events[i]
+            if mine.appeal_id != appeal.id:
+                continue
+            if mine.kind is not HistoryKind.DEADLINE_CHANGED:
+                amended = attrs.evolve(mine, changes=_merged(mine.changes, changes))
+                self.uow.history.amend(amended)
+                events[i] = amended
+                return
+            break
+        self.event(appeal, HistoryKind.RESCHEDULED, changes, None)
+
+    def settled(self, result: T) -> T:
+        """``result`` with the records of appeals the commit saved again in place of the
+        ones the action made: what the action returns is what is stored."""
+        resaved = self._resaved
+        return result if not resaved else _settle(result, resaved)
+
     def notify(self, notification: Notification) -> None:
         """Put ``notification`` in the outbox, in this transaction: it is delivered after
         commit (by a relay, or by this action if the engine delivers after commit), and
@@ -288,8 +330,11 @@ class Tx:
                 self._enqueue(render_notification(self, notification))
         events = self.events
         if events:
-            # The clocks follow the history in the same transaction: never stale.
-            refresh_clocks(self.uow, self.catalog, self.now, events)
+            # The clocks, and the deadlines they give, follow the history in the same
+            # transaction: never stale. A rescheduling records nothing the clocks read.
+            acted = [e for e in events if e.kind is not HistoryKind.RESCHEDULED]
+            for appeal, moved in refresh_clocks(self.uow, self.catalog, self.now, acted):
+                self.reschedule(appeal, moved)
         self.uow.commit()
         written = self._written
         if written:
@@ -299,3 +344,36 @@ class Tx:
             if self.rt.event_hook.plain() != ():  # somebody observes, or pluggy must say
                 self.rt.publish(events)
             events.clear()
+
+
+def _merged(changes: Sequence[Change], more: Sequence[Change]) -> tuple[Change, ...]:
+    """``changes`` followed by ``more``, a field changed twice as one change (none if it
+    ends as it began)."""
+    merged = {c.field: c for c in changes}
+    for change in more:
+        first = merged.get(change.field)
+        if first is not None:
+            change = make_change(change.field, first.old, change.new)
+        merged[change.field] = change
+    return tuple(c for c in merged.values() if c.old != c.new or c.field not in _MOVABLE)
+
+
+_MOVABLE = frozenset({"deadline", "process_deadline"})
+
+
+def _settle(found: Any, resaved: Mapping[int, StoredAppeal]) -> Any:
+    if isinstance(found, Appeal):
+        return resaved.get(found.id, found)
+    if isinstance(found, list):
+        return [_settle(item, resaved) for item in found]
+    if isinstance(found, tuple) and not hasattr(found, "_fields"):
+        return tuple(_settle(item, resaved) for item in found)
+    if attrs.has(type(found)):
+        fields = {
+            f.name: _settle(getattr(found, f.name), resaved)
+            for f in attrs.fields(type(found))
+            if f.init
+        }
+        if any(fields[name] is not getattr(found, name) for name in fields):
+            return attrs.evolve(found, **fields)
+    return found

@@ -41,7 +41,9 @@ def compose_message(
     """``notification`` as a message from ``sender`` to ``to``: its ``text`` as the plain
     part and, when it has one, its ``html`` as the alternative a mail reader prefers."""
     message = EmailMessage(policy=POLICY)
-    message["Subject"] = notification.subject
+    # A reader drops the blanks that begin a header, and some keep the ones that end it:
+    # the subject goes out without either, so every reader shows the same one.
+    message["Subject"] = notification.subject.strip()
     message["From"] = _address(sender)
     message["To"] = [_address(a.address, a.name) for a in to]
     message["Date"] = format_datetime(now or datetime.now(UTC))

@@ -24,6 +24,9 @@ class HistoryKind(enum.Enum):
     DEADLINE_CHANGED = "deadline_changed"
     DEADLINE_WARNING = "deadline_warning"
     DEADLINE_BROKEN = "deadline_broken"
+    RESCHEDULED = "rescheduled"
+    """The deadlines moved because the clocks say so (a changed calendar or route deadline)
+    and no action of the appeal's own recorded the move."""
     CLOSED = "closed"
     REOPENED = "reopened"
     ARCHIVED = "archived"

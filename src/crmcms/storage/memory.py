@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from crmcms.engine.ports import IdempotencyRecord
+from crmcms.engine.records import replace_staged
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import (
     Appeal,
@@ -218,6 +219,9 @@ class _History:
     def reset(self) -> None:
         """Drop what is staged."""
         self.new.clear()
+
+    def amend(self, event: HistoryEvent) -> None:
+        replace_staged(self.new, event)
 
     def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
         events = [*self._store.history.get(appeal_id, ()), *self.new]

@@ -12,6 +12,7 @@ import attrs
 import sqlalchemy as sa
 
 from crmcms.engine.ports import IdempotencyRecord
+from crmcms.engine.records import replace_staged
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal, copy_appeal
 from crmcms.storage.database import create_engine
@@ -272,6 +273,9 @@ class _History(_Part):
 
     def add(self, event: HistoryEvent) -> None:
         self.new.append(event)
+
+    def amend(self, event: HistoryEvent) -> None:
+        replace_staged(self.new, event)
 
     def for_appeal(self, appeal_id: int) -> list[HistoryEvent]:
         stored = self._read.get(appeal_id)
