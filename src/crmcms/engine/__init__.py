@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from crmcms.engine.admin import UNCHANGED
 from crmcms.engine.appeals import AppealDraft
+from crmcms.engine.authentication import KeyProfile, LoginGateway, LoginSession
 from crmcms.engine.bulk import BulkItem, BulkResult
+from crmcms.engine.credentials import (
+    AuditEvent,
+    AuditKind,
+    Credential,
+    KeyParameters,
+    LoginFailures,
+    LoginPolicy,
+    SessionRecord,
+)
 from crmcms.engine.deadlines import add_business_time, calendar_for, due_at, is_business_day
 from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
+from crmcms.engine.login_store import LoginRecords, LoginStore
 from crmcms.engine.notifications import Notification, NotificationKind
 from crmcms.engine.obstacles import Obstacle, ObstacleKind, Requirements, find_obstacles
 from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
@@ -36,16 +47,27 @@ __all__ = [
     "AppealRepository",
     "AttributePolicy",
     "AttributeState",
+    "AuditEvent",
+    "AuditKind",
     "BulkItem",
     "BulkResult",
     "ContactRegistration",
     "ContactRepository",
+    "Credential",
     "DeliveryReport",
     "Engine",
     "HandlerCall",
     "HistoryRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "KeyParameters",
+    "KeyProfile",
+    "LoginFailures",
+    "LoginGateway",
+    "LoginPolicy",
+    "LoginRecords",
+    "LoginSession",
+    "LoginStore",
     "Notification",
     "NotificationKind",
     "Obstacle",
@@ -57,6 +79,7 @@ __all__ = [
     "RelaySettings",
     "Requirements",
     "RuleBook",
+    "SessionRecord",
     "SlaFailure",
     "SlaFinding",
     "SlaLevel",

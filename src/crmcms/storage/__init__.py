@@ -2,12 +2,15 @@
 
 from crmcms.storage.database import DEFAULT_URL, create_engine, sqlite_url
 from crmcms.storage.definitions import DefinitionStore
+from crmcms.storage.memory_logins import MemoryLoginStore
 from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
-from crmcms.storage.sql import SqlStore, SqlUnitOfWork
+from crmcms.storage.sql import SqlLoginStore, SqlStore, SqlUnitOfWork
 
 __all__ = [
     "DEFAULT_URL",
     "DefinitionStore",
+    "MemoryLoginStore",
+    "SqlLoginStore",
     "SqlStore",
     "SqlUnitOfWork",
     "create_engine",

@@ -17,6 +17,7 @@ from crmcms.storage.sql.filters import (
     PageKey,
     SavedFilter,
 )
+from crmcms.storage.sql.logins import SqlLoginStore
 from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
 from crmcms.storage.sql.rules_to_sql import SqlBinding, TableBinding, rule_to_sql
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
@@ -35,6 +36,7 @@ __all__ = [
     "PageKey",
     "SavedFilter",
     "SqlBinding",
+    "SqlLoginStore",
     "SqlStore",
     "SqlUnitOfWork",
     "TableBinding",
