@@ -594,3 +594,15 @@ def test_a_login_session_does_not_show_its_token() -> None:
     session = LoginSession("s3cr3t-token-value", principal, T0)
     assert "s3cr3t" not in repr(session)
     assert "ivan" in repr(session)
+
+
+def test_a_login_too_long_for_the_table_is_not_taken_for_its_first_characters(
+    store: LoginStore, clock: Clock
+) -> None:
+    long = "a" * 200
+    catalog = load_catalog_text(f'operator {long} "Long"')
+    g = LoginGateway(store, catalog, policy=LENIENT, profile=KeyProfile.CHEAPEST, clock=clock)
+    g.set_password(SYSTEM, long, PASSWORD)
+    with pytest.raises(AuthenticationError, match=WRONG_CREDENTIALS):
+        g.authenticate(long + "b", PASSWORD)
+    assert g.authenticate(long, PASSWORD).principal.login == long

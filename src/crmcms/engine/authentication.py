@@ -169,7 +169,8 @@ def _load_argon2() -> Callable[..., bytes]:
 class LoginGateway:
     """Logs operators of ``catalog`` in with passwords and checks their session tokens.
 
-    Each call is one or two short transactions of ``store``; keys are derived between them.
+    Each call is a few short transactions of ``store``; keys are derived between them, never
+    inside one, so a derivation holds no lock.
     ``catalog`` may be replaced (``gateway.catalog = ...``) when definitions are published:
     who may log in and with which roles is read from it on every call.
     """
@@ -201,9 +202,9 @@ class LoginGateway:
         ``policy.max_failures`` of them, is refused without looking at the password.
         """
         now = self.clock()
-        login_key = login[:_LOGIN_WIDTH]
         source = _clip(source, _SOURCE_WIDTH)
-        stored = self._verify(login_key, password, now, source=source)
+        stored = self._verify(login, password, now, source=source)
+        login_key = stored.login
         rehashed = None
         if (
             stored.parameters != self.profile.parameters
@@ -409,16 +410,21 @@ class LoginGateway:
     def _verify(
         self, login: str, password: str, now: datetime, *, source: str | None
     ) -> Credential:
-        """The credential ``password`` matches, or the failure counted, audited and raised."""
+        """The credential ``password`` matches, or the failure counted, audited and raised.
+
+        A login too long for the tables is counted under its first characters, but is never
+        taken for the operator those characters name.
+        """
+        key = login[:_LOGIN_WIDTH]
         with self.store.transaction(write=False) as tx:
-            refusal = self._refusal(tx.failures(login), now)
-            stored = tx.credential(login) if refusal is None else None
+            refusal = self._refusal(tx.failures(key), now)
+            stored = tx.credential(key) if refusal is None else None
             secret = tx.secret() if refusal is None else b""
         if refusal is not None:
             with self.store.transaction() as tx:
-                tx.add_audit(AuditKind.LOGIN_FAILED, now, login, source=source, outcome=refusal)
+                tx.add_audit(AuditKind.LOGIN_FAILED, now, key, source=source, outcome=refusal)
             raise AuthenticationError(self._refusal_message(refusal))
-        operator = self._operator(login)
+        operator = self._operator(login) if login == key else None
         if stored is not None and operator is not None:
             salt, parameters, verifier = stored.salt, stored.parameters, stored.verifier
         else:
@@ -427,15 +433,15 @@ class LoginGateway:
             dummy = hmac.new(secret, login.encode("utf-8", "surrogatepass"), hashlib.sha256)
             salt = dummy.digest()[: self.profile.salt_len]
             parameters, verifier = self.profile.parameters, _NO_VERIFIER
-        key = self._derive(password, salt, parameters)
-        matches = hmac.compare_digest(_digest(key), verifier)
+        derived = self._derive(password, salt, parameters)
+        matches = hmac.compare_digest(_digest(derived), verifier)
         if matches and stored is not None and operator is not None:
             return stored
         if operator is None:
-            outcome = "unknown_login" if self._known(login) is None else "inactive"
+            outcome = "inactive" if login == key and self._known(login) else "unknown_login"
         else:
             outcome = "no_password" if stored is None else "wrong_password"
-        self._count_failure(login, now, source=source, outcome=outcome)
+        self._count_failure(key, now, source=source, outcome=outcome)
         raise AuthenticationError(WRONG_CREDENTIALS)
 
     def _count_failure(
