@@ -19,6 +19,7 @@ GUIDES = [
     "mail.md",
     "sla.md",
     "calendars.md",
+    "security.md",
 ]
 
 
