@@ -49,6 +49,7 @@ def _outbox_round(server: SmtpTestServer, folder: str, count: int, round_no: int
         store.unit_of_work,
         plugins=make_plugin_manager([mail], load_entry_points=False),
         relay=RelaySettings(batch=count),
+        trust_logins=True,
     )
     notes = _notes(count)
 

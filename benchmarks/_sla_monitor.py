@@ -195,7 +195,13 @@ def search(kind: str, folder: str, n: int, rounds: int) -> dict[str, Any]:
 def _engine(store: SqlStore, clock: ManualClock) -> Engine:
     billing = FakeBilling([Client(1, "Client")])
     plugins = make_plugin_manager([billing], load_entry_points=False)
-    return Engine(load_catalog_text(DEFINITIONS), store.unit_of_work, plugins=plugins, clock=clock)
+    return Engine(
+        load_catalog_text(DEFINITIONS),
+        store.unit_of_work,
+        plugins=plugins,
+        clock=clock,
+        trust_logins=True,
+    )
 
 
 def _register(engine: Engine, n: int) -> None:

@@ -139,7 +139,9 @@ def test_appeals_stay_on_the_version_they_started_on() -> None:
     assert old.route_version == 1
     # ... and when version 2 is published over the same store, the appeal keeps version 1.
     store_factory = old_engine.runtime.uow_factory
-    new_engine = Engine(catalog, store_factory, plugins=old_engine.runtime.plugins)
+    new_engine = Engine(
+        catalog, store_factory, plugins=old_engine.runtime.plugins, trust_logins=True
+    )
     assert new_engine.appeal(old.id).route_version == 1
     moved = new_engine.transition(old.id, "olga", "to_sd")
     assert moved.process == "transfer_sd"

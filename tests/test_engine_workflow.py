@@ -312,12 +312,16 @@ def test_bulk_keeps_successes_and_reports_failures(world) -> None:  # type: igno
     engine, _, _ = world
     ids = [new(engine).id for _ in range(3)]
     engine.transition(ids[1], "ann", "start")
-    result = engine.bulk_transition([*ids, 999], "ann", "start")
+    # Bulk work is for queue administrators: an operator's roles do not grant it.
+    with pytest.raises(PermissionDeniedError) as refused:
+        engine.bulk_transition(ids, "ann", "start")
+    assert refused.value.permission == "bulk"
+    result = engine.bulk_transition([*ids, 999], "boss", "start")
     assert result.succeeded == (ids[0], ids[2])
     assert [i.appeal_id for i in result.failed] == [ids[1], 999]
     assert result.failed[1].error_type == "NotFoundError"
     assert engine.bulk_assign(ids, "boss", "ann").succeeded == tuple(ids)
-    assert engine.bulk_close(ids, "ann").succeeded == tuple(ids)
+    assert engine.bulk_close(ids, "boss").succeeded == tuple(ids)
 
 
 def test_sla_scan_warns_then_escalates_once(world) -> None:  # type: ignore[no-untyped-def]

@@ -45,6 +45,7 @@ class World:
             clock=self.clock,
             relay=SETTINGS,
             delivery_domain="crm.example",
+            trust_logins=True,
         )
 
     def notify(self, count: int) -> None:
@@ -150,7 +151,12 @@ def test_the_worker_sends_the_outbox_as_mail_to_the_server_in_the_environment(
     definitions.write_text('operator olga "Ольга" { email: "olga@example.ru" }\n', "utf-8")
     url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
     store = SqlStore(url)
-    engine = Engine(load_catalog([definitions]), store.unit_of_work, delivery_domain="crm.example")
+    engine = Engine(
+        load_catalog([definitions]),
+        store.unit_of_work,
+        delivery_domain="crm.example",
+        trust_logins=True,
+    )
     note = Notification(NotificationKind.MESSAGE, None, ("olga",), ("olga",), "Тема письма")
     engine.run(lambda tx: tx.notify(note))
     with SmtpTestServer() as server:

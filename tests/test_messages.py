@@ -188,7 +188,13 @@ def _engine(*templates: MessageTemplate) -> tuple[Engine, Collect]:
     client = Client(1, "ООО <Ромашка> & Co", category="BIS", region="Moscow")
     pm = make_plugin_manager([FakeBilling([client]), collect], load_entry_points=False)
     catalog = attrs.evolve(build_catalog(), message_templates=templates)
-    engine = Engine(catalog, MemoryStore().unit_of_work, plugins=pm, deliver_after_commit=True)
+    engine = Engine(
+        catalog,
+        MemoryStore().unit_of_work,
+        plugins=pm,
+        deliver_after_commit=True,
+        trust_logins=True,
+    )
     return engine, collect
 
 

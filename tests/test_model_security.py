@@ -67,3 +67,23 @@ def test_an_unknown_permission_is_reported_where_the_role_names_it() -> None:
         load_catalog_text('role DESK "Desk" { permissions: register, handel }')
     assert "<definitions>:1:43: unknown permission 'handel' of role DESK" in str(error.value)
     assert "did you mean 'handle'" in str(error.value)
+
+
+def test_roles_that_grant_nothing_leave_the_operator_role() -> None:
+    catalog = load_catalog_text(
+        'role AGENT "Agent"\noperator ann "Ann" { roles: AGENT }\n' + DEFINITIONS
+    )
+    ann = catalog.principal("ann")
+    assert ann.roles == {"AGENT", "OPERATOR"}
+    assert ann.may(Permission.HANDLE)
+    assert catalog.principal("ivan").roles == {"DESK"}
+
+
+def test_an_administrator_of_a_queue_holds_the_queue_administrator_role() -> None:
+    catalog = load_catalog_text(
+        DEFINITIONS + 'queue LINE "Line" { members: olga, ivan  admins: ivan }\n'
+    )
+    ivan = catalog.principal("ivan")
+    assert ivan.roles == {"DESK", "QUEUE_ADMINISTRATOR"}
+    assert ivan.may(Permission.CHANGE_DEADLINES)
+    assert not catalog.principal("olga").may(Permission.CHANGE_DEADLINES)

@@ -55,6 +55,7 @@ class World:
             relay=SETTINGS,
             deliver_after_commit=after_commit,
             delivery_domain="crm.example.com",
+            trust_logins=True,
         )
         # Full jitter with the draw fixed at its top: the waits are the ceilings.
         self.engine.runtime.relay.draw = lambda: 1.0

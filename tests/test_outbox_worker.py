@@ -404,7 +404,9 @@ def memory_worker(**kw: object) -> tuple[Worker, Inbox]:
     inbox = Inbox()
     store = MemoryStore()
     pm = make_plugin_manager([inbox], load_entry_points=False)
-    engine = Engine(load_catalog_text('operator olga "Olga"'), store.unit_of_work, plugins=pm)
+    engine = Engine(
+        load_catalog_text('operator olga "Olga"'), store.unit_of_work, plugins=pm, trust_logins=True
+    )
     return Worker(engine, **kw), inbox  # type: ignore[arg-type]
 
 

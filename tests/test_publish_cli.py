@@ -60,7 +60,11 @@ def test_publishing_a_new_holiday_moves_the_due_times_of_waiting_appeals(
     billing = FakeBilling([Client(1, "Client")])
     plugins = make_plugin_manager([billing], load_entry_points=False)
     engine = Engine(
-        load_catalog_text(_text()), store.unit_of_work, plugins=plugins, clock=ManualClock(MONDAY)
+        load_catalog_text(_text()),
+        store.unit_of_work,
+        plugins=plugins,
+        clock=ManualClock(MONDAY),
+        trust_logins=True,
     )
     made = engine.register_contact(
         "ann", place="CC", channel="PHONE", client_id=1, drafts=[AppealDraft("REPAIR")]

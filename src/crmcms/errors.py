@@ -176,10 +176,14 @@ class NotFoundError(CrmcmsError, LookupError):
 class PermissionDeniedError(CrmcmsError):
     """The operator lacks the role, membership or administration right the action needs."""
 
-    def __init__(self, operator: str, action: str, reason: str) -> None:
+    def __init__(
+        self, operator: str, action: str, reason: str, permission: str | None = None
+    ) -> None:
         self.operator = operator
         self.action = action
         self.reason = reason
+        self.permission = permission
+        """The permission the operator lacks, when that is what stands in the way."""
         super().__init__(f"operator {operator!r} may not {action}: {reason}")
 
 

@@ -9,7 +9,7 @@ from crmcms.engine.obstacles import Requirements, ensure_allowed
 from crmcms.engine.routing import enter_process, route_of
 from crmcms.engine.transaction import Tx
 from crmcms.errors import Problem, ValidationError
-from crmcms.model import Appeal, AppealState, HistoryKind
+from crmcms.model import Appeal, AppealState, HistoryKind, Permission
 
 __all__ = ["UNCHANGED", "change_deadlines", "close", "reopen"]
 
@@ -22,8 +22,10 @@ class _Unchanged:
 UNCHANGED = _Unchanged()
 """Leave this deadline as it is (``None`` removes a deadline)."""
 
-_REOPENING = Requirements(state=AppealState.CLOSED, administer=True, under_parent=True)
-_ADMINISTERING = Requirements(administer=True)
+_REOPENING = Requirements(
+    state=AppealState.CLOSED, permission=Permission.REOPEN, administer=True, under_parent=True
+)
+_ADMINISTERING = Requirements(permission=Permission.CHANGE_DEADLINES, administer=True)
 
 
 def close(tx: Tx, appeal_id: int, login: str, comment: str = "") -> Appeal:
@@ -35,12 +37,12 @@ def close(tx: Tx, appeal_id: int, login: str, comment: str = "") -> Appeal:
     """
     operator = tx.operator(login)
     assert operator is not None
-    appeal = tx.appeal(appeal_id)
+    appeal = tx.visible(appeal_id)
     plan = tx.plan(appeal)
     needs = plan.closing
     data = tx.data(appeal, operator)
     ensure_allowed(
-        needs, appeal, operator, data, tx.rt, tx.uow.appeals, "close appeal {}", appeal_id
+        needs, appeal, tx.actor(operator), data, tx.rt, tx.uow.appeals, "close appeal {}", appeal_id
     )
     route = plan.route
     final = next(p for p in route.processes if p.final)
@@ -55,11 +57,18 @@ def reopen(tx: Tx, appeal_id: int, login: str, reason: str) -> Appeal:
     """Reopen a closed appeal in the process it was closed from; queue administrators only."""
     operator = tx.operator(login)
     assert operator is not None
-    appeal = tx.appeal(appeal_id)
+    appeal = tx.visible(appeal_id)
     if not reason.strip():
         raise ValidationError([Problem("reason", "reopening needs a reason")])
     ensure_allowed(
-        _REOPENING, appeal, operator, {}, tx.rt, tx.uow.appeals, "reopen appeal {}", appeal_id
+        _REOPENING,
+        appeal,
+        tx.actor(operator),
+        {},
+        tx.rt,
+        tx.uow.appeals,
+        "reopen appeal {}",
+        appeal_id,
     )
     route = route_of(tx, appeal)
     # The process it was in before it last entered a final process.
@@ -93,13 +102,13 @@ def change_deadlines(
     """Set the appeal's and/or its process's deadline; administrators of its queue only."""
     operator = tx.operator(login)
     assert operator is not None
-    appeal = tx.appeal(appeal_id)
+    appeal = tx.visible(appeal_id)
     if not reason.strip():
         raise ValidationError([Problem("reason", "a deadline change needs a reason")])
     ensure_allowed(
         _ADMINISTERING,
         appeal,
-        operator,
+        tx.actor(operator),
         {},
         tx.rt,
         tx.uow.appeals,

@@ -9,7 +9,7 @@ import attrs
 
 from crmcms.engine.deadlines import calendar_for, due_at
 from crmcms.engine.history import snapshot
-from crmcms.engine.obstacles import Requirements, ensure_allowed
+from crmcms.engine.obstacles import Requirements, ensure_allowed, require
 from crmcms.engine.routing import enter_process, run_automatic
 from crmcms.engine.transaction import Tx
 from crmcms.engine.validation import normalise
@@ -19,11 +19,12 @@ from crmcms.errors import (
     ValidationError,
     WorkflowError,
 )
-from crmcms.model import Appeal, AttributeValue, HistoryKind, Operator, Route
+from crmcms.model import Appeal, AttributeValue, HistoryKind, Operator, Permission, Route
 
 __all__ = ["AppealDraft", "create_child", "register_appeals", "update_values"]
 
-_WORK = Requirements(work=True)
+_HANDLE = Requirements(permission=Permission.HANDLE, work=True)
+_BRANCH = Requirements(permission=Permission.REGISTER, work=True)
 
 
 @attrs.frozen
@@ -128,6 +129,7 @@ def register_appeals(
     """Register every draft within the contact, or none: problems of all drafts at once."""
     operator = tx.operator(login)
     assert operator is not None
+    require(tx.actor(operator), Permission.REGISTER, f"register appeals in contact {contact_id}")
     tx.contact(contact_id)
     appeals, problems = [], []
     for i, draft in enumerate(drafts):
@@ -145,9 +147,16 @@ def create_child(tx: Tx, parent_id: int, login: str, draft: AppealDraft) -> Appe
     """A child appeal of an open parent, in the parent's contact, for work in parallel."""
     operator = tx.operator(login)
     assert operator is not None
-    parent = tx.appeal(parent_id)
+    parent = tx.visible(parent_id)
     ensure_allowed(
-        _WORK, parent, operator, {}, tx.rt, tx.uow.appeals, "create a child of appeal {}", parent_id
+        _BRANCH,
+        parent,
+        tx.actor(operator),
+        {},
+        tx.rt,
+        tx.uow.appeals,
+        "create a child of appeal {}",
+        parent_id,
     )
     return _new_appeal(tx, parent.contact_id, operator, draft, parent_id)
 
@@ -165,8 +174,10 @@ def update_values(
     appeal's current process: hidden, read-only and inactive ones are refused, every value
     is validated, and required ones must stay filled. All problems at once."""
     operator = tx.operator(login)
-    appeal = tx.appeal(appeal_id, expected_version)
-    ensure_allowed(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals, "edit appeal {}", appeal_id)
+    appeal = tx.visible(appeal_id, expected_version)
+    ensure_allowed(
+        _HANDLE, appeal, tx.actor(operator), {}, tx.rt, tx.uow.appeals, "edit appeal {}", appeal_id
+    )
     given = {code: normalise(v) for code, v in values.items()}
     data = tx.data(appeal, operator)
     problems = tx.rt.values.check(appeal.topic, given)

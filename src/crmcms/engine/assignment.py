@@ -6,12 +6,12 @@ from crmcms.engine.history import snapshot
 from crmcms.engine.obstacles import Requirements, ensure_allowed, find_obstacles
 from crmcms.engine.transaction import Tx
 from crmcms.errors import Problem, ValidationError, WorkflowError
-from crmcms.model import Appeal, HistoryKind
+from crmcms.model import Appeal, HistoryKind, Permission
 
 __all__ = ["assign", "take"]
 
-_WORK = Requirements(work=True)
-_ADMINISTER = Requirements(administer=True)
+_TAKE = Requirements(permission=Permission.TAKE, work=True)
+_ASSIGN = Requirements(permission=Permission.ASSIGN, administer=True)
 _ASSIGNEE = Requirements(state=None, work=True)
 
 
@@ -19,8 +19,10 @@ def take(tx: Tx, appeal_id: int, login: str) -> Appeal:
     """The operator takes the appeal from its queue and becomes its responsible."""
     operator = tx.operator(login)
     assert operator is not None
-    appeal = tx.appeal(appeal_id)
-    ensure_allowed(_WORK, appeal, operator, {}, tx.rt, tx.uow.appeals, "take appeal {}", appeal_id)
+    appeal = tx.visible(appeal_id)
+    ensure_allowed(
+        _TAKE, appeal, tx.actor(operator), {}, tx.rt, tx.uow.appeals, "take appeal {}", appeal_id
+    )
     if appeal.responsible == login:
         raise WorkflowError(f"appeal {appeal_id} is already {login}'s")
     before = snapshot(appeal)
@@ -34,14 +36,21 @@ def assign(tx: Tx, appeal_id: int, login: str, assignee: str, comment: str = "")
     """A queue administrator makes ``assignee`` (a member of the queue) responsible."""
     operator = tx.operator(login)
     assert operator is not None
-    appeal = tx.appeal(appeal_id)
+    appeal = tx.visible(appeal_id)
     ensure_allowed(
-        _ADMINISTER, appeal, operator, {}, tx.rt, tx.uow.appeals, "assign appeal {}", appeal_id
+        _ASSIGN,
+        appeal,
+        tx.actor(operator),
+        {},
+        tx.rt,
+        tx.uow.appeals,
+        "assign appeal {}",
+        appeal_id,
     )
     target = tx.operator(assignee)
     assert target is not None
     # Who is assigned is input: the caller named someone who may not work on it.
-    found = find_obstacles(_ASSIGNEE, appeal, target, {}, tx.rt, tx.uow.appeals)
+    found = find_obstacles(_ASSIGNEE, appeal, tx.actor(target), {}, tx.rt, tx.uow.appeals)
     if found:
         problems = [Problem("assignee", o.message) for o in found]
         raise ValidationError(problems, subject=f"appeal {appeal_id}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from crmcms.engine.context import client_data
+from crmcms.engine.obstacles import require
 from crmcms.engine.transaction import Tx
 from crmcms.errors import NotFoundError, Problem, ValidationError
-from crmcms.model import Contact, Direction
+from crmcms.model import Contact, Direction, Permission
 
 __all__ = ["register_contact"]
 
@@ -32,6 +33,7 @@ def register_contact(
     """
     operator = tx.operator(login)
     assert operator is not None
+    require(tx.actor(operator), Permission.REGISTER, "register a contact")
     catalog = tx.catalog
     template = catalog.template_for(login)
     problems: list[Problem] = []

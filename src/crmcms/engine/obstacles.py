@@ -10,7 +10,7 @@ import attrs
 
 from crmcms.dsl import CompiledRule, Explanation, format_rule_literal
 from crmcms.errors import CrmcmsError, PermissionDeniedError, Problem, WorkflowError
-from crmcms.model import Appeal, AppealState, Operator, Queue, Route
+from crmcms.model import Appeal, AppealState, Permission, Principal, Queue, Route
 
 __all__ = [
     "Definitions",
@@ -22,7 +22,9 @@ __all__ = [
     "Requirements",
     "ensure_allowed",
     "find_obstacles",
+    "may_read",
     "refusal",
+    "require",
 ]
 
 
@@ -31,6 +33,8 @@ class ObstacleKind(enum.Enum):
 
     CLOSED = "closed"
     """The appeal is closed and the action needs it open."""
+    MISSING_PERMISSION = "missing_permission"
+    """None of the operator's roles grants the permission the action needs."""
     OPEN = "open"
     """The appeal is open and the action (reopening) needs it closed."""
     NOT_MEMBER = "not_member"
@@ -55,7 +59,9 @@ class ObstacleKind(enum.Enum):
         return self in _PERMISSIONS
 
 
-_PERMISSIONS = frozenset({ObstacleKind.NOT_MEMBER, ObstacleKind.NOT_ADMINISTRATOR})
+_PERMISSIONS = frozenset(
+    {ObstacleKind.MISSING_PERMISSION, ObstacleKind.NOT_MEMBER, ObstacleKind.NOT_ADMINISTRATOR}
+)
 
 
 @attrs.frozen
@@ -81,6 +87,8 @@ class Requirements:
 
     state: AppealState | None = AppealState.OPEN
     """The state the appeal must be in; ``None`` asks nothing of it."""
+    permission: Permission | None = None
+    """The permission the operator's roles must grant."""
     work: bool = False
     """The operator may work in the appeal's queue: it has no members, or they are a member
     (directly or by role), an administrator of it or the appeal's responsible."""
@@ -143,7 +151,7 @@ class RelatedAppeals(Protocol):
 def find_obstacles(
     needs: Requirements,
     appeal: Appeal,
-    operator: Operator | None,
+    operator: Principal | None,
     data: Mapping[str, Any],
     definitions: Definitions,
     appeals: RelatedAppeals,
@@ -167,7 +175,13 @@ def find_obstacles(
             found.append(Obstacle(ObstacleKind.OPEN, message))
         if first:
             return found
-    if operator is not None:
+    if operator is not None and not operator.system:
+        permission = needs.permission
+        if permission is not None and permission not in operator.permissions:
+            message = f"{operator.login} lacks permission {permission.value}"
+            found.append(Obstacle(ObstacleKind.MISSING_PERMISSION, message, (permission.value,)))
+            if first:
+                return found
         code = appeal.queue
         if needs.work and code is not None:
             logins = definitions.queues.workers[code]
@@ -245,7 +259,7 @@ def _false_parts(node: Explanation) -> list[str]:
     return [node.text + (f" ({', '.join(reads)})" if reads else "")]
 
 
-def refusal(obstacles: Sequence[Obstacle], operator: Operator | None, action: str) -> CrmcmsError:
+def refusal(obstacles: Sequence[Obstacle], operator: Principal | None, action: str) -> CrmcmsError:
     """The error refusing ``action`` (a verb phrase: "close appeal 7") for ``obstacles``.
 
     One class per fault, whatever the action: :class:`PermissionDeniedError` when any of
@@ -254,7 +268,10 @@ def refusal(obstacles: Sequence[Obstacle], operator: Operator | None, action: st
     """
     reasons = "; ".join(o.message for o in obstacles)
     if operator is not None and any(o.kind.denies_permission for o in obstacles):
-        return PermissionDeniedError(operator.login, action, reasons)
+        missing = next(
+            (o.subjects[0] for o in obstacles if o.kind is ObstacleKind.MISSING_PERMISSION), None
+        )
+        return PermissionDeniedError(operator.login, action, reasons, missing)
     who = operator.login if operator is not None else "the system"
     return WorkflowError(f"{who} may not {action}: {reasons}")
 
@@ -262,7 +279,7 @@ def refusal(obstacles: Sequence[Obstacle], operator: Operator | None, action: st
 def ensure_allowed(
     needs: Requirements,
     appeal: Appeal,
-    operator: Operator | None,
+    operator: Principal | None,
     data: Mapping[str, Any],
     definitions: Definitions,
     appeals: RelatedAppeals,
@@ -281,3 +298,33 @@ def ensure_allowed(
     if find_obstacles(needs, appeal, operator, data, definitions, appeals, True):
         found = find_obstacles(needs, appeal, operator, data, definitions, appeals)
         raise refusal(found, operator, action.format(*subjects))
+
+
+def require(operator: Principal | None, permission: Permission, action: str) -> None:
+    """Refuse ``action`` unless ``operator`` (``None``: the system) holds ``permission``: the
+    check of actions that concern no one appeal (registering, bulk work, reports)."""
+    if operator is None or operator.system or permission in operator.permissions:
+        return
+    reason = f"{operator.login} lacks permission {permission.value}"
+    raise PermissionDeniedError(operator.login, action, reason, permission.value)
+
+
+def may_read(operator: Principal | None, appeal: Appeal, queues: QueueMembers) -> bool:
+    """Whether ``operator`` (``None``: the system) may see ``appeal``: with ``read_all``
+    every appeal; with ``read`` those of the queues it works in (members, administrators,
+    queues open to all), those it is responsible for, and unqueued ones it registered."""
+    if operator is None or operator.system:
+        return True
+    permissions = operator.permissions
+    if Permission.READ_ALL in permissions:
+        return True
+    if Permission.READ not in permissions:
+        return False
+    login = operator.login
+    if appeal.responsible == login:
+        return True
+    code = appeal.queue
+    if code is None:
+        return appeal.operator == login
+    logins = queues.workers.get(code, frozenset())
+    return logins is None or login in logins

@@ -27,6 +27,7 @@ from crmcms.model import (
     Deadline,
     Handler,
     HandlerEvent,
+    Permission,
     Process,
     QueuePolicy,
     Route,
@@ -110,6 +111,7 @@ class RoutePlan:
             for t in route.transitions
         }
         self.closing = Requirements(
+            permission=Permission.CLOSE,
             work=True,
             leaves_process=True,
             closes=True,
@@ -118,14 +120,16 @@ class RoutePlan:
         """What closing an appeal of the route by hand needs."""
 
     def _needs(self, t: Transition) -> Requirements:
+        closes = self._processes[t.target].final
         return Requirements(
+            permission=Permission.CLOSE if closes else Permission.HANDLE,
             work=True,
             automatic=t.automatic,
             rule=None if t.rule is None else self._rules.rule(t.rule),
             rule_code=t.rule or "",
             rule_name="" if t.rule is None else self._catalog.rule(t.rule).name,
             leaves_process=True,
-            closes=self._processes[t.target].final,
+            closes=closes,
             open_children_allowed=self.route.close_with_open_children,
         )
 

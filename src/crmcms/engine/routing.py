@@ -25,6 +25,7 @@ from crmcms.model import (
     HandlerEvent,
     HistoryKind,
     Operator,
+    Permission,
     Route,
     Transition,
 )
@@ -47,7 +48,7 @@ MAX_AUTOMATIC_STEPS = 20
 _MOVED = HistoryKind.MOVED
 _OPEN = AppealState.OPEN
 
-_WORK = Requirements(work=True)
+_HANDLE = Requirements(permission=Permission.HANDLE, work=True)
 
 
 @attrs.frozen
@@ -80,13 +81,11 @@ def options(tx: Tx, appeal: Appeal, operator: Operator | None) -> list[Transitio
     """Every transition out of the appeal's process, each with what stands in its way."""
     plan = tx.plan(appeal)
     data = tx.data(appeal, operator)
-    rt, appeals = tx.rt, tx.uow.appeals
+    rt, appeals, actor = tx.rt, tx.uow.appeals, tx.actor(operator)
     return [
         TransitionOption(
             t,
-            tuple(
-                find_obstacles(plan.transition(t.code).needs, appeal, operator, data, rt, appeals)
-            ),
+            tuple(find_obstacles(plan.transition(t.code).needs, appeal, actor, data, rt, appeals)),
         )
         for t in plan.process(appeal.process).outgoing
     ]
@@ -118,7 +117,7 @@ def perform(
     ensure_allowed(
         step.needs,
         appeal,
-        operator,
+        tx.actor(operator),
         data,
         rt,
         tx.uow.appeals,
@@ -402,7 +401,14 @@ def reject(tx: Tx, appeal: Appeal, operator: Operator, reason: str) -> Appeal:
         raise ValidationError([Problem("reason", "a rejection needs a reason")])
     route = route_of(tx, appeal)
     ensure_allowed(
-        _WORK, appeal, operator, {}, tx.rt, tx.uow.appeals, "reject appeal {}", appeal.id
+        _HANDLE,
+        appeal,
+        tx.actor(operator),
+        {},
+        tx.rt,
+        tx.uow.appeals,
+        "reject appeal {}",
+        appeal.id,
     )
     events = tx.uow.history.for_appeal(appeal.id)
     moved = next(

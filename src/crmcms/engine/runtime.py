@@ -20,7 +20,7 @@ from crmcms.engine.relay import Relay, RelaySettings
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
 from crmcms.errors import CrmcmsError, PluginError
-from crmcms.model import NOTIFICATION, Catalog, HistoryEvent, OutboxMessage, Route
+from crmcms.model import NOTIFICATION, Catalog, HistoryEvent, OutboxMessage, Principal, Route
 
 __all__ = ["Runtime"]
 
@@ -52,6 +52,7 @@ class Runtime:
         self.queues = QueueIndex(catalog)
         self.operators = {o.login: o for o in catalog.operators}
         """Operators by login: one lookup (unknown ones go to the catalog, which says so)."""
+        self._principals: dict[str, Principal] = {}
         self.plans = Plans(catalog, rules)
         """The plan of a route version: ``rt.plans[code, version]``."""
         self.appeal_data = AppealData(catalog)
@@ -104,6 +105,13 @@ class Runtime:
             self.relay.run(now=now, ids=message_ids, limit=len(message_ids))
         except Exception:
             log.exception("delivering outbox messages %s after commit failed", list(message_ids))
+
+    def principal(self, login: str) -> Principal:
+        """The principal operator ``login``'s roles in the catalog make, made once."""
+        found = self._principals.get(login)
+        if found is None:
+            found = self._principals[login] = self.catalog.principal(login)
+        return found
 
     def external_items(
         self, dictionary: str, params: Mapping[str, Any]

@@ -17,6 +17,7 @@ from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk
 from crmcms.engine.clock_store import clocks_now, recompute_appeal
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
+from crmcms.engine.obstacles import may_read, require
 from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import UnitOfWorkFactory
 from crmcms.engine.relay import DeliveryReport, RelaySettings
@@ -26,21 +27,27 @@ from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaRetry, SlaScan
 from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
-from crmcms.errors import ConcurrencyError
+from crmcms.errors import AuthenticationError, ConcurrencyError, NotFoundError
 from crmcms.model import (
     Appeal,
     Catalog,
     Contact,
     Direction,
     HistoryEvent,
+    Permission,
+    Principal,
     SlaAttempt,
     SlaClock,
     SlaView,
 )
 
-__all__ = ["ContactRegistration", "Engine"]
+__all__ = ["Acting", "ContactRegistration", "Engine"]
 
 T = TypeVar("T")
+
+Acting = str | Principal
+"""Whom an action runs for: a :class:`~crmcms.model.Principal` (a session's, a host's
+authenticator's, or :meth:`Engine.trusted`), or a bare login where the engine trusts logins."""
 
 log = logging.getLogger("crmcms.sla")
 
@@ -59,7 +66,9 @@ class Engine:
     """Registers contacts and appeals and moves them along their routes.
 
     Every method is one transaction: it commits when it returns and changes nothing when
-    it raises. ``operator`` arguments are logins; the catalog's rules are compiled once.
+    it raises. ``operator`` arguments are principals (see :data:`Acting`): each action is
+    checked against the permissions of the principal's roles, and reads return only what
+    the principal may see. The catalog's rules are compiled once.
     """
 
     def __init__(
@@ -73,14 +82,21 @@ class Engine:
         deliver_after_commit: bool = False,
         delivery_domain: str | None = None,
         sla_retry: SlaRetry | None = None,
+        trust_logins: bool = False,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
         has committed (for hosts that run no worker; what fails stays in the outbox).
         ``delivery_domain`` ends every delivery id (``<outbox-42.crmcms@domain>``): this
         host's name unless given. ``sla_retry`` says how the SLA monitor tries a failing
-        escalation level again and when it gives it up."""
+        escalation level again and when it gives it up.
+
+        With ``trust_logins`` the host vouches for whoever calls: a bare login acts as that
+        operator with its catalog roles, and leaving ``operator`` out acts as the system (for
+        scripts, tests and single-user tools). Without it, every action needs a principal,
+        and acting as the system needs :data:`~crmcms.model.SYSTEM`."""
         self.sla_retry = sla_retry or SlaRetry()
+        self.trust_logins = trust_logins
         if plugins is None:
             from crmcms.plugins import make_plugin_manager
 
@@ -102,10 +118,43 @@ class Engine:
     def catalog(self) -> Catalog:
         return self.runtime.catalog
 
-    def run(self, action: Callable[[Tx], T], *, now: datetime | None = None) -> T:
-        """Run ``action`` in a fresh transaction and commit it if it returns."""
+    def trusted(self, login: str) -> Principal:
+        """The principal of operator ``login`` with its catalog roles, for a host that has
+        authenticated the user itself (single sign-on, a directory) or for tests."""
+        return self.runtime.principal(login)
+
+    def principal(self, operator: Acting | None) -> Principal | None:
+        """The principal an action runs for (``None``: the system), checked: a bare login
+        only where logins are trusted, a session's principal only before it expires."""
+        if isinstance(operator, Principal):
+            if operator.system:
+                return None
+            expires = operator.expires_at
+            if expires is not None and expires <= self.runtime.clock():
+                raise AuthenticationError("the session has expired: log in again")
+            return operator
+        if not self.trust_logins:
+            if operator is None:
+                raise AuthenticationError(
+                    "acting as the system needs crmcms.model.SYSTEM; operators need a principal"
+                )
+            raise AuthenticationError(
+                f"{operator!r} is a bare login: pass a principal (a session's, or "
+                "engine.trusted(login) where the host vouches for the user)"
+            )
+        return None if operator is None else self.runtime.principal(operator)
+
+    def run(
+        self,
+        action: Callable[[Tx], T],
+        *,
+        now: datetime | None = None,
+        principal: Principal | None = None,
+    ) -> T:
+        """Run ``action`` in a fresh transaction for ``principal`` (``None``: the system)
+        and commit it if it returns."""
         with self.runtime.uow_factory() as uow:
-            tx = Tx(self.runtime, uow, now)
+            tx = Tx(self.runtime, uow, now, principal)
             # Every rule of one action sees the action's time as now(), not the wall clock.
             token = set_rule_clock(tx.clock)
             try:
@@ -119,7 +168,7 @@ class Engine:
 
     def register_contact(
         self,
-        operator: str,
+        operator: Acting,
         *,
         place: str | None = None,
         direction: Direction | None = None,
@@ -132,11 +181,12 @@ class Engine:
         drafts: Sequence[AppealDraft] = (),
     ) -> ContactRegistration:
         """A contact through the operator's template, with its appeals (all or nothing)."""
+        who, login = self._acting(operator)
 
         def act(tx: Tx) -> ContactRegistration:
             contact = contacts.register_contact(
                 tx,
-                operator,
+                login,
                 place=place,
                 direction=direction,
                 channel=channel,
@@ -146,21 +196,24 @@ class Engine:
                 prospect_id=prospect_id,
                 comment=comment,
             )
-            made = appeals.register_appeals(tx, contact.id, operator, drafts)
+            made = appeals.register_appeals(tx, contact.id, login, drafts)
             return ContactRegistration(contact, tuple(made))
 
-        return self.run(act)
+        return self.run(act, principal=who)
 
     def register_appeals(
-        self, contact_id: int, operator: str, drafts: Sequence[AppealDraft]
+        self, contact_id: int, operator: Acting, drafts: Sequence[AppealDraft]
     ) -> list[Appeal]:
         """Appeals within an existing contact, all or none."""
-        return self.run(lambda tx: appeals.register_appeals(tx, contact_id, operator, drafts))
+        who, login = self._acting(operator)
+        return self.run(
+            lambda tx: appeals.register_appeals(tx, contact_id, login, drafts), principal=who
+        )
 
     def register_appeal(
         self,
         contact_id: int,
-        operator: str,
+        operator: Acting,
         topic: str | None = None,
         values: Mapping[str, object] | None = None,
         *,
@@ -173,7 +226,7 @@ class Engine:
     def create_child(
         self,
         parent_id: int,
-        operator: str,
+        operator: Acting,
         topic: str,
         values: Mapping[str, object] | None = None,
         *,
@@ -181,60 +234,71 @@ class Engine:
     ) -> Appeal:
         """A child appeal for parallel work; the parent cannot close while it is open."""
         draft = AppealDraft(topic, dict(values or {}), description=description)
-        return self.run(lambda tx: appeals.create_child(tx, parent_id, operator, draft))
+        who, login = self._acting(operator)
+        return self.run(lambda tx: appeals.create_child(tx, parent_id, login, draft), principal=who)
 
     # --- Work on one appeal ----------------------------------------------------------------
 
     def update_values(
         self,
         appeal_id: int,
-        operator: str,
+        operator: Acting | None,
         values: Mapping[str, object],
         *,
         expected_version: int | None = None,
         comment: str = "",
     ) -> Appeal:
+        who = self.principal(operator)
+        login = None if who is None else who.login
         return self.run(
             lambda tx: appeals.update_values(
-                tx, appeal_id, operator, values, expected_version=expected_version, comment=comment
-            )
+                tx, appeal_id, login, values, expected_version=expected_version, comment=comment
+            ),
+            principal=who,
         )
 
-    def attributes(self, appeal_id: int, operator: str) -> list[AttributeState]:
+    def attributes(self, appeal_id: int, operator: Acting) -> list[AttributeState]:
         """The operator's view of the appeal's attributes: hidden ones left out."""
+        who, login = self._acting(operator)
 
         def act(tx: Tx) -> list[AttributeState]:
-            appeal = tx.appeal(appeal_id)
-            return tx.rt.policy.view(appeal, tx.data(appeal, tx.operator(operator)))
+            appeal = tx.visible(appeal_id)
+            return tx.rt.policy.view(appeal, tx.data(appeal, tx.operator(login)))
 
-        return self.run(act)
+        return self.run(act, principal=who)
 
-    def available_transitions(self, appeal_id: int, operator: str) -> list[TransitionOption]:
+    def available_transitions(self, appeal_id: int, operator: Acting) -> list[TransitionOption]:
         """Every transition out of the appeal's process, with why each unavailable one is."""
-        return self.run(lambda tx: routing.options(tx, tx.appeal(appeal_id), tx.operator(operator)))
+        who, login = self._acting(operator)
+        return self.run(
+            lambda tx: routing.options(tx, tx.visible(appeal_id), tx.operator(login)),
+            principal=who,
+        )
 
     def transition(
         self,
         appeal_id: int,
-        operator: str | None,
+        operator: Acting | None,
         transition: str,
         *,
         comment: str = "",
         expected_version: int | None = None,
     ) -> Appeal:
-        """Move the appeal along ``transition``; ``operator=None`` acts as the system."""
+        """Move the appeal along ``transition``; ``operator=None`` acts as the system where
+        logins are trusted (:data:`~crmcms.model.SYSTEM` does everywhere)."""
+        who = self.principal(operator)
         # :meth:`run` written out: the most frequent action saves a closure and a call.
         runtime = self.runtime
         with runtime.uow_factory() as uow:
-            tx = Tx(runtime, uow)
+            tx = Tx(runtime, uow, None, who)
             # The rule clock only matters to rules that call now() or today().
             token = set_rule_clock(tx.clock) if runtime.rules.reads_clock else None
             try:
                 result = routing.perform(
                     tx,
-                    tx.appeal(appeal_id, expected_version),
+                    tx.visible(appeal_id, expected_version),
                     transition,
-                    tx.operator(operator),
+                    tx.operator(None if who is None else who.login),
                     comment,
                 )
             finally:
@@ -243,67 +307,104 @@ class Engine:
             tx.commit()
         return tx.settled(result)
 
-    def reject(self, appeal_id: int, operator: str, reason: str) -> Appeal:
+    def reject(self, appeal_id: int, operator: Acting, reason: str) -> Appeal:
         """Send a handed-over appeal back along the transition that brought it."""
+        who, login = self._acting(operator)
 
         def act(tx: Tx) -> Appeal:
-            login = tx.operator(operator)
-            assert login is not None
-            return routing.reject(tx, tx.appeal(appeal_id), login, reason)
+            acting = tx.operator(login)
+            assert acting is not None
+            return routing.reject(tx, tx.visible(appeal_id), acting, reason)
 
-        return self.run(act)
+        return self.run(act, principal=who)
 
-    def take(self, appeal_id: int, operator: str) -> Appeal:
-        return self.run(lambda tx: assignment.take(tx, appeal_id, operator))
+    def take(self, appeal_id: int, operator: Acting) -> Appeal:
+        who, login = self._acting(operator)
+        return self.run(lambda tx: assignment.take(tx, appeal_id, login), principal=who)
 
-    def assign(self, appeal_id: int, operator: str, assignee: str, *, comment: str = "") -> Appeal:
-        return self.run(lambda tx: assignment.assign(tx, appeal_id, operator, assignee, comment))
+    def assign(
+        self, appeal_id: int, operator: Acting, assignee: str, *, comment: str = ""
+    ) -> Appeal:
+        who, login = self._acting(operator)
+        return self.run(
+            lambda tx: assignment.assign(tx, appeal_id, login, assignee, comment), principal=who
+        )
 
-    def close(self, appeal_id: int, operator: str, *, comment: str = "") -> Appeal:
-        return self.run(lambda tx: admin.close(tx, appeal_id, operator, comment))
+    def close(self, appeal_id: int, operator: Acting, *, comment: str = "") -> Appeal:
+        who, login = self._acting(operator)
+        return self.run(lambda tx: admin.close(tx, appeal_id, login, comment), principal=who)
 
-    def reopen(self, appeal_id: int, operator: str, reason: str) -> Appeal:
-        return self.run(lambda tx: admin.reopen(tx, appeal_id, operator, reason))
+    def reopen(self, appeal_id: int, operator: Acting, reason: str) -> Appeal:
+        who, login = self._acting(operator)
+        return self.run(lambda tx: admin.reopen(tx, appeal_id, login, reason), principal=who)
 
     def change_deadlines(
         self,
         appeal_id: int,
-        operator: str,
+        operator: Acting,
         *,
         deadline: Any = admin.UNCHANGED,
         process_deadline: Any = admin.UNCHANGED,
         reason: str,
     ) -> Appeal:
         """Set ``deadline`` and/or ``process_deadline`` (``None`` removes one)."""
+        who, login = self._acting(operator)
         return self.run(
             lambda tx: admin.change_deadlines(
                 tx,
                 appeal_id,
-                operator,
+                login,
                 deadline=deadline,
                 process_deadline=process_deadline,
                 reason=reason,
-            )
+            ),
+            principal=who,
         )
 
     # --- Many appeals ----------------------------------------------------------------------
 
     def bulk_transition(
-        self, appeal_ids: Iterable[int], operator: str, transition: str
+        self, appeal_ids: Iterable[int], operator: Acting, transition: str
     ) -> BulkResult:
-        return run_bulk(appeal_ids, lambda i: self.transition(i, operator, transition))
+        who = self._bulk(operator, "move appeals in bulk")
+        return run_bulk(appeal_ids, lambda i: self.transition(i, who, transition))
 
-    def bulk_assign(self, appeal_ids: Iterable[int], operator: str, assignee: str) -> BulkResult:
-        return run_bulk(appeal_ids, lambda i: self.assign(i, operator, assignee))
+    def bulk_assign(self, appeal_ids: Iterable[int], operator: Acting, assignee: str) -> BulkResult:
+        who = self._bulk(operator, "assign appeals in bulk")
+        return run_bulk(appeal_ids, lambda i: self.assign(i, who, assignee))
 
-    def bulk_close(self, appeal_ids: Iterable[int], operator: str, comment: str = "") -> BulkResult:
-        return run_bulk(appeal_ids, lambda i: self.close(i, operator, comment=comment))
+    def bulk_close(
+        self, appeal_ids: Iterable[int], operator: Acting, comment: str = ""
+    ) -> BulkResult:
+        who = self._bulk(operator, "close appeals in bulk")
+        return run_bulk(appeal_ids, lambda i: self.close(i, who, comment=comment))
 
-    def sla_clocks(self, appeal_id: int, *, now: datetime | None = None) -> tuple[SlaClock, ...]:
+    def _bulk(self, operator: Acting, action: str) -> Principal:
+        who, _ = self._acting(operator)
+        require(who, Permission.BULK, action)
+        return who
+
+    def _acting(self, operator: Acting) -> tuple[Principal, str]:
+        """An operator's principal and login, for actions the system does not take."""
+        who = self.principal(operator)
+        if who is None:
+            raise AuthenticationError("this action is an operator's: pass its principal")
+        return who, who.login
+
+    def _reader(self, operator: Acting | None) -> Principal | None:
+        """Whom a read is for: ``None`` (the system) only when left out where logins are
+        trusted, or given as :data:`~crmcms.model.SYSTEM`."""
+        return self.principal(operator)
+
+    def sla_clocks(
+        self, appeal_id: int, *, now: datetime | None = None, operator: Acting | None = None
+    ) -> tuple[SlaClock, ...]:
         """The appeal's SLA clocks as of ``now`` (first response, resolution, processes),
         worked out from its history: elapsed and remaining are those of this moment."""
         return self.run(
-            lambda tx: clocks_now(tx.uow, tx.catalog, tx.appeal(appeal_id), tx.now), now=now
+            lambda tx: clocks_now(tx.uow, tx.catalog, tx.visible(appeal_id), tx.now),
+            now=now,
+            principal=self._reader(operator),
         )
 
     def recompute_deadlines(
@@ -358,9 +459,14 @@ class Engine:
         queue: str | None = None,
         limit: int = 50,
         now: datetime | None = None,
+        operator: Acting | None = None,
     ) -> SlaView:
         """Open appeals overdue and at risk (a running clock due within ``within``), by queue,
-        operator and topic, and the ``limit`` due first; counted by the storage query."""
+        operator and topic, and the ``limit`` due first; counted by the storage query.
+        Operators need the ``report`` and ``read_all`` permissions."""
+        who = self._reader(operator)
+        require(who, Permission.REPORT, "see the SLA view")
+        require(who, Permission.READ_ALL, "see the SLA view of every queue")
         return self.run(lambda tx: sla_view(tx.uow, tx.now, within, queue, limit), now=now)
 
     def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> SlaScan:
@@ -443,10 +549,17 @@ class Engine:
         )
         return failure
 
-    def escalation_attempts(self, appeal_id: int) -> list[SlaAttempt]:
+    def escalation_attempts(
+        self, appeal_id: int, *, operator: Acting | None = None
+    ) -> list[SlaAttempt]:
         """The appeal's escalation levels that failed while firing: attempts, last error,
         next retry (``None`` once given up)."""
-        return self.run(lambda tx: tx.uow.clocks.attempts(appeal_id))
+
+        def act(tx: Tx) -> list[SlaAttempt]:
+            tx.visible(appeal_id)
+            return tx.uow.clocks.attempts(appeal_id)
+
+        return self.run(act, principal=self._reader(operator))
 
     # --- Outbox ----------------------------------------------------------------------------
 
@@ -465,31 +578,80 @@ class Engine:
 
     # --- Reading ---------------------------------------------------------------------------
 
-    def appeal(self, appeal_id: int) -> Appeal:
-        return self.run(lambda tx: tx.appeal(appeal_id))
+    # Reads take the reader as ``operator``: what it may not see is as missing as what does
+    # not exist, so an id tells nothing about other queues.
 
-    def contact(self, contact_id: int) -> Contact:
-        return self.run(lambda tx: tx.contact(contact_id))
+    def appeal(self, appeal_id: int, *, operator: Acting | None = None) -> Appeal:
+        return self.run(lambda tx: tx.visible(appeal_id), principal=self._reader(operator))
 
-    def queue_appeals(self, queue: str) -> list[Appeal]:
-        """Open appeals waiting in ``queue``, earliest deadline first."""
+    def contact(self, contact_id: int, *, operator: Acting | None = None) -> Contact:
+        """The contact, for a reader who may see one of its appeals (or registered it)."""
+        who = self._reader(operator)
+
+        def act(tx: Tx) -> Contact:
+            contact = tx.contact(contact_id)
+            if who is None or who.may(Permission.READ_ALL) or contact.operator == who.login:
+                return contact
+            queues = tx.rt.queues
+            if any(may_read(who, a, queues) for a in tx.uow.appeals.of_contact(contact_id)):
+                return contact
+            raise NotFoundError("contact", contact_id)
+
+        return self.run(act, principal=who)
+
+    def queue_appeals(self, queue: str, *, operator: Acting | None = None) -> list[Appeal]:
+        """Open appeals waiting in ``queue`` that the reader may see, earliest deadline
+        first."""
         self.catalog.queue(queue)
-        return self.run(lambda tx: tx.uow.appeals.in_queue(queue))
+        who = self._reader(operator)
+        if who is not None:
+            require(who, Permission.READ, f"read queue {queue}")
 
-    def children(self, appeal_id: int) -> list[Appeal]:
-        return self.run(lambda tx: tx.uow.appeals.children(appeal_id))
+        def act(tx: Tx) -> list[Appeal]:
+            found = tx.uow.appeals.in_queue(queue)
+            if who is None or who.may(Permission.READ_ALL):
+                return found
+            queues = tx.rt.queues
+            return [a for a in found if may_read(who, a, queues)]
 
-    def history(self, appeal_id: int) -> list[HistoryEvent]:
-        return self.run(lambda tx: tx.uow.history.for_appeal(appeal_id))
+        return self.run(act, principal=who)
 
-    def state_at(self, appeal_id: int, moment: datetime) -> Appeal:
-        """The appeal as it was at ``moment``, rebuilt from its history."""
+    def children(self, appeal_id: int, *, operator: Acting | None = None) -> list[Appeal]:
+        """The appeal's children that the reader may see."""
+        who = self._reader(operator)
+
+        def act(tx: Tx) -> list[Appeal]:
+            tx.visible(appeal_id)
+            queues = tx.rt.queues
+            return [a for a in tx.uow.appeals.children(appeal_id) if may_read(who, a, queues)]
+
+        return self.run(act, principal=who)
+
+    def history(self, appeal_id: int, *, operator: Acting | None = None) -> list[HistoryEvent]:
+        """The appeal's history; readers need the ``read_history`` permission."""
+        who = self._reader(operator)
+        require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
+
+        def act(tx: Tx) -> list[HistoryEvent]:
+            tx.visible(appeal_id)
+            return tx.uow.history.for_appeal(appeal_id)
+
+        return self.run(act, principal=who)
+
+    def state_at(
+        self, appeal_id: int, moment: datetime, *, operator: Acting | None = None
+    ) -> Appeal:
+        """The appeal as it was at ``moment``, rebuilt from its history (``read_history``)."""
+        who = self._reader(operator)
+        require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
         return self.run(
-            lambda tx: replay(tx.appeal(appeal_id), tx.uow.history.for_appeal(appeal_id), moment)
+            lambda tx: replay(tx.visible(appeal_id), tx.uow.history.for_appeal(appeal_id), moment),
+            principal=who,
         )
 
-    def why_in_queue(self, appeal_id: int) -> QueueExplanation:
+    def why_in_queue(self, appeal_id: int, *, operator: Acting | None = None) -> QueueExplanation:
         """The event that put the appeal in its queue, and the reason recorded with it."""
         return self.run(
-            lambda tx: explain_queue(tx.appeal(appeal_id), tx.uow.history.for_appeal(appeal_id))
+            lambda tx: explain_queue(tx.visible(appeal_id), tx.uow.history.for_appeal(appeal_id)),
+            principal=self._reader(operator),
         )

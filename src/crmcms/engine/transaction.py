@@ -13,6 +13,7 @@ from crmcms.engine.context import RuleData, client_data
 from crmcms.engine.history import Snapshot, blank_snapshot, changes_since
 from crmcms.engine.messages import render_notification
 from crmcms.engine.notifications import Notification
+from crmcms.engine.obstacles import may_read
 from crmcms.engine.outbox import enqueue_notification
 from crmcms.engine.plans import RoutePlan
 from crmcms.engine.ports import UnitOfWork
@@ -33,6 +34,7 @@ from crmcms.model import (
     HistoryEvent,
     HistoryKind,
     Operator,
+    Principal,
     StoredAppeal,
 )
 
@@ -54,12 +56,21 @@ class Tx:
         "catalog",
         "events",
         "now",
+        "principal",
         "rt",
         "uow",
     )
 
-    def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        uow: UnitOfWork,
+        now: datetime | None = None,
+        principal: Principal | None = None,
+    ) -> None:
         self.rt = runtime
+        self.principal = principal
+        """Whom the action runs for (``None``: the system)."""
         self.catalog = runtime.catalog
         self.uow = uow
         self.now = now if now is not None else runtime.clock()
@@ -102,6 +113,28 @@ class Tx:
         if not operator.active:
             raise PermissionDeniedError(login, "act", "the operator is inactive")
         return operator
+
+    def actor(self, who: str | Operator | None) -> Principal | None:
+        """The principal acting as ``who`` (a login or operator; ``None``: the system): the
+        action's own, or, for another operator named in it (an assignee), the one its
+        catalog roles make."""
+        if who is None:
+            return None
+        login = who if isinstance(who, str) else who.login
+        principal = self.principal
+        if principal is not None and principal.login == login:
+            return principal
+        return self.rt.principal(login)
+
+    def visible(self, appeal_id: int, expected_version: int | None = None) -> Appeal:
+        """The appeal, if the action's principal may read it; one it may not read is as
+        missing as one that does not exist, so an id tells nothing about other queues."""
+        appeal = self.uow.appeals.get(appeal_id)
+        if not may_read(self.principal, appeal, self.rt.queues):
+            raise NotFoundError("appeal", appeal_id)
+        if expected_version is not None and appeal.version != expected_version:
+            raise ConcurrencyError("appeal", appeal_id, expected_version, appeal.version)
+        return appeal
 
     def appeal(self, appeal_id: int, expected_version: int | None = None) -> Appeal:
         appeal = self.uow.appeals.get(appeal_id)

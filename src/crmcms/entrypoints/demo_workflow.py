@@ -69,7 +69,7 @@ def run_workflow_demo(
     if uow_factory is None:
         uow_factory = MemoryStore().unit_of_work
     plugins = make_plugin_manager([billing], load_entry_points=False)
-    engine = Engine(catalog, uow_factory, plugins=plugins, clock=lambda: now)
+    engine = Engine(catalog, uow_factory, plugins=plugins, clock=lambda: now, trust_logins=True)
     values = {"166": "Переезд", "168": date(2026, 4, 1)}
     out.print("[bold]Workflow[/bold]: termination appeals of three clients")
     ids = {}

@@ -49,6 +49,7 @@ from crmcms.model.routes import (
 from crmcms.model.security import (
     BUILTIN_ROLES,
     DEFAULT_ROLE,
+    QUEUE_ADMINISTRATOR,
     SYSTEM,
     Permission,
     Principal,
@@ -72,6 +73,7 @@ __all__ = [
     "BUILTIN_ROLES",
     "DEFAULT_ROLE",
     "NOTIFICATION",
+    "QUEUE_ADMINISTRATOR",
     "SYSTEM",
     "WEEKDAYS",
     "Appeal",

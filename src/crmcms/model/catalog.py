@@ -194,11 +194,12 @@ class Catalog:
         expires_at: datetime | None = None,
         source: str | None = None,
     ) -> Principal:
-        """The principal of operator ``login`` with the permissions of its roles; whether the
-        login was authenticated is the caller's business (see :class:`Principal`)."""
+        """The principal of operator ``login`` with the permissions of its roles (see
+        :meth:`Principal.of`); whether the login was authenticated is the caller's business."""
         return Principal.of(
             self.operator(login),
             self.all_roles,
+            administers=any(login in q.administrators for q in self.queues),
             session=session,
             expires_at=expires_at,
             source=source,

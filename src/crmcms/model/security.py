@@ -18,6 +18,7 @@ from crmcms.model.people import Operator, Role
 __all__ = [
     "BUILTIN_ROLES",
     "DEFAULT_ROLE",
+    "QUEUE_ADMINISTRATOR",
     "SYSTEM",
     "Permission",
     "Principal",
@@ -127,7 +128,10 @@ BUILTIN_ROLES: Mapping[str, Role] = {
 the catalog wins."""
 
 DEFAULT_ROLE = "OPERATOR"
-"""The role of an operator declared without roles."""
+"""The role of an operator declared without roles (or with roles granting nothing)."""
+
+QUEUE_ADMINISTRATOR = "QUEUE_ADMINISTRATOR"
+"""The role an operator named among a queue's administrators holds."""
 
 
 @attrs.frozen
@@ -159,17 +163,28 @@ class Principal:
         operator: Operator,
         roles: Mapping[str, Role],
         *,
+        administers: bool = False,
         session: int | None = None,
         expires_at: datetime | None = None,
         source: str | None = None,
     ) -> Principal:
-        """The principal of ``operator``: its roles (the default role if it lists none) and
-        every permission they grant. ``roles`` maps codes to the catalog's roles."""
-        codes = operator.roles or (DEFAULT_ROLE,)
+        """The principal of ``operator``: its roles and every permission they grant.
+        ``roles`` maps codes to the catalog's roles.
+
+        Two roles come without being listed: the operator role when the listed ones grant
+        no permission (none listed, or roles that only group queue members), and the queue
+        administrator role for an operator who ``administers`` a queue (is named among its
+        administrators), which it may then administer, and only that one."""
+        codes = set(operator.roles)
+        # A role the catalog does not define (``crmcms check`` reports it) grants nothing.
+        if not permissions_of(roles[c] for c in codes if c in roles):
+            codes.add(DEFAULT_ROLE)
+        if administers:
+            codes.add(QUEUE_ADMINISTRATOR)
         return cls(
             operator.login,
             frozenset(codes),
-            permissions_of(roles[c] for c in codes),
+            permissions_of(roles[c] for c in codes if c in roles),
             session,
             expires_at,
             source,

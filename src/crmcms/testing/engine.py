@@ -103,9 +103,20 @@ def in_memory_engine(
     right after it commits, so a test sees them as soon as the action returns."""
     store = MemoryStore()
     if clock is None:
-        return Engine(catalog, store.unit_of_work, plugins=plugins, deliver_after_commit=True)
+        return Engine(
+            catalog,
+            store.unit_of_work,
+            plugins=plugins,
+            deliver_after_commit=True,
+            trust_logins=True,
+        )
     return Engine(
-        catalog, store.unit_of_work, plugins=plugins, clock=clock, deliver_after_commit=True
+        catalog,
+        store.unit_of_work,
+        plugins=plugins,
+        clock=clock,
+        deliver_after_commit=True,
+        trust_logins=True,
     )
 
 
