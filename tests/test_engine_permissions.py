@@ -350,3 +350,51 @@ def test_random_principals_never_exceed_their_permissions() -> None:
     # Runs that met only refusals, or only successes, would prove nothing.
     assert TOTALS["succeeded"] > 20, TOTALS
     assert TOTALS["refused"] > 20, TOTALS
+
+
+# --- A host's own authentication ------------------------------------------------------------
+
+SECRET = b"s" * 32
+
+
+def sign_for(login: str) -> str:
+    from examples.plugins.trusted_proxy import sign
+
+    return sign(SECRET, login)
+
+
+def sso_engine() -> Engine:
+    from examples.plugins.trusted_proxy import TrustedProxy
+
+    billing = FakeBilling([Client(1, "ООО Ромашка", category="BIS")])
+    plugins = make_plugin_manager([billing, TrustedProxy(SECRET)], load_entry_points=False)
+    catalog = load_catalog_text(DEFINITIONS + 'operator gone "Gone" inactive\n')
+    return Engine(catalog, MemoryStore().unit_of_work, plugins=plugins)
+
+
+def test_a_single_sign_on_plugin_hands_the_engine_its_principal() -> None:
+    from examples.plugins.trusted_proxy import sign
+
+    engine = sso_engine()
+    ann = engine.authenticate_with(
+        {"remote_user": "ann", "signature": sign(SECRET, "ann")}, source="10.0.0.7"
+    )
+    assert (ann.login, ann.source) == ("ann", "10.0.0.7")
+    assert ann.may(Permission.HANDLE)
+    appeal = register(engine, ann)
+    assert engine.appeal(appeal.id, operator=ann) == appeal
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"remote_user": "ann", "signature": "0" * 64},  # forged
+        {"remote_user": "ann"},  # unsigned
+        {"remote_user": "nobody", "signature": sign_for("nobody")},  # not an operator
+        {"remote_user": "gone", "signature": sign_for("gone")},  # inactive
+        {},
+    ],
+)
+def test_credentials_no_plugin_places_are_refused(credentials: dict[str, object]) -> None:
+    with pytest.raises(AuthenticationError, match="not accepted"):
+        sso_engine().authenticate_with(credentials)

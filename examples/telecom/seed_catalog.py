@@ -354,9 +354,26 @@ TEMPLATES = (
 )
 
 ROLES = (
-    Role("HAS_OPERATOR", "Оператор"),
-    Role("SYSTEM_PROBLEM_MANAGER", "Менеджер системных проблем"),
-    Role("SECURITY_ADMIN", "Администратор безопасности"),
+    Role(
+        "HAS_OPERATOR",
+        "Оператор",
+        permissions=(
+            "register",
+            "handle",
+            "take",
+            "assign",
+            "close",
+            "reopen",
+            "read",
+            "read_history",
+        ),
+    ),
+    Role(
+        "SYSTEM_PROBLEM_MANAGER",
+        "Менеджер системных проблем",
+        permissions=("read", "read_all", "bulk", "manage_system_problems"),
+    ),
+    Role("SECURITY_ADMIN", "Администратор безопасности", permissions=("administer_security",)),
 )
 
 OPERATORS = (

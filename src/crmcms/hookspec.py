@@ -16,12 +16,27 @@ import pluggy
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
     from crmcms.dsl.rules.functions import RuleFunction
     from crmcms.dsl.rules.schema import SchemaBuilder
-    from crmcms.model import HistoryEvent, Notification
+    from crmcms.model import HistoryEvent, Notification, Principal
     from crmcms.model.handler_calls import HandlerCall
 
 PROJECT = "crmcms"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# --- Who acts ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def crmcms_authenticate(
+    credentials: Mapping[str, object], source: str | None
+) -> Principal | str | None:
+    """Say who ``credentials`` authenticate, for a host that authenticates users itself
+    (single sign-on, a directory, a trusted proxy's header): an operator's login (it acts
+    with its catalog roles), a ``crmcms.Principal`` (with the roles the directory grants),
+    or ``None`` when they are not yours. Raise nothing for wrong credentials: answer
+    ``None``, and the engine refuses them like any it cannot place. ``source`` says where
+    the request came from (an address)."""
 
 
 # --- Rule language -------------------------------------------------------------------------

@@ -123,6 +123,23 @@ class Engine:
         authenticated the user itself (single sign-on, a directory) or for tests."""
         return self.runtime.principal(login)
 
+    def authenticate_with(
+        self, credentials: Mapping[str, object], *, source: str | None = None
+    ) -> Principal:
+        """The principal a ``crmcms_authenticate`` plugin finds for ``credentials`` (a host's
+        single sign-on); refused with :class:`~crmcms.errors.AuthenticationError` when no
+        plugin places them, or names an operator the catalog lacks or holds inactive."""
+        found = self.runtime.hook("crmcms_authenticate", credentials=credentials, source=source)
+        if found is None:
+            raise AuthenticationError("the credentials were not accepted")
+        login = found.login if isinstance(found, Principal) else str(found)
+        operator = self.runtime.operators.get(login)
+        if operator is None or not operator.active:
+            raise AuthenticationError("the credentials were not accepted")
+        if isinstance(found, Principal):
+            return attrs.evolve(found, source=source or found.source, system=False)
+        return attrs.evolve(self.runtime.principal(login), source=source)
+
     def principal(self, operator: Acting | None) -> Principal | None:
         """The principal an action runs for (``None``: the system), checked: a bare login
         only where logins are trusted, a session's principal only before it expires."""
