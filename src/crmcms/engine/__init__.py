@@ -18,9 +18,18 @@ from crmcms.engine.credentials import (
 from crmcms.engine.deadlines import add_business_time, calendar_for, due_at, is_business_day
 from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
+from crmcms.engine.limits import Limits
 from crmcms.engine.login_store import LoginRecords, LoginStore
 from crmcms.engine.notifications import Notification, NotificationKind
-from crmcms.engine.obstacles import Obstacle, ObstacleKind, Requirements, find_obstacles
+from crmcms.engine.obstacles import (
+    Obstacle,
+    ObstacleKind,
+    ReadScope,
+    Requirements,
+    find_obstacles,
+    may_read,
+    read_scope,
+)
 from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
 from crmcms.engine.ports import (
     AppealRepository,
@@ -62,6 +71,7 @@ __all__ = [
     "IdempotencyRepository",
     "KeyParameters",
     "KeyProfile",
+    "Limits",
     "LoginFailures",
     "LoginGateway",
     "LoginPolicy",
@@ -75,6 +85,7 @@ __all__ = [
     "OutboxRepository",
     "QueueChoice",
     "QueueExplanation",
+    "ReadScope",
     "Relay",
     "RelaySettings",
     "Requirements",
@@ -96,5 +107,7 @@ __all__ = [
     "find_obstacles",
     "is_business_day",
     "is_empty",
+    "may_read",
+    "read_scope",
     "retry_delay",
 ]

@@ -17,12 +17,14 @@ __all__ = [
     "Obstacle",
     "ObstacleKind",
     "QueueMembers",
+    "ReadScope",
     "RelatedAppeals",
     "RequiredAttributes",
     "Requirements",
     "ensure_allowed",
     "find_obstacles",
     "may_read",
+    "read_scope",
     "refusal",
     "require",
 ]
@@ -328,3 +330,28 @@ def may_read(operator: Principal | None, appeal: Appeal, queues: QueueMembers) -
         return appeal.operator == login
     logins = queues.workers.get(code, frozenset())
     return logins is None or login in logins
+
+
+@attrs.frozen
+class ReadScope:
+    """What a reader may see, as a storage query bounds it (:func:`may_read` for a list):
+    appeals of ``queues``, those ``login`` is responsible for, and unqueued ones it
+    registered; nothing at all when ``nothing``."""
+
+    login: str
+    queues: frozenset[str] = frozenset()
+    nothing: bool = False
+
+
+def read_scope(operator: Principal | None, queues: QueueMembers) -> ReadScope | None:
+    """The :class:`ReadScope` of ``operator``; ``None`` when it may read every appeal (the
+    system, ``read_all``)."""
+    if operator is None or operator.system or Permission.READ_ALL in operator.permissions:
+        return None
+    login = operator.login
+    if Permission.READ not in operator.permissions:
+        return ReadScope(login, nothing=True)
+    codes = frozenset(
+        code for code, logins in queues.workers.items() if logins is None or login in logins
+    )
+    return ReadScope(login, codes)

@@ -17,7 +17,8 @@ from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.bulk import BulkResult, run_bulk
 from crmcms.engine.clock_store import clocks_now, recompute_appeal
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
-from crmcms.engine.obstacles import may_read, require
+from crmcms.engine.limits import Limits
+from crmcms.engine.obstacles import ReadScope, may_read, read_scope, require
 from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import UnitOfWorkFactory
 from crmcms.engine.relay import DeliveryReport, RelaySettings
@@ -83,6 +84,7 @@ class Engine:
         delivery_domain: str | None = None,
         sla_retry: SlaRetry | None = None,
         trust_logins: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -94,7 +96,9 @@ class Engine:
         With ``trust_logins`` the host vouches for whoever calls: a bare login acts as that
         operator with its catalog roles, and leaving ``operator`` out acts as the system (for
         scripts, tests and single-user tools). Without it, every action needs a principal,
-        and acting as the system needs :data:`~crmcms.model.SYSTEM`."""
+        and acting as the system needs :data:`~crmcms.model.SYSTEM`. ``limits`` bounds what
+        one request may carry (:class:`~crmcms.engine.limits.Limits`)."""
+        self.limits = limits or Limits()
         self.sla_retry = sla_retry or SlaRetry()
         self.trust_logins = trust_logins
         if plugins is None:
@@ -199,6 +203,7 @@ class Engine:
     ) -> ContactRegistration:
         """A contact through the operator's template, with its appeals (all or nothing)."""
         who, login = self._acting(operator)
+        self._check_drafts("contact", drafts, comment)
 
         def act(tx: Tx) -> ContactRegistration:
             contact = contacts.register_contact(
@@ -223,6 +228,7 @@ class Engine:
     ) -> list[Appeal]:
         """Appeals within an existing contact, all or none."""
         who, login = self._acting(operator)
+        self._check_drafts("appeals", drafts)
         return self.run(
             lambda tx: appeals.register_appeals(tx, contact_id, login, drafts), principal=who
         )
@@ -252,6 +258,7 @@ class Engine:
         """A child appeal for parallel work; the parent cannot close while it is open."""
         draft = AppealDraft(topic, dict(values or {}), description=description)
         who, login = self._acting(operator)
+        self._check_drafts("child appeal", [draft])
         return self.run(lambda tx: appeals.create_child(tx, parent_id, login, draft), principal=who)
 
     # --- Work on one appeal ----------------------------------------------------------------
@@ -267,6 +274,7 @@ class Engine:
     ) -> Appeal:
         who = self.principal(operator)
         login = None if who is None else who.login
+        self.limits.check(f"appeal {appeal_id}", texts={"comment": comment}, values=[values])
         return self.run(
             lambda tx: appeals.update_values(
                 tx, appeal_id, login, values, expected_version=expected_version, comment=comment
@@ -304,6 +312,8 @@ class Engine:
         """Move the appeal along ``transition``; ``operator=None`` acts as the system where
         logins are trusted (:data:`~crmcms.model.SYSTEM` does everywhere)."""
         who = self.principal(operator)
+        if len(comment) > self.limits.text_length:
+            self.limits.check(f"appeal {appeal_id}", texts={"comment": comment})
         # :meth:`run` written out: the most frequent action saves a closure and a call.
         runtime = self.runtime
         with runtime.uow_factory() as uow:
@@ -327,6 +337,7 @@ class Engine:
     def reject(self, appeal_id: int, operator: Acting, reason: str) -> Appeal:
         """Send a handed-over appeal back along the transition that brought it."""
         who, login = self._acting(operator)
+        self.limits.check(f"appeal {appeal_id}", texts={"reason": reason})
 
         def act(tx: Tx) -> Appeal:
             acting = tx.operator(login)
@@ -349,10 +360,12 @@ class Engine:
 
     def close(self, appeal_id: int, operator: Acting, *, comment: str = "") -> Appeal:
         who, login = self._acting(operator)
+        self.limits.check(f"appeal {appeal_id}", texts={"comment": comment})
         return self.run(lambda tx: admin.close(tx, appeal_id, login, comment), principal=who)
 
     def reopen(self, appeal_id: int, operator: Acting, reason: str) -> Appeal:
         who, login = self._acting(operator)
+        self.limits.check(f"appeal {appeal_id}", texts={"reason": reason})
         return self.run(lambda tx: admin.reopen(tx, appeal_id, login, reason), principal=who)
 
     def change_deadlines(
@@ -366,6 +379,7 @@ class Engine:
     ) -> Appeal:
         """Set ``deadline`` and/or ``process_deadline`` (``None`` removes one)."""
         who, login = self._acting(operator)
+        self.limits.check(f"appeal {appeal_id}", texts={"reason": reason})
         return self.run(
             lambda tx: admin.change_deadlines(
                 tx,
@@ -383,23 +397,35 @@ class Engine:
     def bulk_transition(
         self, appeal_ids: Iterable[int], operator: Acting, transition: str
     ) -> BulkResult:
-        who = self._bulk(operator, "move appeals in bulk")
-        return run_bulk(appeal_ids, lambda i: self.transition(i, who, transition))
+        ids, who = self._bulk(appeal_ids, operator, "move appeals in bulk")
+        return run_bulk(ids, lambda i: self.transition(i, who, transition))
 
     def bulk_assign(self, appeal_ids: Iterable[int], operator: Acting, assignee: str) -> BulkResult:
-        who = self._bulk(operator, "assign appeals in bulk")
-        return run_bulk(appeal_ids, lambda i: self.assign(i, who, assignee))
+        ids, who = self._bulk(appeal_ids, operator, "assign appeals in bulk")
+        return run_bulk(ids, lambda i: self.assign(i, who, assignee))
 
     def bulk_close(
         self, appeal_ids: Iterable[int], operator: Acting, comment: str = ""
     ) -> BulkResult:
-        who = self._bulk(operator, "close appeals in bulk")
-        return run_bulk(appeal_ids, lambda i: self.close(i, who, comment=comment))
+        ids, who = self._bulk(appeal_ids, operator, "close appeals in bulk")
+        return run_bulk(ids, lambda i: self.close(i, who, comment=comment))
 
-    def _bulk(self, operator: Acting, action: str) -> Principal:
+    def _bulk(
+        self, appeal_ids: Iterable[int], operator: Acting, action: str
+    ) -> tuple[list[int], Principal]:
         who, _ = self._acting(operator)
         require(who, Permission.BULK, action)
-        return who
+        ids = list(appeal_ids)
+        self.limits.check(action, bulk=len(ids))
+        return ids, who
+
+    def _check_drafts(self, subject: str, drafts: Sequence[AppealDraft], comment: str = "") -> None:
+        texts = {"comment": comment}
+        for i, draft in enumerate(drafts):
+            texts[f"appeals[{i}].description"] = draft.description
+        self.limits.check(
+            subject, texts=texts, values=[d.values for d in drafts], drafts=len(drafts)
+        )
 
     def _acting(self, operator: Acting) -> tuple[Principal, str]:
         """An operator's principal and login, for actions the system does not take."""
@@ -412,6 +438,11 @@ class Engine:
         """Whom a read is for: ``None`` (the system) only when left out where logins are
         trusted, or given as :data:`~crmcms.model.SYSTEM`."""
         return self.principal(operator)
+
+    def read_scope(self, operator: Acting | None = None) -> ReadScope | None:
+        """The bounds of what ``operator`` may read, for storage queries (saved filters,
+        queue pages, reports): ``None`` when it may read everything."""
+        return read_scope(self._reader(operator), self.runtime.queues)
 
     def sla_clocks(
         self, appeal_id: int, *, now: datetime | None = None, operator: Acting | None = None

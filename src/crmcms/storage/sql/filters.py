@@ -13,12 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmcms.dsl import CompiledRule, RuleType, Schema, builtin_schema, compile_rule
+from crmcms.engine.obstacles import ReadScope
 from crmcms.errors import NotFoundError
 from crmcms.model import Appeal
 from crmcms.storage.schema import appeal, saved_filter
 from crmcms.storage.sql.binding import AppealBinding
 from crmcms.storage.sql.codec import appeal_from_row, to_utc
 from crmcms.storage.sql.rules_to_sql import rule_to_sql
+from crmcms.storage.sql.scope import visible
 
 __all__ = ["AppealFilters", "FilterTab", "Order", "Page", "PageKey", "SavedFilter"]
 
@@ -113,20 +115,23 @@ class AppealFilters:
         return found
 
     def _where(
-        self, flt: SavedFilter | str, tab: str | None
+        self, flt: SavedFilter | str, tab: str | None, scope: ReadScope | None = None
     ) -> tuple[ColumnElement[bool], sa.FromClause]:
         texts = [flt] if isinstance(flt, str) else [flt.rule]
         if tab is not None:
             assert isinstance(flt, SavedFilter), "tabs belong to saved filters"
             texts.append(flt.tab(tab).rule)
         rules = [self._rule(t) for t in texts]
-        where = sa.and_(*(rule_to_sql(r, self.binding) for r in rules))
+        where = sa.and_(*(rule_to_sql(r, self.binding) for r in rules), *visible(scope))
         source = self.binding.joins(p for r in rules for p in r.paths)
         return where, source
 
-    def sql(self, flt: SavedFilter | str, *, tab: str | None = None) -> sa.Select[Any]:
-        """The SELECT of the appeals the filter (and tab) matches, unordered."""
-        where, source = self._where(flt, tab)
+    def sql(
+        self, flt: SavedFilter | str, *, tab: str | None = None, scope: ReadScope | None = None
+    ) -> sa.Select[Any]:
+        """The SELECT of the appeals the filter (and tab) matches, unordered; with ``scope``
+        only those its reader may see (see :func:`crmcms.engine.obstacles.read_scope`)."""
+        where, source = self._where(flt, tab, scope)
         return sa.select(appeal).select_from(source).where(where)
 
     # --- Running ----------------------------------------------------------------------------
@@ -139,9 +144,11 @@ class AppealFilters:
         after: PageKey | None = None,
         limit: int = 50,
         order: Order = Order.NEWEST,
+        scope: ReadScope | None = None,
     ) -> Page[Appeal]:
-        """``limit`` appeals after ``after`` in ``order``; pass ``page.next`` for the next."""
-        where, source = self._where(flt, tab)
+        """``limit`` appeals after ``after`` in ``order``; pass ``page.next`` for the next.
+        With ``scope``, only the appeals its reader may see."""
+        where, source = self._where(flt, tab, scope)
         query = sa.select(appeal).select_from(source).where(where)
         t = appeal.c
         if order is Order.NEWEST:
@@ -191,17 +198,19 @@ class AppealFilters:
         document = plan if isinstance(plan, list) else json.loads(plan)
         return float(document[0]["Plan"]["Plan Rows"]) < FEW
 
-    def count(self, flt: SavedFilter | str, *, tab: str | None = None) -> int:
-        where, source = self._where(flt, tab)
+    def count(
+        self, flt: SavedFilter | str, *, tab: str | None = None, scope: ReadScope | None = None
+    ) -> int:
+        where, source = self._where(flt, tab, scope)
         query = sa.select(sa.func.count()).select_from(source).where(where)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def counts(self, flt: SavedFilter) -> dict[str, int]:
+    def counts(self, flt: SavedFilter, *, scope: ReadScope | None = None) -> dict[str, int]:
         """The count of every tab (and ``""`` for the whole filter), as the tab headers show."""
-        out = {"": self.count(flt)}
+        out = {"": self.count(flt, scope=scope)}
         for tab in flt.tabs:
-            out[tab.code] = self.count(flt, tab=tab.code)
+            out[tab.code] = self.count(flt, tab=tab.code, scope=scope)
         return out
 
     # --- Storing ----------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from crmcms.engine.obstacles import ReadScope
 from crmcms.model import Appeal
 from crmcms.storage.schema import OPEN, appeal, appeal_archive
 from crmcms.storage.sql.codec import appeal_from_row, to_utc
 from crmcms.storage.sql.filters import Page, PageKey
+from crmcms.storage.sql.scope import visible
 
 __all__ = ["REPORT_FIELDS", "AppealReads", "AppealSummary"]
 
@@ -168,26 +170,38 @@ class AppealReads:
             return list(conn.execute(query))
 
     def queue_page(
-        self, queue: str, *, after: PageKey | None = None, limit: int = 50
+        self,
+        queue: str,
+        *,
+        after: PageKey | None = None,
+        limit: int = 50,
+        scope: ReadScope | None = None,
     ) -> Page[AppealSummary]:
-        """A queue's open appeals: earliest deadline first, none last, then by id.
+        """A queue's open appeals: earliest deadline first, none last, then by id; with
+        ``scope``, only those its reader may see (a queue it does not work in shows the
+        appeals it is responsible for, if any).
 
         Appeals with a deadline and those without are read as two index ranges, so neither
         part needs a sort, whatever the database does with NULLs in an index.
         """
         params: dict[str, Any] = {"queue": queue, "limit": limit + 1}
         rows: list[Any] = []
+        dated, undated = _QUEUE_DATED, _QUEUE_UNDATED
+        if scope is not None and (scope.nothing or queue not in scope.queues):
+            bounds = visible(scope)
+            dated = {k: q.where(*bounds) for k, q in dated.items()}
+            undated = {k: q.where(*bounds) for k, q in undated.items()}
         with self.engine.connect() as conn:
             if after is None or after.deadline is not None:
                 if after is not None:
                     params.update(deadline=to_utc(after.deadline), id=after.id)
-                rows = list(conn.execute(_QUEUE_DATED[after is not None], params))
+                rows = list(conn.execute(dated[after is not None], params))
             if len(rows) <= limit:
                 resume = after is not None and after.deadline is None
                 if after is not None and resume:
                     params["id"] = after.id
                 params["limit"] = limit + 1 - len(rows)
-                rows += conn.execute(_QUEUE_UNDATED[resume], params)
+                rows += conn.execute(undated[resume], params)
         return _page(rows, limit, "deadline")
 
     def overdue(
