@@ -431,3 +431,43 @@ def test_bad_intervals_are_refused(text: str) -> None:
 def test_intervals_read_and_write_as_text() -> None:
     assert str(WorkingInterval.parse("9:00-24:00")) == "09:00-24:00"
     assert WorkingInterval.parse("00:00-24:00").minutes == 24 * 60
+
+
+# The same calendar as ALWAYS, but with a (harmless) exception day: counted day by day.
+_ALWAYS_BY_DAYS = timeline(
+    BusinessCalendar(
+        "ALWAYS_BY_DAYS",
+        "Around the clock, counted by days",
+        week=[["00:00-24:00"]] * 7,
+        exceptions=[CalendarDay(date(2199, 1, 1), [WorkingInterval.parse("00:00-24:00")])],
+    )
+)
+
+_instants = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=200)
+@given(
+    start=_instants,
+    other=_instants,
+    duration=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
+    pauses=st.lists(
+        st.tuples(_instants, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30))),
+        max_size=4,
+    ),
+)
+def test_around_the_clock_counts_as_plain_time_and_as_day_by_day(
+    start: datetime, other: datetime, duration: timedelta, pauses: list[tuple[datetime, timedelta]]
+) -> None:
+    line = timeline(ALWAYS)
+    breaks = [(a, a + d) for a, d in pauses]
+    assert line.add(start, duration) == start + duration
+    assert line.elapsed(start, other) == other - start
+    assert line.add(start, duration, breaks=breaks) == _ALWAYS_BY_DAYS.add(
+        start, duration, breaks=breaks
+    )
+    assert line.elapsed(start, other, breaks=breaks) == _ALWAYS_BY_DAYS.elapsed(
+        start, other, breaks=breaks
+    )

@@ -114,6 +114,13 @@ class Timeline:
             usual = week_time[(ordinal - 1) % 7]
             self._exception_time.append(self._exception_time[-1] + nominal - usual)
             self._exception_count.append(self._exception_count[-1] + bool(nominal) - bool(usual))
+        # Around the clock in UTC (ALWAYS, the calendar of every deadline not in business
+        # time): working time is time, so counting needs no days at all.
+        self._continuous = (
+            self._week_time == 7 * _DAY
+            and not self._exceptions
+            and calendar.timezone in ("UTC", "Etc/UTC")
+        )
         self._spans_cache: dict[int, tuple[_Span, ...]] = {}
         self._starts: dict[int, int] = {}
         self._times: dict[int, int] = {}
@@ -237,8 +244,8 @@ class Timeline:
     # --- counting on compiled days --------------------------------------------------------
 
     def _add(self, begin: int, amount: int) -> int:
-        if amount == 0:
-            return begin
+        if amount == 0 or self._continuous:
+            return begin + amount
         day = self._day_of(begin)
         done = self._before(day, begin)
         if amount <= self._day_time(day) - done:
@@ -248,6 +255,8 @@ class Timeline:
         return self._point(last, need - counted)
 
     def _elapsed(self, first: int, last: int) -> int:
+        if self._continuous:
+            return last - first
         if last < first:
             return -self._elapsed(last, first)
         a, b = self._day_of(first), self._day_of(last)
