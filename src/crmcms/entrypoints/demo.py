@@ -76,6 +76,9 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     from crmcms.entrypoints.demo_sla import run_sla_demo
 
     run_sla_demo(catalog, out, records.unit_of_work)
+    from crmcms.entrypoints.demo_security import run_security_demo
+
+    run_security_demo(catalog, out, records.unit_of_work, sqlite_url(db_path))
     kept = AppealFilters(records.engine).count("true")
     out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
     records.dispose()
