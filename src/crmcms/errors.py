@@ -225,6 +225,7 @@ class DeliveryError(PluginError):
     ``permanent`` says that trying again cannot help (an SMTP 5xx reply, an address that
     does not exist): the outbox gives such a message up at once instead of retrying it.
     ``retry_after`` (seconds) is the receiver's own hint of when to try again, if it gave one.
+    ``hook`` names the hook that failed: ``crmcms_audit`` for an audit exporter.
     """
 
     def __init__(
@@ -234,10 +235,11 @@ class DeliveryError(PluginError):
         *,
         permanent: bool = False,
         retry_after: float | None = None,
+        hook: str = "crmcms_notify",
     ) -> None:
         self.permanent = permanent
         self.retry_after = retry_after
-        super().__init__(plugin, "crmcms_notify", message)
+        super().__init__(plugin, hook, message)
 
 
 class ReadOnlyRecordError(CrmcmsError, AttributeError):

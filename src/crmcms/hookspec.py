@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
     from crmcms.dsl.rules.functions import RuleFunction
     from crmcms.dsl.rules.schema import SchemaBuilder
-    from crmcms.model import HistoryEvent, Notification, Principal
+    from crmcms.model import AuditEvent, HistoryEvent, Notification, Principal
     from crmcms.model.handler_calls import HandlerCall
 
 PROJECT = "crmcms"
@@ -128,3 +128,16 @@ def crmcms_notify(notification: Notification) -> None:
 @hookspec
 def crmcms_event(event: HistoryEvent) -> None:
     """Observe one history event (every change of a contact or appeal), after it is stored."""
+
+
+@hookspec
+def crmcms_audit(event: AuditEvent) -> None:
+    """Export one audit event (a login, a failed login, a lockout, a password reset, a
+    refusal...) to a SIEM, a log store or an archive.
+
+    Called by the outbox relay after the transaction that stored the event has committed,
+    never for one rolled back; an event is delivered at least once, the same ``event.id``
+    on every retry, so receivers drop repeats by it. Every implementation is called; raise
+    ``crmcms.errors.DeliveryError`` with ``permanent=True`` when retrying cannot help, any
+    other exception to be retried. With no implementation the messages are marked delivered.
+    """

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
+from crmcms.engine.audit import AuditLog, record_audit
 from crmcms.engine.credentials import (
     AuditEvent,
     AuditKind,
@@ -189,6 +190,8 @@ class LoginGateway:
         self.policy = policy if policy is not None else LoginPolicy()
         self.profile = profile
         self.clock = clock
+        self.audit_log = AuditLog(store, clock=clock)
+        """The audit of ``store`` for events recorded outside the gateway, and trusted reads."""
         self._derive_raw = _load_argon2()
 
     # --- Logging in -----------------------------------------------------------------------
@@ -227,9 +230,11 @@ class LoginGateway:
                     source=source,
                 )
                 detail = f"session {record.id}" + (", key rehashed" if rehashed else "")
-                tx.add_audit(AuditKind.LOGIN, now, login_key, source=source, detail=detail)
+                record_audit(tx, AuditKind.LOGIN, now, login_key, source=source, detail=detail)
             else:
-                tx.add_audit(AuditKind.LOGIN_FAILED, now, login_key, source=source, outcome=refusal)
+                record_audit(
+                    tx, AuditKind.LOGIN_FAILED, now, login_key, source=source, outcome=refusal
+                )
         if refusal is not None:
             raise AuthenticationError(self._refusal_message(refusal))
         principal = self.catalog.principal(
@@ -270,8 +275,13 @@ class LoginGateway:
         source = _clip(source, _SOURCE_WIDTH) if source is not None else record.source
         with self.store.transaction() as tx:
             tx.revoke_session(record.id, now)
-            tx.add_audit(
-                AuditKind.LOGOUT, now, record.login, source=source, detail=f"session {record.id}"
+            record_audit(
+                tx,
+                AuditKind.LOGOUT,
+                now,
+                record.login,
+                source=source,
+                detail=f"session {record.id}",
             )
 
     # --- Sessions of a login --------------------------------------------------------------
@@ -291,7 +301,8 @@ class LoginGateway:
         now = self.clock()
         with self.store.transaction() as tx:
             count = tx.revoke_sessions(login, now)
-            tx.add_audit(
+            record_audit(
+                tx,
                 AuditKind.SESSIONS_REVOKED,
                 now,
                 login,
@@ -318,7 +329,8 @@ class LoginGateway:
             tx.put_credential(item)
             tx.clear_failures(login)
             count = tx.revoke_sessions(login, now)
-            tx.add_audit(
+            record_audit(
+                tx,
                 AuditKind.PASSWORD_RESET,
                 now,
                 login,
@@ -353,7 +365,8 @@ class LoginGateway:
                 tx.put_credential(item)
                 tx.clear_failures(login)
                 count = tx.revoke_sessions(login, now, keep=principal.session)
-                tx.add_audit(
+                record_audit(
+                    tx,
                     AuditKind.PASSWORD_CHANGED,
                     now,
                     login,
@@ -361,7 +374,9 @@ class LoginGateway:
                     detail=f"{count} other session{'s' if count != 1 else ''} revoked",
                 )
             else:
-                tx.add_audit(AuditKind.PASSWORD_CHANGED, now, login, source=source, outcome=refusal)
+                record_audit(
+                    tx, AuditKind.PASSWORD_CHANGED, now, login, source=source, outcome=refusal
+                )
         if refusal is not None:
             raise AuthenticationError(self._refusal_message(refusal))
 
@@ -375,7 +390,8 @@ class LoginGateway:
             before = tx.failures(login)
             tx.clear_failures(login)
             was = "locked" if before is not None and before.locked_at is not None else "unlocked"
-            tx.add_audit(
+            record_audit(
+                tx,
                 AuditKind.UNLOCK,
                 now,
                 login,
@@ -397,13 +413,13 @@ class LoginGateway:
         login: str | None = None,
         kind: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
-        """The latest audit events, newest first, filtered by login, kind and time (for a
-        security administrator)."""
+        """The latest audit events, newest first, filtered by login, kind and time (from
+        ``since`` included to ``until`` excluded), for a security administrator."""
         self._require(actor, login, "read the audit")
-        with self.store.transaction(write=False) as tx:
-            return tx.audit(login=login, kind=kind, since=since, limit=limit)
+        return self.audit_log.list(login=login, kind=kind, since=since, until=until, limit=limit)
 
     # --- The parts ------------------------------------------------------------------------
 
@@ -422,7 +438,7 @@ class LoginGateway:
             secret = tx.secret() if refusal is None else b""
         if refusal is not None:
             with self.store.transaction() as tx:
-                tx.add_audit(AuditKind.LOGIN_FAILED, now, key, source=source, outcome=refusal)
+                record_audit(tx, AuditKind.LOGIN_FAILED, now, key, source=source, outcome=refusal)
             raise AuthenticationError(self._refusal_message(refusal))
         operator = self._operator(login) if login == key else None
         if stored is not None and operator is not None:
@@ -455,7 +471,8 @@ class LoginGateway:
             if locked_at is None and row.count >= policy.max_failures:
                 locked_at = now
             tx.set_refusal(login, refused_until=now + policy.delay(row.count), locked_at=locked_at)
-            tx.add_audit(
+            record_audit(
+                tx,
                 AuditKind.LOGIN_FAILED,
                 now,
                 login,
@@ -464,7 +481,8 @@ class LoginGateway:
                 detail=f"failure {row.count}",
             )
             if locked_at is not None and row.locked_at is None:
-                tx.add_audit(
+                record_audit(
+                    tx,
                     AuditKind.LOCKOUT,
                     now,
                     login,
@@ -550,7 +568,8 @@ class LoginGateway:
         permission = Permission.ADMINISTER_SECURITY.value
         now = self.clock()
         with self.store.transaction() as tx:
-            tx.add_audit(
+            record_audit(
+                tx,
                 AuditKind.REFUSED,
                 now,
                 login,

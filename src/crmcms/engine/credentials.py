@@ -1,11 +1,16 @@
-"""Passwords, login failures, sessions and audit events as stored, and the rules of logging in."""
+"""Passwords, login failures, sessions and audit events as stored, and the rules of logging in.
+
+Audit events are model records (:mod:`crmcms.model.audit`), since plugins receive them;
+they are named here too, beside the other records of the gateway.
+"""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timedelta
 
 import attrs
+
+from crmcms.model.audit import AuditEvent, AuditKind
 
 __all__ = [
     "AuditEvent",
@@ -87,40 +92,6 @@ class SessionRecord:
             f"SessionRecord(id={self.id}, login={self.login!r}, expires_at={self.expires_at!r}, "
             f"revoked_at={self.revoked_at!r})"
         )
-
-
-class AuditKind(enum.StrEnum):
-    """What an audit event records."""
-
-    LOGIN = "login"
-    LOGIN_FAILED = "login_failed"
-    LOCKOUT = "lockout"
-    UNLOCK = "unlock"
-    LOGOUT = "logout"
-    SESSIONS_REVOKED = "sessions_revoked"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
-    REFUSED = "refused"
-    """A security action refused for want of a permission."""
-    DEFINITIONS_PUBLISHED = "definitions_published"
-    ROLES_SET_UP = "roles_set_up"
-
-
-@attrs.frozen
-class AuditEvent:
-    """Who did what, when, from where, and how it ended; stored with the change it records."""
-
-    id: int
-    at: datetime
-    kind: str
-    login: str | None
-    """Whom it concerns: the login that logged in, whose password was reset."""
-    actor: str | None = None
-    """Who acted, when not ``login`` itself (a security administrator's reset)."""
-    source: str | None = None
-    outcome: str = "ok"
-    """``ok``, or why it was refused (``wrong_password``, ``delayed``, ``locked``, ...)."""
-    detail: str = ""
 
 
 @attrs.frozen

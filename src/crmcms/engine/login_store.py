@@ -1,16 +1,19 @@
 """The login gateway's storage port: credentials, failures, sessions and the audit, by transaction.
 
 Each gateway call runs one or two short transactions and never derives a key inside one, so
-a slow argon2id derivation holds no database lock.
+a slow argon2id derivation holds no database lock. Audit events leave through the engine's
+outbox, so a transaction also writes outbox messages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from crmcms.engine.credentials import AuditEvent, Credential, LoginFailures, SessionRecord
+from crmcms.model import OutboxMessage
 
 __all__ = ["LoginRecords", "LoginStore"]
 
@@ -103,9 +106,18 @@ class LoginRecords(Protocol):
         login: str | None = None,
         kind: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
-        """The latest ``limit`` events matching every filter given, newest first."""
+        """The latest ``limit`` events matching every filter given, newest first (by time,
+        then id); ``since`` includes its moment, ``until`` does not."""
+
+    # --- Outbox ---------------------------------------------------------------------------
+
+    def add_message(self, kind: str, payload: Mapping[str, Any], at: datetime) -> OutboxMessage:
+        """Stage a new outbox message, due at ``at`` (its id is the store's to choose, from
+        the ids the engine's outbox hands out); it is committed with this transaction and
+        delivered by the engine's relay."""
 
 
 class LoginStore(Protocol):

@@ -9,6 +9,7 @@ from typing import Any
 
 import pluggy
 
+from crmcms.engine.audit import audit_event_of
 from crmcms.engine.context import AppealData
 from crmcms.engine.hooks import FastHook
 from crmcms.engine.outbox import default_delivery_domain, notification_of
@@ -20,7 +21,7 @@ from crmcms.engine.relay import Relay, RelaySettings
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
 from crmcms.errors import CrmcmsError, PluginError
-from crmcms.model import NOTIFICATION, Catalog, HistoryEvent, OutboxMessage, Principal, Route
+from crmcms.model import AUDIT, NOTIFICATION, Catalog, HistoryEvent, OutboxMessage, Principal, Route
 
 __all__ = ["Runtime"]
 
@@ -71,7 +72,10 @@ class Runtime:
         self.deliver_after_commit = deliver_after_commit
         """Whether an action delivers the messages it wrote as soon as it has committed."""
         self.relay = Relay(
-            uow_factory, {NOTIFICATION: self.deliver_notification}, clock=clock, settings=relay
+            uow_factory,
+            {NOTIFICATION: self.deliver_notification, AUDIT: self.deliver_audit},
+            clock=clock,
+            settings=relay,
         )
 
     def route(self, code: str, version: int) -> Route:
@@ -97,6 +101,10 @@ class Runtime:
     def deliver_notification(self, message: OutboxMessage) -> None:
         """Hand the notification ``message`` holds to the ``crmcms_notify`` plugins."""
         self.hook("crmcms_notify", notification=notification_of(message))
+
+    def deliver_audit(self, message: OutboxMessage) -> None:
+        """Hand the audit event ``message`` holds to the ``crmcms_audit`` plugins."""
+        self.hook("crmcms_audit", event=audit_event_of(message))
 
     def deliver_written(self, message_ids: Collection[int], now: datetime) -> None:
         """Deliver messages an action wrote, right after its commit. The action stands

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crmcms.model.attributes import AttributeDef
+from crmcms.model.audit import AuditEvent, AuditKind
 from crmcms.model.business_time import Timeline, timeline
 from crmcms.model.calendars import (
     ALWAYS,
@@ -19,7 +20,7 @@ from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
 from crmcms.model.messages import MessageTemplate
 from crmcms.model.notifications import Notification, NotificationKind
-from crmcms.model.outbox import NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
+from crmcms.model.outbox import AUDIT, NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
 from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
@@ -70,6 +71,7 @@ from crmcms.model.values import (
 
 __all__ = [
     "ALWAYS",
+    "AUDIT",
     "BUILTIN_ROLES",
     "DEFAULT_ROLE",
     "NOTIFICATION",
@@ -84,6 +86,8 @@ __all__ = [
     "AttributeGroup",
     "AttributeOverride",
     "AttributeValue",
+    "AuditEvent",
+    "AuditKind",
     "BusinessCalendar",
     "CalendarDay",
     "Catalog",

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["NOTIFICATION", "OutboxMessage", "OutboxStatus", "delivery_id"]
+__all__ = ["AUDIT", "NOTIFICATION", "OutboxMessage", "OutboxStatus", "delivery_id"]
 
 NOTIFICATION = "notification"
 """The kind of a message holding a :class:`~crmcms.model.Notification` for ``crmcms_notify``.
@@ -17,6 +17,8 @@ NOTIFICATION = "notification"
 Kinds are plain names so that later kinds (webhooks, published history events, audit
 records, billing exports) need no change to the record or its table.
 """
+AUDIT = "audit"
+"""The kind of a message holding an :class:`~crmcms.model.AuditEvent` for ``crmcms_audit``."""
 
 
 class OutboxStatus(enum.Enum):

@@ -1,16 +1,24 @@
-"""The login gateway's store in memory: for tests, demos and a single process."""
+"""The login gateway's store in memory: for tests, demos and a single process.
+
+Audit events go out through the outbox of a :class:`~crmcms.storage.memory.MemoryStore`: the
+engine's, when it is given, so that the engine's relay delivers them.
+"""
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
 from crmcms.engine.credentials import AuditEvent, Credential, LoginFailures, SessionRecord
+from crmcms.model import OutboxMessage
+from crmcms.storage.memory import MemoryStore
+from crmcms.storage.memory_outbox import MemoryOutbox
 
 __all__ = ["MemoryLoginStore"]
 
@@ -40,10 +48,12 @@ class _State:
 class _Records:
     """One transaction's view: a private copy of the state, swapped in at commit."""
 
-    def __init__(self, state: _State, secret: bytes) -> None:
+    def __init__(self, state: _State, secret: bytes, outbox: MemoryOutbox) -> None:
         self._state = state
         self._secret = secret
         self.new_events: list[AuditEvent] = []
+        self.outbox = outbox
+        """The messages staged, written to the outbox's store at commit."""
 
     def credential(self, login: str) -> Credential | None:
         return self._state.credentials.get(login)
@@ -158,6 +168,7 @@ class _Records:
         login: str | None = None,
         kind: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
         found = [
@@ -166,9 +177,16 @@ class _Records:
             if (login is None or e.login == login)
             and (kind is None or e.kind == kind)
             and (since is None or e.at >= since)
+            and (until is None or e.at < until)
         ]
         found.sort(key=lambda e: (e.at, e.id), reverse=True)
         return found[: max(limit, 0)]
+
+    def add_message(self, kind: str, payload: Mapping[str, Any], at: datetime) -> OutboxMessage:
+        outbox = self.outbox
+        message = OutboxMessage(outbox.next_id(), kind, payload, at, at)
+        outbox.add(message)
+        return message
 
 
 def _expired(row: LoginFailures, locked_before: datetime | None) -> bool:
@@ -176,20 +194,33 @@ def _expired(row: LoginFailures, locked_before: datetime | None) -> bool:
 
 
 class MemoryLoginStore:
-    """Logins kept in dictionaries; transactions run one at a time under a lock."""
+    """Logins kept in dictionaries; transactions run one at a time under a lock.
 
-    def __init__(self, *, secret: bytes | None = None) -> None:
+    Audit events are exported through the outbox of ``store``: pass the engine's
+    :class:`~crmcms.storage.memory.MemoryStore` so that its relay delivers them. Without
+    one the store keeps an outbox of its own, :attr:`store`, that no engine reads.
+    """
+
+    def __init__(self, *, secret: bytes | None = None, store: MemoryStore | None = None) -> None:
         self._state = _State()
         # Each store its own secret, as each database has: dummy salts differ between them.
         self._secret = secret if secret is not None else secrets.token_bytes(32)
         self._lock = threading.Lock()
+        self.store = store if store is not None else MemoryStore()
+        """Whose outbox audit events go to."""
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[_Records]:
+        store = self.store
         with self._lock:
             staged = self._state.copy()
-            records = _Records(staged, self._secret)
+            outbox = MemoryOutbox(store.outbox, store.lock, store.message_ids.__next__)
+            records = _Records(staged, self._secret, outbox)
             yield records
             if write:
-                staged.audit.extend(records.new_events)
+                # The store's lock is taken inside this one and nobody holding it waits for
+                # ours, so the two never deadlock; events and messages appear together.
+                with store.lock:
+                    outbox.write()
+                    staged.audit.extend(records.new_events)
                 self._state = staged

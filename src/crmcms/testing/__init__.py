@@ -293,10 +293,26 @@ def _principals() -> st.SearchStrategy[model.Principal]:
     )
 
 
+def _audit_events() -> st.SearchStrategy[model.AuditEvent]:
+    texts = st.none() | st.text(max_size=40)
+    return st.builds(
+        model.AuditEvent,
+        st.integers(1, 10**9),
+        timestamps(),
+        st.sampled_from(model.AuditKind).map(str) | codes(),
+        texts,
+        actor=texts,
+        source=texts,
+        outcome=st.sampled_from(["ok", "wrong_password", "denied"]),
+        detail=st.text(max_size=40),
+    )
+
+
 STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Appeal: appeals(),
     model.Attachment: attachments(),
     model.AttributeDef: attribute_defs(),
+    model.AuditEvent: _audit_events(),
     model.AttributeFlags: st.builds(AttributeFlags, flags(), flags(), flags()),
     model.AttributeGroup: attribute_groups(),
     model.AttributeOverride: attribute_overrides(),

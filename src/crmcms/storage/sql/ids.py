@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from crmcms.errors import StorageError
 from crmcms.storage.schema import appeal, contact, history, id_counter, outbox
 
-__all__ = ["COUNTERS", "IdAllocator", "bump_counters"]
+__all__ = ["COUNTERS", "IdAllocator", "bump_counters", "ensure_counter", "reserve_ids"]
 
 COUNTERS: dict[str, sa.Table] = {
     "contact": contact,
@@ -21,8 +21,14 @@ COUNTERS: dict[str, sa.Table] = {
 """Counter name -> the table whose ids it hands out."""
 
 
-def _reserve(conn: sa.Connection, name: str, count: int) -> int:
-    """Reserve ``count`` ids; returns the last one. A missing counter starts past max(id)."""
+def reserve_ids(conn: sa.Connection, name: str, count: int) -> int:
+    """Reserve ``count`` ids in ``conn``'s transaction; returns the last one. A missing
+    counter starts past max(id).
+
+    Reserved inside a longer transaction, the counter's row stays locked until it ends, and
+    a rollback hands the ids back: for writers that must not open a second connection
+    (SQLite's write lock is already theirs), and whose transactions are short.
+    """
     bumped = conn.execute(
         sa.update(id_counter)
         .where(id_counter.c.name == name)
@@ -35,6 +41,24 @@ def _reserve(conn: sa.Connection, name: str, count: int) -> int:
     start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
     conn.execute(sa.insert(id_counter).values(name=name, value=int(start) + count))
     return int(start) + count
+
+
+def ensure_counter(engine: sa.Engine, name: str) -> None:
+    """Create counter ``name`` if it is missing, in a transaction of its own, so that
+    :func:`reserve_ids` inside other transactions only ever updates its row (two of them
+    creating it at once would have one fail)."""
+    counter = id_counter.c
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(sa.select(counter.value).where(counter.name == name)).scalar()
+            if found is None:
+                table = COUNTERS[name]
+                top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)))
+                conn.execute(sa.insert(id_counter).values(name=name, value=int(top.scalar_one())))
+    except sa.exc.IntegrityError:
+        pass  # another process created it meanwhile: what was wanted
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"cannot set up the {name} ids: {exc}") from exc
 
 
 def bump_counters(conn: sa.Connection) -> None:
@@ -98,7 +122,7 @@ class IdAllocator:
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
-                    return _reserve(conn, name, count)
+                    return reserve_ids(conn, name, count)
             except sa.exc.IntegrityError:
                 # Two processes created the counter row at once; the loser bumps it instead.
                 if attempt == 2:

@@ -1,8 +1,12 @@
-"""The login gateway's store in SQL: the tables of migration 0007, on SQLite and PostgreSQL."""
+"""The login gateway's store in SQL: the tables of migration 0007, on SQLite and PostgreSQL.
+
+Audit events go out through ``crm_outbox``, the engine's outbox in the same database, in the
+transaction that stores them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +22,12 @@ from crmcms.engine.credentials import (
     SessionRecord,
 )
 from crmcms.errors import StorageError
+from crmcms.model import OutboxMessage
 from crmcms.storage.database import create_engine
 from crmcms.storage.schema import audit, auth_secret, credential, login_failure, session
 from crmcms.storage.sql.codec import to_utc
+from crmcms.storage.sql.ids import ensure_counter, reserve_ids
+from crmcms.storage.sql.outbox import insert_messages
 
 __all__ = ["SqlLoginStore"]
 
@@ -234,6 +241,7 @@ class _Records:
         login: str | None = None,
         kind: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
         query = sa.select(audit)
@@ -243,8 +251,18 @@ class _Records:
             query = query.where(_a.kind == str(kind))
         if since is not None:
             query = query.where(_a.at >= _at(since))
+        if until is not None:
+            query = query.where(_a.at < _at(until))
         query = query.order_by(_a.at.desc(), _a.id.desc()).limit(max(limit, 0))
         return [_event(r) for r in self._conn.execute(query)]
+
+    def add_message(self, kind: str, payload: Mapping[str, Any], at: datetime) -> OutboxMessage:
+        # The id is reserved on this connection: another one would wait for the write lock
+        # this transaction holds on SQLite. A rollback gives the id back with the row.
+        at = _at(at)
+        message = OutboxMessage(reserve_ids(self._conn, "message", 1), kind, payload, at, at)
+        insert_messages(self._conn, [message])
+        return message
 
     def _insert(self, table: sa.Table) -> Any:
         # Both dialects spell the upsert the same way; the plain insert has no ON CONFLICT.
@@ -273,9 +291,15 @@ class SqlLoginStore:
 
             upgrade_schema(self.engine)
         self._secret: bytes | None = None
+        self._counter_ready = False
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[_Records]:
+        if write and not self._counter_ready:
+            # Before the transaction, not in it: on SQLite a second connection would wait
+            # for the write lock this one is about to take.
+            ensure_counter(self.engine, "message")
+            self._counter_ready = True
         try:
             with self.engine.begin() as conn:
                 if write and conn.dialect.name == "sqlite":

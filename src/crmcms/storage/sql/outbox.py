@@ -9,7 +9,7 @@ same row as free.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,14 @@ from crmcms.storage.sql.codec import to_utc
 if TYPE_CHECKING:
     from crmcms.storage.sql.unit_of_work import SqlUnitOfWork
 
-__all__ = ["OUTBOX_CHANNEL", "SqlOutbox", "message_from_row", "message_row"]
+__all__ = [
+    "OUTBOX_CHANNEL",
+    "SqlOutbox",
+    "insert_messages",
+    "message_from_row",
+    "message_row",
+    "wake_statement",
+]
 
 OUTBOX_CHANNEL = "crmcms_outbox"
 """The PostgreSQL ``NOTIFY`` channel a commit that wrote outbox messages signals."""
@@ -65,6 +72,26 @@ def message_from_row(row: Any) -> OutboxMessage:
         lease_expires_at=to_utc(m["lease_expires_at"]),
         delivered_at=to_utc(m["delivered_at"]),
     )
+
+
+def wake_statement(dialect: sa.Dialect) -> sa.Executable | None:
+    """What a transaction that wrote messages runs to wake the relays that ``LISTEN``: a
+    ``NOTIFY``, delivered at commit, so they see the rows when woken (PostgreSQL only)."""
+    if dialect.name != "postgresql":
+        return None
+    return sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, ""))
+
+
+def insert_messages(conn: sa.Connection, messages: Iterable[OutboxMessage]) -> None:
+    """Insert new messages in ``conn``'s transaction and wake the relays at its commit: for
+    writers outside a unit of work (the login store's audit events)."""
+    rows = [message_row(m) for m in messages]
+    if not rows:
+        return
+    conn.execute(sa.insert(outbox), rows)
+    wake = wake_statement(conn.dialect)
+    if wake is not None:
+        conn.execute(wake)
 
 
 def _held(message_id: int, owner: str) -> sa.ColumnElement[bool]:

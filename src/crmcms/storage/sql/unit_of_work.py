@@ -33,7 +33,7 @@ from crmcms.storage.sql.codec import (
     to_utc,
 )
 from crmcms.storage.sql.ids import IdAllocator
-from crmcms.storage.sql.outbox import OUTBOX_CHANNEL, SqlOutbox
+from crmcms.storage.sql.outbox import SqlOutbox, wake_statement
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -350,12 +350,7 @@ class _Writes:
             .values({c.key: sa.bindparam(c.key, type_=c.type) for c in t if c.key != "client_id"})
         )
         self.counted_batches = dialect.supports_sane_multi_rowcount
-        # Wakes the relays that LISTEN; sent in the commit, so they see the rows when woken.
-        self.wake = (
-            sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, ""))
-            if dialect.name == "postgresql"
-            else None
-        )
+        self.wake = wake_statement(dialect)
 
     def insert(self, conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
         batch = list(rows)
