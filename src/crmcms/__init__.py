@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from crmcms.engine import (
         AppealDraft,
         AppealRepository,
+        AuditLog,
         ContactRepository,
         DeliveryReport,
         Engine,
@@ -165,6 +166,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "crmcms.engine": (
         "AppealDraft",
         "AppealRepository",
+        "AuditLog",
         "ContactRepository",
         "DeliveryReport",
         "Engine",
@@ -285,6 +287,7 @@ __all__ = [
     "AttributeGroup",
     "AttributeOverride",
     "AttributeValue",
+    "AuditLog",
     "AuthenticationError",
     "BusinessCalendar",
     "CalendarDay",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crmcms.engine.admin import UNCHANGED
 from crmcms.engine.appeals import AppealDraft
+from crmcms.engine.audit import AuditLog, audit_event_of, record_audit
 from crmcms.engine.authentication import KeyProfile, LoginGateway, LoginSession
 from crmcms.engine.bulk import BulkItem, BulkResult
 from crmcms.engine.credentials import (
@@ -58,6 +59,7 @@ __all__ = [
     "AttributeState",
     "AuditEvent",
     "AuditKind",
+    "AuditLog",
     "BulkItem",
     "BulkResult",
     "ContactRegistration",
@@ -100,6 +102,7 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "add_business_time",
+    "audit_event_of",
     "calendar_for",
     "candidate_queues",
     "due_at",
@@ -109,5 +112,6 @@ __all__ = [
     "is_empty",
     "may_read",
     "read_scope",
+    "record_audit",
     "retry_delay",
 ]

@@ -7,6 +7,7 @@ import sys
 import click
 
 from crmcms import __version__
+from crmcms.entrypoints.audit_cli import audit
 from crmcms.entrypoints.calendar_cli import calendar
 from crmcms.entrypoints.db_cli import db, dev
 from crmcms.entrypoints.definitions_cli import check, fmt, graph
@@ -41,7 +42,20 @@ def demo(db_path: str) -> None:
     run_demo(db_path)
 
 
-for _command in (db, dev, rule, check, fmt, graph, explore, worker, outbox, sla, calendar):
+for _command in (
+    db,
+    dev,
+    rule,
+    check,
+    fmt,
+    graph,
+    explore,
+    worker,
+    outbox,
+    audit,
+    sla,
+    calendar,
+):
     cli.add_command(_command)
 
 
