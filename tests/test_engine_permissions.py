@@ -410,3 +410,25 @@ def test_a_single_sign_on_plugin_hands_the_engine_its_principal() -> None:
 def test_credentials_no_plugin_places_are_refused(credentials: dict[str, object]) -> None:
     with pytest.raises(AuthenticationError, match="not accepted"):
         sso_engine().authenticate_with(credentials)
+
+
+def test_refusals_are_audited_after_the_action_rolled_back() -> None:
+    from crmcms import AuditLog, MemoryLoginStore
+    from crmcms.engine import AuditKind
+
+    store = MemoryStore()
+    log = AuditLog(MemoryLoginStore(store=store))
+    billing = FakeBilling([Client(1, "ООО Ромашка", category="BIS")])
+    plugins = make_plugin_manager([billing], load_entry_points=False)
+    engine = Engine(load_catalog_text(DEFINITIONS), store.unit_of_work, plugins=plugins, audit=log)
+    ann, mia = engine.trusted("ann"), attrs.evolve(engine.trusted("mia"), source="10.0.0.9")
+    appeal = register(engine, ann)
+    with pytest.raises(PermissionDeniedError):
+        engine.transition(appeal.id, mia, "start")
+    with pytest.raises(PermissionDeniedError):
+        engine.bulk_close([appeal.id], ann)
+    events = log.list(kind=AuditKind.REFUSED)
+    assert [(e.login, e.outcome) for e in events] == [("ann", "bulk"), ("mia", "handle")]
+    assert events[1].source == "10.0.0.9"
+    assert "take transition start" in events[1].detail
+    assert engine.appeal(appeal.id, operator=ann) == appeal

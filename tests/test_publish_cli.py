@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from click.testing import CliRunner
 
 from crmcms.dsl.definitions.loader import load_catalog_text
-from crmcms.engine import AppealDraft, Engine
+from crmcms.engine import AppealDraft, AuditKind, AuditLog, Engine
 from crmcms.entrypoints.cli import cli
 from crmcms.model import Client
 from crmcms.plugins import make_plugin_manager
 from crmcms.storage.definitions import DefinitionStore
 from crmcms.storage.sql import SqlStore
+from crmcms.storage.sql.logins import SqlLoginStore
 from crmcms.testing.engine import FakeBilling, ManualClock
 from test_sla_monitor import definitions
 
@@ -83,6 +84,10 @@ def test_publishing_a_new_holiday_moves_the_due_times_of_waiting_appeals(
     output = _publish(url, folder, _text(holiday), "--batch", "1")
     assert "clocks of 1 open appeal(s) changed" in output
     assert _due(store, appeal_id) == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
+    # Each publish is in the audit, with who ran it and the definitions' folder.
+    published = AuditLog(SqlLoginStore(store.engine)).list(kind=AuditKind.DEFINITIONS_PUBLISHED)
+    assert len(published) == 3
+    assert all(e.actor and str(folder) in e.detail for e in published)
     store.dispose()
 
 
@@ -94,4 +99,6 @@ def test_definitions_with_errors_are_not_published(tmp_path: pathlib.Path) -> No
     result = CliRunner().invoke(cli, ["db", "publish", "--url", url, "--definitions", str(folder)])
     assert result.exit_code != 0
     assert "OFICE" in result.output
-    assert DefinitionStore(SqlStore(url).engine).load().routes == ()
+    store = SqlStore(url)
+    assert DefinitionStore(store.engine).load().routes == ()
+    assert AuditLog(SqlLoginStore(store.engine)).list() == []

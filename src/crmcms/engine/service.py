@@ -14,6 +14,7 @@ import pluggy
 from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine.appeals import AppealDraft
+from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk import BulkResult, run_bulk
 from crmcms.engine.clock_store import clocks_now, recompute_appeal
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
@@ -28,9 +29,15 @@ from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaRetry, SlaScan
 from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
-from crmcms.errors import AuthenticationError, ConcurrencyError, NotFoundError
+from crmcms.errors import (
+    AuthenticationError,
+    ConcurrencyError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from crmcms.model import (
     Appeal,
+    AuditKind,
     Catalog,
     Contact,
     Direction,
@@ -85,6 +92,7 @@ class Engine:
         sla_retry: SlaRetry | None = None,
         trust_logins: bool = False,
         limits: Limits | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -99,6 +107,8 @@ class Engine:
         and acting as the system needs :data:`~crmcms.model.SYSTEM`. ``limits`` bounds what
         one request may carry (:class:`~crmcms.engine.limits.Limits`)."""
         self.limits = limits or Limits()
+        self.audit = audit
+        """Where refused actions are recorded (``refused`` audit events), if anywhere."""
         self.sla_retry = sla_retry or SlaRetry()
         self.trust_logins = trust_logins
         if plugins is None:
@@ -174,16 +184,43 @@ class Engine:
     ) -> T:
         """Run ``action`` in a fresh transaction for ``principal`` (``None``: the system)
         and commit it if it returns."""
-        with self.runtime.uow_factory() as uow:
-            tx = Tx(self.runtime, uow, now, principal)
-            # Every rule of one action sees the action's time as now(), not the wall clock.
-            token = set_rule_clock(tx.clock)
-            try:
-                result = action(tx)
-            finally:
-                reset_rule_clock(token)
-            tx.commit()
+        try:
+            with self.runtime.uow_factory() as uow:
+                tx = Tx(self.runtime, uow, now, principal)
+                # Every rule of one action sees the action's time as now(), not the wall clock.
+                token = set_rule_clock(tx.clock)
+                try:
+                    result = action(tx)
+                finally:
+                    reset_rule_clock(token)
+                tx.commit()
+        except PermissionDeniedError as refused:
+            self._refused(principal, refused)
+            raise
         return tx.settled(result)
+
+    def _refused(self, principal: Principal | None, refused: PermissionDeniedError) -> None:
+        """Record a refusal in the audit, after the action rolled back: the refusal stands
+        whatever the audit does, and a failing audit is logged, not raised."""
+        if self.audit is None:
+            return
+        try:
+            self.audit.record(
+                AuditKind.REFUSED,
+                refused.operator,
+                source=None if principal is None else principal.source,
+                outcome=refused.permission or "refused",
+                detail=f"{refused.action}: {refused.reason}",
+            )
+        except Exception:
+            log.exception("recording the refusal of %r failed", refused.action)
+
+    def _require(self, who: Principal | None, permission: Permission, action: str) -> None:
+        try:
+            require(who, permission, action)
+        except PermissionDeniedError as refused:
+            self._refused(who, refused)
+            raise
 
     # --- Registration -----------------------------------------------------------------------
 
@@ -316,6 +353,21 @@ class Engine:
             self.limits.check(f"appeal {appeal_id}", texts={"comment": comment})
         # :meth:`run` written out: the most frequent action saves a closure and a call.
         runtime = self.runtime
+        try:
+            return self._transition(runtime, who, appeal_id, transition, comment, expected_version)
+        except PermissionDeniedError as refused:
+            self._refused(who, refused)
+            raise
+
+    def _transition(
+        self,
+        runtime: Runtime,
+        who: Principal | None,
+        appeal_id: int,
+        transition: str,
+        comment: str,
+        expected_version: int | None,
+    ) -> Appeal:
         with runtime.uow_factory() as uow:
             tx = Tx(runtime, uow, None, who)
             # The rule clock only matters to rules that call now() or today().
@@ -414,7 +466,7 @@ class Engine:
         self, appeal_ids: Iterable[int], operator: Acting, action: str
     ) -> tuple[list[int], Principal]:
         who, _ = self._acting(operator)
-        require(who, Permission.BULK, action)
+        self._require(who, Permission.BULK, action)
         ids = list(appeal_ids)
         self.limits.check(action, bulk=len(ids))
         return ids, who
@@ -513,8 +565,8 @@ class Engine:
         operator and topic, and the ``limit`` due first; counted by the storage query.
         Operators need the ``report`` and ``read_all`` permissions."""
         who = self._reader(operator)
-        require(who, Permission.REPORT, "see the SLA view")
-        require(who, Permission.READ_ALL, "see the SLA view of every queue")
+        self._require(who, Permission.REPORT, "see the SLA view")
+        self._require(who, Permission.READ_ALL, "see the SLA view of every queue")
         return self.run(lambda tx: sla_view(tx.uow, tx.now, within, queue, limit), now=now)
 
     def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> SlaScan:
@@ -653,7 +705,7 @@ class Engine:
         self.catalog.queue(queue)
         who = self._reader(operator)
         if who is not None:
-            require(who, Permission.READ, f"read queue {queue}")
+            self._require(who, Permission.READ, f"read queue {queue}")
 
         def act(tx: Tx) -> list[Appeal]:
             found = tx.uow.appeals.in_queue(queue)
@@ -678,7 +730,7 @@ class Engine:
     def history(self, appeal_id: int, *, operator: Acting | None = None) -> list[HistoryEvent]:
         """The appeal's history; readers need the ``read_history`` permission."""
         who = self._reader(operator)
-        require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
+        self._require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
 
         def act(tx: Tx) -> list[HistoryEvent]:
             tx.visible(appeal_id)
@@ -691,7 +743,7 @@ class Engine:
     ) -> Appeal:
         """The appeal as it was at ``moment``, rebuilt from its history (``read_history``)."""
         who = self._reader(operator)
-        require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
+        self._require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
         return self.run(
             lambda tx: replay(tx.visible(appeal_id), tx.uow.history.for_appeal(appeal_id), moment),
             principal=who,

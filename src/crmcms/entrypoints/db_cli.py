@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from crmcms.storage.database import create_engine
 from crmcms.storage.migrate import current_revision, head_revision, upgrade_schema
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 URL_OPTION = click.option(
     "--url",
@@ -158,6 +163,7 @@ def publish(url: str | None, definitions: tuple[str, ...], recompute: bool, batc
             saved.save(catalog)
         except CrmcmsError as exc:
             raise click.ClickException(str(exc)) from None
+        _audit_publish(store.engine, definitions)
         message = "definitions published"
         if recompute:
             # Loaded back: it holds the earlier route versions appeals still run on.
@@ -178,6 +184,24 @@ def publish(url: str | None, definitions: tuple[str, ...], recompute: bool, batc
     finally:
         store.dispose()
     click.echo(message)
+
+
+def _audit_publish(engine: sa.Engine, definitions: tuple[str, ...]) -> None:
+    """Say in the audit who published definitions from where: who runs this command holds
+    the database's credentials, so the operating system's user is who acted."""
+    import getpass
+    import socket
+
+    from crmcms.engine import AuditKind, AuditLog
+    from crmcms.storage.sql.logins import SqlLoginStore
+
+    AuditLog(SqlLoginStore(engine, upgrade=False)).record(
+        AuditKind.DEFINITIONS_PUBLISHED,
+        None,
+        actor=getpass.getuser(),
+        source=socket.gethostname(),
+        detail=", ".join(definitions),
+    )
 
 
 @click.group()
