@@ -306,7 +306,7 @@ def measure(quick: bool) -> dict[str, Any]:
         "register_us": round(med(reg) * 1e6, 1),
         "register_per_s": round(1 / med(reg)),
         "dict_baseline_per_s": round(1 / med(base)),
-        **permission_overhead(n, 4 if quick else 7),
+        **permission_overhead(n, 6 if quick else 15),
         **login_cost(5 if quick else 15),
         "python": platform.python_version(),
     }
