@@ -204,6 +204,105 @@ def _audit_publish(engine: sa.Engine, definitions: tuple[str, ...]) -> None:
     )
 
 
+_PROFILES = {"rfc9106-low-memory": "RFC_9106_LOW_MEMORY", "cheapest": "CHEAPEST"}
+
+
+@db.command("roles")
+@URL_OPTION
+@click.option("--login-role", default="crmcms_login", show_default=True, metavar="NAME")
+@click.option("--app-role", default="crmcms_app", show_default=True, metavar="NAME")
+@click.option("--owner-role", default="crmcms_owner", show_default=True, metavar="NAME")
+@click.option(
+    "--auth-schema",
+    default="crmcms_auth",
+    show_default=True,
+    metavar="NAME",
+    help="The schema of the login functions (its owner is the owner role).",
+)
+@click.option(
+    "--login-password",
+    envvar="CRMCMS_LOGIN_ROLE_PASSWORD",
+    default=None,
+    help="Set the login role's password (better: $CRMCMS_LOGIN_ROLE_PASSWORD). Sent as a "
+    "SCRAM verifier, never printed; left as it is when not given.",
+)
+@click.option(
+    "--app-login/--no-app-login",
+    default=False,
+    show_default=True,
+    help="Whether the application role may log in itself (else app servers log in as "
+    "roles granted it).",
+)
+@click.option(
+    "--app-password",
+    envvar="CRMCMS_APP_ROLE_PASSWORD",
+    default=None,
+    help="The application role's password, with --app-login (better: $CRMCMS_APP_ROLE_PASSWORD).",
+)
+@click.option(
+    "--rls/--no-rls",
+    default=None,
+    help="Guard appeals, their history and attachments with row level security by session "
+    "(default off; with --check, not checked unless given).",
+)
+@click.option(
+    "--key-profile",
+    type=click.Choice(sorted(_PROFILES)),
+    default="rfc9106-low-memory",
+    show_default=True,
+    help="The key parameters answered for logins without a password: the gateway's profile.",
+)
+@click.option("--check", is_flag=True, help="Only report what is wrong; exit 1 if anything.")
+def roles(
+    url: str | None,
+    login_role: str,
+    app_role: str,
+    owner_role: str,
+    auth_schema: str,
+    login_password: str | None,
+    app_login: bool,
+    app_password: str | None,
+    rls: bool | None,
+    key_profile: str,
+    check: bool,
+) -> None:
+    """Set up least privilege on PostgreSQL (safe to run again): an owner role with the
+    login functions, a login role that can only call them, an application role with the
+    DML the library needs. Run it as a superuser after every 'crmcms db upgrade'."""
+    from crmcms.engine.authentication import KeyProfile
+    from crmcms.errors import CrmcmsError
+    from crmcms.storage.sql.roles import RoleNames, check_roles, set_up_roles
+
+    try:
+        names = RoleNames(login_role, app_role, owner_role, auth_schema)
+        engine = create_engine(url)
+    except CrmcmsError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if not check:
+            profile = getattr(KeyProfile, _PROFILES[key_profile])
+            for line in set_up_roles(
+                engine,
+                names,
+                login_password=login_password,
+                app_login=app_login,
+                app_password=app_password,
+                rls=bool(rls),
+                profile=profile,
+            ):
+                click.echo(line)
+        problems = check_roles(engine, names, rls=rls if check else bool(rls))
+    except CrmcmsError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    if problems:
+        raise SystemExit(1)
+    click.echo("roles: no problem found")
+
+
 @click.group()
 def dev() -> None:
     """Tools for developers: generated datasets."""
