@@ -28,7 +28,7 @@ from crmcms.engine.credentials import (
     LoginPolicy,
     SessionRecord,
 )
-from crmcms.engine.login_store import LoginRecords, LoginStore
+from crmcms.engine.login_store import DatabaseLogins, LoginRecords, LoginStore
 from crmcms.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -206,6 +206,8 @@ class LoginGateway:
         """
         now = self.clock()
         source = _clip(source, _SOURCE_WIDTH)
+        if isinstance(self.store, DatabaseLogins):
+            return self._authenticate_in_database(self.store, login, password, now, source)
         stored = self._verify(login, password, now, source=source)
         login_key = stored.login
         rehashed = None
@@ -250,6 +252,8 @@ class LoginGateway:
         source the session was opened from.
         """
         now = self.clock()
+        if isinstance(self.store, DatabaseLogins):
+            return self._resolve_in_database(self.store, token, source)
         record = self._session(token)
         if record is None or not record.valid_at(now) or self._operator(record.login) is None:
             raise AuthenticationError(INVALID_SESSION)
@@ -420,6 +424,65 @@ class LoginGateway:
         ``since`` included to ``until`` excluded), for a security administrator."""
         self._require(actor, login, "read the audit")
         return self.audit_log.list(login=login, kind=kind, since=since, until=until, limit=limit)
+
+    # --- Logging in through the database's functions -------------------------------------
+
+    def _authenticate_in_database(
+        self,
+        store: DatabaseLogins,
+        login: str,
+        password: str,
+        now: datetime,
+        source: str | None,
+    ) -> LoginSession:
+        """:meth:`authenticate` when the database checks the key: the key is derived here, the
+        verifier is compared, failures counted and everything audited there.
+
+        A key of an old profile is not rehashed (the login role cannot write credentials): it
+        is, at the next login through a store that can.
+        """
+        salt, parameters = store.login_parameters(login)
+        derived = self._derive(password, salt, parameters)
+        # An inactive operator's right password must open nothing, after the same work: an
+        # empty key matches no verifier, and the database counts it as a failure.
+        operator = self._operator(login) if len(login) <= _LOGIN_WIDTH else None
+        key = derived if operator is not None else b""
+        token = secrets.token_urlsafe(32)
+        lifetime = self.policy.session_lifetime
+        session_id = store.login(
+            login,
+            key,
+            _digest(token.encode()),
+            source=source,
+            lifetime=lifetime,
+            idle_timeout=self.policy.idle_timeout,
+        )
+        if session_id is None:
+            raise AuthenticationError(WRONG_CREDENTIALS)
+        # The database starts the session at its own clock, a moment after this one: the
+        # expiry given here is never later than the one stored.
+        expires_at = now + lifetime
+        principal = self.catalog.principal(
+            login, session=session_id, expires_at=expires_at, source=source
+        )
+        return LoginSession(token, principal, expires_at)
+
+    def _resolve_in_database(
+        self, store: DatabaseLogins, token: str, source: str | None
+    ) -> Principal:
+        """:meth:`resolve` when the database checks sessions: the principal has the login and
+        roles but not the session's id, and the session's last use is not written (a store
+        that can write touches it)."""
+        if not isinstance(token, str) or not token or len(token) > _TOKEN_WIDTH:
+            raise AuthenticationError(INVALID_SESSION)
+        try:
+            hashed = _digest(token.encode())
+        except UnicodeEncodeError:
+            raise AuthenticationError(INVALID_SESSION) from None
+        login = store.session_login(hashed)
+        if login is None or self._operator(login) is None:
+            raise AuthenticationError(INVALID_SESSION)
+        return self.catalog.principal(login, source=_clip(source, _SOURCE_WIDTH))
 
     # --- The parts ------------------------------------------------------------------------
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from crmcms.engine.credentials import AuditEvent, Credential, LoginFailures, SessionRecord
+from crmcms.engine.credentials import (
+    AuditEvent,
+    Credential,
+    KeyParameters,
+    LoginFailures,
+    SessionRecord,
+)
 from crmcms.model import OutboxMessage
 
-__all__ = ["LoginRecords", "LoginStore"]
+__all__ = ["DatabaseLogins", "LoginRecords", "LoginStore"]
 
 
 class LoginRecords(Protocol):
@@ -126,3 +132,35 @@ class LoginStore(Protocol):
     def transaction(self, *, write: bool = True) -> AbstractContextManager[LoginRecords]:
         """A short transaction. ``write=False`` promises to only read, so a backend may skip
         taking its write lock (a session check is the commonest call)."""
+
+
+@runtime_checkable
+class DatabaseLogins(Protocol):
+    """A store whose database checks keys itself: the connection reads no table, it calls
+    the two phases of a login (PostgreSQL's ``crmcms db roles`` functions).
+
+    A :class:`~crmcms.engine.LoginGateway` on such a store derives the key as always, but
+    the verifier never leaves the database and the failures are counted there.
+    """
+
+    def login_parameters(self, login: str) -> tuple[bytes, KeyParameters]:
+        """The salt and parameters to derive the key of ``login`` with; for a login without a
+        password, a salt made from the login and the installation's secret, and the default
+        parameters (the same answer every time, so it tells nothing)."""
+
+    def login(
+        self,
+        login: str,
+        key: bytes,
+        token_hash: bytes,
+        *,
+        source: str | None,
+        lifetime: timedelta,
+        idle_timeout: timedelta,
+    ) -> int | None:
+        """Open a session with ``token_hash`` if ``key`` is the login's key: its id, or
+        ``None`` for a wrong key, an unknown login, or one delayed or locked by failures
+        (the failure counted and everything audited by the database)."""
+
+    def session_login(self, token_hash: bytes) -> str | None:
+        """The login of the valid session whose token hashes to ``token_hash``."""
