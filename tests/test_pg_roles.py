@@ -19,10 +19,13 @@ from crmcms import AuthenticationError, KeyProfile, LoginGateway, LoginPolicy, S
 from crmcms.dsl import load_catalog_text
 from crmcms.entrypoints.cli import cli
 from crmcms.errors import ConfigurationError, StorageError
-from crmcms.model import SYSTEM
+from crmcms.model import SYSTEM, Appeal, AppealState
 from crmcms.storage import create_engine, upgrade_schema
+from crmcms.storage.sql import SqlStore
+from crmcms.storage.sql.dataset import generate
 from crmcms.storage.sql.login_functions import FunctionLoginStore
-from crmcms.storage.sql.roles import RoleNames, check_roles, set_up_roles
+from crmcms.storage.sql.roles import RoleNames, check_roles, session_setting, set_up_roles
+from crmcms.testing.stored import T0, add_contact
 
 pytestmark = pytest.mark.postgres
 
@@ -242,6 +245,38 @@ def test_the_application_role_has_dml_but_no_ddl_and_cannot_rewrite_the_audit(pg
         with app.begin() as conn, pytest.raises(sa.exc.ProgrammingError) as refused:
             conn.execute(sa.text(statement))
         assert _sqlstate(refused.value) == INSUFFICIENT_PRIVILEGE, statement
+
+
+def test_the_application_role_does_the_library_work(pg: Setup) -> None:
+    pg.set_up(app_login=True)
+    app = pg.connect_as(pg.names.app)
+    store = SqlStore(app)  # the schema is at head: upgrading reads the version, writes nothing
+    with store.unit_of_work() as uow:
+        contact = add_contact(uow)
+        made = Appeal(
+            id=uow.appeals.next_id(),
+            contact_id=contact.id,
+            topic="CLAIM",
+            route="R",
+            route_version=1,
+            process="work",
+            queue="67",
+            operator="olga",
+            registered_at=T0,
+            deadline=None,
+            state=AppealState.OPEN,
+            values={},
+        )
+        uow.appeals.add(made)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.appeals.get(made.id) == made
+    logins = SqlLoginStore(app)
+    gateway = LoginGateway(logins, CATALOG, profile=KeyProfile.CHEAPEST, policy=LENIENT)
+    gateway.set_password(SYSTEM, "ivan", PASSWORD)
+    session = gateway.authenticate("ivan", PASSWORD)
+    assert gateway.resolve(session.token).login == "ivan"
+    gateway.logout(session.token)
 
 
 # --- The login functions -------------------------------------------------------------------
@@ -464,3 +499,39 @@ def test_the_cli_sets_up_checks_and_fails_on_a_problem(pg: Setup) -> None:
     bad = runner.invoke(cli, ["db", "roles", "--url", pg.url, "--login-role", "Bad-Name"])
     assert bad.exit_code != 0
     assert "lower-case identifier" in bad.output
+
+
+# --- Row level security --------------------------------------------------------------------
+
+
+def test_row_level_security_lets_appeals_through_only_for_a_valid_session(pg: Setup) -> None:
+    pg.set_up(app_login=True, rls=True, policy=LENIENT)
+    assert pg.check(rls=True) == []
+    assert any("row level security" in line for line in pg.check(rls=False))
+    generate(pg.engine, 5)  # as the superuser, whom the policy does not bind
+    _gateway_with_password(pg)
+    session = _function_gateway(pg).authenticate("ivan", PASSWORD)
+    app = pg.connect_as(pg.names.app)
+
+    def visible(setting: str | None) -> int:
+        with app.begin() as conn:
+            if setting is not None:
+                conn.execute(
+                    sa.text("SELECT set_config('crmcms.session', :v, true)"), {"v": setting}
+                )
+            return int(conn.execute(sa.text("SELECT count(*) FROM crm_appeal")).scalar_one())
+
+    assert visible(None) == 0
+    assert visible("not a hash") == 0
+    assert visible(session_setting("a forged token")) == 0
+    assert visible(session_setting(session.token)) == 5
+    with app.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM crm_history")).scalar_one() == 0
+    # The setting is the transaction's: the next one sees nothing again.
+    assert visible(None) == 0
+    LoginGateway(SqlLoginStore(pg.engine, upgrade=False), CATALOG).logout(session.token)
+    assert visible(session_setting(session.token)) == 0
+    # Without the policy, as before.
+    pg.set_up(app_login=True, rls=False)
+    assert visible(None) == 5
+    assert pg.check(rls=False) == []

@@ -20,7 +20,7 @@ from crmcms.engine.deadlines import add_business_time, calendar_for, due_at, is_
 from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
 from crmcms.engine.limits import Limits
-from crmcms.engine.login_store import LoginRecords, LoginStore
+from crmcms.engine.login_store import DatabaseLogins, LoginRecords, LoginStore
 from crmcms.engine.notifications import Notification, NotificationKind
 from crmcms.engine.obstacles import (
     Obstacle,
@@ -65,6 +65,7 @@ __all__ = [
     "ContactRegistration",
     "ContactRepository",
     "Credential",
+    "DatabaseLogins",
     "DeliveryReport",
     "Engine",
     "HandlerCall",

@@ -17,6 +17,7 @@ from crmcms.storage.sql.filters import (
     PageKey,
     SavedFilter,
 )
+from crmcms.storage.sql.login_functions import FunctionLoginStore
 from crmcms.storage.sql.logins import SqlLoginStore
 from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
 from crmcms.storage.sql.rules_to_sql import SqlBinding, TableBinding, rule_to_sql
@@ -31,6 +32,7 @@ __all__ = [
     "ArchiveRun",
     "Archiver",
     "FilterTab",
+    "FunctionLoginStore",
     "Order",
     "Page",
     "PageKey",

@@ -16,6 +16,7 @@ repairs a setup); :func:`check_roles` reports what is wrong with one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ __all__ = [
     "RLS_TABLES",
     "RoleNames",
     "check_roles",
+    "session_setting",
     "set_up_roles",
 ]
 
@@ -200,6 +202,13 @@ def app_privileges(table: str) -> frozenset[str]:
     return APP_PRIVILEGES.get(table, _DML)
 
 
+def session_setting(token: str) -> str:
+    """What the application sets ``crmcms.session`` to for a request of session ``token``
+    (``SELECT set_config('crmcms.session', :value, true)`` at the start of each transaction)
+    when row level security is on: the SHA-256 of the token in hex, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 # --- Setting up --------------------------------------------------------------------------
 
 
@@ -228,6 +237,8 @@ def set_up_roles(
     """
     names = names or RoleNames()
     policy = policy or LoginPolicy()
+    if app_password is not None and not app_login:
+        raise ConfigurationError("an application role's password needs app_login")
     done: list[str] = []
     with _session(engine, write=True) as db:
         tables_schema = _tables_schema(db)
@@ -485,15 +496,11 @@ def _row_security(
         target = _ident(schema, table)
         db.run(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(_ident(_POLICY), target))
         if rls:
+            # A sub-select, so the session is checked once per statement, not once per row.
+            valid = sql.SQL("(SELECT {}())").format(_ident(names.schema, "current_session_valid"))
             db.run(
-                sql.SQL(
-                    "CREATE POLICY {} ON {} FOR ALL TO {} USING ({}()) WITH CHECK ({}())"
-                ).format(
-                    _ident(_POLICY),
-                    target,
-                    _ident(names.app),
-                    _ident(names.schema, "current_session_valid"),
-                    _ident(names.schema, "current_session_valid"),
+                sql.SQL("CREATE POLICY {} ON {} FOR ALL TO {} USING ({}) WITH CHECK ({})").format(
+                    _ident(_POLICY), target, _ident(names.app), valid, valid
                 )
             )
             db.run(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(target))
