@@ -132,7 +132,7 @@ BEGIN
         INSERT INTO {tables}.crm_session
                 (login, token_hash, created_at, last_seen_at, expires_at, idle_seconds, source)
             VALUES (v_login, p_token_hash, v_now, v_now, v_now + v_lifetime,
-                    ceil(extract(epoch FROM v_idle))::integer, v_source)
+                    floor(extract(epoch FROM v_idle))::integer, v_source)
             RETURNING id INTO v_session;
         INSERT INTO {tables}.crm_audit (at, kind, login, source, outcome, detail)
             VALUES (v_now, 'login', v_login, v_source, 'ok', 'session ' || v_session);

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
+import psycopg
 import sqlalchemy as sa
 from psycopg import Connection as PgConnection
 from psycopg import sql
@@ -151,14 +152,9 @@ def _session(engine: sa.Engine, *, write: bool) -> Iterator[_Session]:
             if write:
                 session.rows("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             yield session
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
+        # Statements go through the psycopg connection itself: its errors are not wrapped.
         raise StorageError(f"database roles: {exc}") from exc
-    except Exception as exc:
-        import psycopg
-
-        if isinstance(exc, psycopg.Error):
-            raise StorageError(f"database roles: {exc}") from exc
-        raise
 
 
 def _tables_schema(db: _Session) -> str:
@@ -318,23 +314,22 @@ def _roles(
             done.append(f"role {name}: password set")
     # No role may make the login or owner role act as another, nor the application become
     # the owner: their memberships are all revoked, whoever granted them.
-    for member in (names.login, names.owner):
-        granted = db.rows(
-            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid"
-            " JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s ORDER BY 1",
-            (member,),
+    # Named with its grantor: from PostgreSQL 16 on, a membership granted by another role
+    # survives a plain REVOKE.
+    memberships = db.rows(
+        "SELECT r.rolname, u.rolname, pg_get_userbyid(m.grantor) FROM pg_auth_members m"
+        " JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member"
+        " WHERE u.rolname = ANY(%s) OR (u.rolname = %s AND r.rolname = ANY(%s))"
+        " ORDER BY 2, 1",
+        ([names.login, names.owner], names.app, [names.login, names.owner]),
+    )
+    for role, member, grantor in memberships:
+        db.run(
+            sql.SQL("REVOKE {} FROM {} GRANTED BY {}").format(
+                _ident(role), _ident(member), _ident(grantor)
+            )
         )
-        for (role,) in granted:
-            db.run(sql.SQL("REVOKE {} FROM {}").format(_ident(role), _ident(member)))
-            done.append(f"role {member}: membership in {role} revoked")
-    for role in (names.owner, names.login):
-        if db.value(
-            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid"
-            " JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = %s AND u.rolname = %s",
-            (role, names.app),
-        ):
-            db.run(sql.SQL("REVOKE {} FROM {}").format(_ident(role), _ident(names.app)))
-            done.append(f"role {names.app}: membership in {role} revoked")
+        done.append(f"role {member}: membership in {role} revoked")
     return done
 
 
