@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,7 +33,7 @@ class FunctionLoginStore:
 
     def __init__(
         self, url_or_engine: str | sa.Engine | None = None, *, schema: str = "crmcms_auth"
-    ):
+    ) -> None:
         if not _SCHEMA.fullmatch(schema):
             raise ConfigurationError(f"not a schema name: {schema!r}")
         if isinstance(url_or_engine, sa.Engine):
@@ -88,18 +88,14 @@ class FunctionLoginStore:
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[LoginRecords]:
         """Refused: the login role reads and writes no table."""
-        self._no_tables()
-
-    def dispose(self) -> None:
-        """Close the pooled connections."""
-        self.engine.dispose()
-
-    @staticmethod
-    def _no_tables() -> NoReturn:
         raise StorageError(
             "the login role reads no table: only logging in and checking sessions go through "
             "the database's functions; use a SqlLoginStore on the application role for the rest"
         )
+
+    def dispose(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
 
     @contextmanager
     def _connection(self) -> Iterator[sa.Connection]:
