@@ -105,7 +105,10 @@ def test_a_run_whose_actions_are_all_refused_fails(
 
 
 def test_a_run_counts_what_it_did(catalog: Catalog) -> None:
-    tally = explore(catalog, runs=30, steps=20, derandomize=True)
+    # Hypothesis draws the first of a list most often: with a BIS client first, the routes'
+    # BIS-only transitions are tried with clients they allow, whatever else ran before.
+    clients = sorted(sample_clients(catalog), key=lambda c: c.category != "BIS")
+    tally = explore(catalog, runs=30, steps=20, derandomize=True, clients=clients)
     assert tally.done["register"] > 0
     making = ("register", "child")
     acted = sum(n for kind, n in tally.done.items() if kind not in making)
