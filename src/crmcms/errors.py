@@ -13,6 +13,7 @@ __all__ = [
     "CrmcmsError",
     "DefinitionError",
     "DeliveryError",
+    "DictionaryQueryError",
     "DslError",
     "InvalidValueError",
     "NotFoundError",
@@ -256,6 +257,15 @@ class ReadOnlyRecordError(CrmcmsError, AttributeError):
 
 class StorageError(CrmcmsError):
     """The storage backend could not do what was asked (unreachable, schema too old, ...)."""
+
+
+class DictionaryQueryError(StorageError):
+    """A query dictionary's query gave no items: refused, failed, too slow, too many rows, or
+    rows of the wrong shape. ``dictionary`` is the dictionary's code."""
+
+    def __init__(self, dictionary: str, message: str) -> None:
+        self.dictionary = dictionary
+        super().__init__(f"query dictionary {dictionary}: {message}")
 
 
 class ConfigurationError(CrmcmsError):

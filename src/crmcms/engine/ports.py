@@ -12,6 +12,7 @@ import attrs
 from crmcms.model import (
     Appeal,
     Contact,
+    Dictionary,
     HistoryEvent,
     OutboxMessage,
     OutboxStatus,
@@ -26,6 +27,7 @@ __all__ = [
     "AppealRepository",
     "ClockRepository",
     "ContactRepository",
+    "DictionaryQueries",
     "HistoryRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
@@ -305,3 +307,14 @@ class UnitOfWork(Protocol):
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 """Makes a fresh unit of work; the engine opens one per action."""
+
+
+class DictionaryQueries(Protocol):
+    """Runs the queries of query dictionaries, read-only, with their parameters bound."""
+
+    def items(
+        self, dictionary: Dictionary, params: Mapping[str, object]
+    ) -> Sequence[tuple[str, str]]:
+        """The ``(code, name)`` items the query of ``dictionary`` gives with ``params``
+        bound by name (a parameter not in ``params`` is bound as NULL); a refused, failed,
+        too slow or too large query raises :class:`~crmcms.errors.DictionaryQueryError`."""

@@ -9,6 +9,7 @@ import attrs
 from crmcms.errors import Problem, ValidationError
 from crmcms.model._checks import require_code, unique_codes
 from crmcms.model._lookup import find
+from crmcms.model.queries import read_query
 
 __all__ = ["Dictionary", "DictionaryItem", "DictionaryKind"]
 
@@ -57,6 +58,10 @@ class Dictionary:
         problems = unique_codes(f"dictionary {self.code}", "items", (i.code for i in self.items))
         if self.kind is DictionaryKind.QUERY and not (self.query and self.query.strip()):
             problems.append(Problem("query", f"query dictionary {self.code} needs its query"))
+        if self.kind is DictionaryKind.QUERY and self.query and self.query.strip():
+            problems += [
+                Problem("query", f"query refused: {p}") for p in read_query(self.query).problems
+            ]
         if self.kind is not DictionaryKind.QUERY and self.query is not None:
             problems.append(
                 Problem("query", f"dictionary {self.code} is {self.kind.value}, not a query")
@@ -78,6 +83,11 @@ class Dictionary:
     def stores_items(self) -> bool:
         """Whether membership can be checked here (analytic and internal dictionaries)."""
         return self.kind in (DictionaryKind.ANALYTIC, DictionaryKind.INTERNAL)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The ``:name`` parameters a query dictionary's query names (none for other kinds)."""
+        return () if self.query is None else read_query(self.query).parameters
 
     def item(self, code: str) -> DictionaryItem:
         """The item with ``code``; :class:`~crmcms.errors.NotFoundError` with a hint otherwise."""

@@ -19,6 +19,7 @@ from crmcms.storage.sql.filters import (
 )
 from crmcms.storage.sql.login_functions import FunctionLoginStore
 from crmcms.storage.sql.logins import SqlLoginStore
+from crmcms.storage.sql.query_dictionaries import SqlDictionaryQueries
 from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
 from crmcms.storage.sql.rules_to_sql import SqlBinding, TableBinding, rule_to_sql
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
@@ -38,6 +39,7 @@ __all__ = [
     "PageKey",
     "SavedFilter",
     "SqlBinding",
+    "SqlDictionaryQueries",
     "SqlLoginStore",
     "SqlStore",
     "SqlUnitOfWork",

@@ -34,6 +34,11 @@ from crmcms.storage.sql.codec import (
 )
 from crmcms.storage.sql.ids import IdAllocator
 from crmcms.storage.sql.outbox import SqlOutbox, wake_statement
+from crmcms.storage.sql.query_dictionaries import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_TIMEOUT,
+    SqlDictionaryQueries,
+)
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -74,6 +79,7 @@ class SqlStore:
             upgrade_schema(self.engine)
         self.ids = IdAllocator(self.engine, id_block)
         self.writes = _Writes(self.engine)
+        self._dictionary_queries: list[SqlDictionaryQueries] = []
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work; it holds no connection until it first reads or commits."""
@@ -102,8 +108,20 @@ class SqlStore:
         wanted = indexed_attributes(catalog, extra)
         return drop_attribute_indexes(self.engine, wanted, concurrently=concurrently)
 
+    def dictionary_queries(
+        self, *, timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS
+    ) -> SqlDictionaryQueries:
+        """What runs the queries of query dictionaries on this store's database, read-only,
+        each within ``timeout`` seconds and ``max_rows`` rows: pass it to the engine as
+        ``Engine(..., dictionary_queries=store.dictionary_queries())``."""
+        runner = SqlDictionaryQueries(self.engine, timeout=timeout, max_rows=max_rows)
+        self._dictionary_queries.append(runner)
+        return runner
+
     def dispose(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections, and those of the dictionary query runners."""
+        for runner in self._dictionary_queries:
+            runner.dispose()
         self.engine.dispose()
 
 
