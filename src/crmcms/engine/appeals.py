@@ -102,7 +102,7 @@ def _new_appeal(
     data = tx.data(appeal, operator)
     # Defaults see the appeal as registered so far; given values are checked after them.
     defaults = tx.rt.values.defaults(topic, given, data)
-    problems = tx.rt.values.check(topic, given)
+    problems = tx.rt.values.check(topic, given, defaults)
     problems += tx.rt.policy.edit_problems(
         appeal, {c: v for c, v in given.items() if v is not None}, data
     )
@@ -180,7 +180,7 @@ def update_values(
     )
     given = {code: normalise(v) for code, v in values.items()}
     data = tx.data(appeal, operator)
-    problems = tx.rt.values.check(appeal.topic, given)
+    problems = tx.rt.values.check(appeal.topic, given, appeal.values)
     problems += tx.rt.policy.edit_problems(appeal, given, data)
     before = snapshot(appeal)
     for code, value in given.items():

@@ -15,13 +15,22 @@ from crmcms.engine.hooks import FastHook
 from crmcms.engine.outbox import default_delivery_domain, notification_of
 from crmcms.engine.plans import Plans
 from crmcms.engine.policy import AttributePolicy
-from crmcms.engine.ports import UnitOfWorkFactory
+from crmcms.engine.ports import DictionaryQueries, UnitOfWorkFactory
 from crmcms.engine.queues import QueueIndex
 from crmcms.engine.relay import Relay, RelaySettings
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
 from crmcms.errors import CrmcmsError, PluginError
-from crmcms.model import AUDIT, NOTIFICATION, Catalog, HistoryEvent, OutboxMessage, Principal, Route
+from crmcms.model import (
+    AUDIT,
+    NOTIFICATION,
+    Catalog,
+    DictionaryKind,
+    HistoryEvent,
+    OutboxMessage,
+    Principal,
+    Route,
+)
 
 __all__ = ["Runtime"]
 
@@ -42,8 +51,11 @@ class Runtime:
         relay: RelaySettings | None = None,
         deliver_after_commit: bool = False,
         delivery_domain: str | None = None,
+        dictionary_queries: DictionaryQueries | None = None,
     ) -> None:
         self.catalog = catalog
+        self.dictionary_queries = dictionary_queries
+        """Runs the queries of query dictionaries no plugin answers for, if given."""
         self.uow_factory = uow_factory
         self.plugins = plugins
         self.rules = rules
@@ -124,9 +136,15 @@ class Runtime:
     def external_items(
         self, dictionary: str, params: Mapping[str, Any]
     ) -> Sequence[tuple[str, str]] | None:
+        """Items of an external or query dictionary: a plugin's first, else a query
+        dictionary's own query; ``None`` when neither gives them."""
         items: Sequence[tuple[str, str]] | None = self.hook(
             "crmcms_external_dictionary_items", dictionary=dictionary, params=params
         )
+        if items is None and self.dictionary_queries is not None:
+            found = self.catalog.dictionary(dictionary)
+            if found.kind is DictionaryKind.QUERY:
+                items = self.dictionary_queries.items(found, params)
         return items
 
     def publish(self, events: Sequence[HistoryEvent]) -> None:

@@ -21,7 +21,7 @@ from crmcms.engine.history import QueueExplanation, explain_queue, replay
 from crmcms.engine.limits import Limits
 from crmcms.engine.obstacles import ReadScope, may_read, read_scope, require
 from crmcms.engine.policy import AttributeState
-from crmcms.engine.ports import UnitOfWorkFactory
+from crmcms.engine.ports import DictionaryQueries, UnitOfWorkFactory
 from crmcms.engine.relay import DeliveryReport, RelaySettings
 from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
@@ -93,13 +93,15 @@ class Engine:
         trust_logins: bool = False,
         limits: Limits | None = None,
         audit: AuditLog | None = None,
+        dictionary_queries: DictionaryQueries | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
         has committed (for hosts that run no worker; what fails stays in the outbox).
         ``delivery_domain`` ends every delivery id (``<outbox-42.crmcms@domain>``): this
         host's name unless given. ``sla_retry`` says how the SLA monitor tries a failing
-        escalation level again and when it gives it up.
+        escalation level again and when it gives it up. ``dictionary_queries`` runs the
+        queries of query dictionaries (``SqlStore.dictionary_queries()``).
 
         With ``trust_logins`` the host vouches for whoever calls: a bare login acts as that
         operator with its catalog roles, and leaving ``operator`` out acts as the system (for
@@ -126,6 +128,7 @@ class Engine:
             relay=relay,
             deliver_after_commit=deliver_after_commit,
             delivery_domain=delivery_domain,
+            dictionary_queries=dictionary_queries,
         )
 
     @property

@@ -77,8 +77,18 @@ class ValueChecker:
                 out[code] = value
         return out
 
-    def check(self, topic: str, values: Mapping[str, object]) -> list[Problem]:
-        """Every problem with the non-empty ``values`` (emptiness is the policy's business)."""
+    def check(
+        self,
+        topic: str,
+        values: Mapping[str, object],
+        current: Mapping[str, object] | None = None,
+    ) -> list[Problem]:
+        """Every problem with the non-empty ``values`` (emptiness is the policy's business).
+
+        A query dictionary's query gets its parameters by name: ``topic`` is the topic's
+        code, any other name the value of that attribute, as in ``values`` or else as in
+        ``current`` (the appeal's values so far); an attribute without one is NULL.
+        """
         definitions = self.definitions(topic)
         problems: list[Problem] = []
         external: dict[str, frozenset[str] | None] = {}
@@ -98,14 +108,20 @@ class ValueChecker:
                 continue
             if dictionary.kind in (DictionaryKind.EXTERNAL, DictionaryKind.QUERY):
                 if dictionary.code not in external:
-                    items = self.external(dictionary.code, {})
+                    params: dict[str, object] = {}
+                    if dictionary.kind is DictionaryKind.QUERY:
+                        merged = {**(current or {}), **values, "topic": topic}
+                        params = {name: merged.get(name) for name in dictionary.parameters}
+                    items = self.external(dictionary.code, params)
                     external[dictionary.code] = (
                         None if items is None else frozenset(c for c, _ in items)
                     )
                 known = external[dictionary.code]
                 if known is None:
+                    kind = dictionary.kind
+                    who = "plugin" if kind is DictionaryKind.EXTERNAL else "plugin or query runner"
                     problems.append(
-                        Problem(code, f"no plugin provides the items of dictionary {d.dictionary}")
+                        Problem(code, f"no {who} provides the items of dictionary {d.dictionary}")
                     )
                     continue
                 scalars = value if isinstance(value, tuple) else (value,)

@@ -14,6 +14,7 @@ here is what both databases read.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
@@ -107,6 +108,7 @@ def _skip_quoted(sql: str, start: int, quote: str) -> int | None:
         return end + 1
 
 
+@functools.lru_cache(maxsize=256)  # a checked value reads its dictionary's query again
 def read_query(sql: str) -> QueryText:
     """Read ``sql`` lexically; see the module's description for what is refused."""
     problems: list[str] = []

@@ -34,6 +34,7 @@ from crmcms.model import (
     AttributeDef,
     Catalog,
     DictionaryItem,
+    DictionaryKind,
     Process,
     Queue,
     Route,
@@ -116,6 +117,7 @@ def run_checks(
         # Everything below follows references; with one dangling it would only guess.
         return
     _check_defaults(catalog, index)
+    _check_query_parameters(catalog, index)
     for route in catalog.routes:
         _check_route_graph(route, index)
         _check_automatic_cycles(catalog, route, index, checker)
@@ -349,6 +351,39 @@ def _check_defaults(catalog: Catalog, index: LoadIndex) -> None:
                     if isinstance(node, ast.Literal) and isinstance(node.value, str):
                         what = f"the computed default of attribute {a.code}"
                         _check_item(a, node.value, dictionary.items, what, node.span, index)
+
+
+def _check_query_parameters(catalog: Catalog, index: LoadIndex) -> None:
+    """The parameters of a query dictionary's query are ``topic`` and attribute codes of
+    every topic with an attribute that chooses from the dictionary."""
+    reported: set[tuple[str, str, str]] = set()
+    for topic in catalog.topics:
+        try:
+            attributes = catalog.effective_attributes(topic.code)
+        except (NotFoundError, ValidationError):  # a broken group chain is reported apart
+            continue
+        codes = {e.code for e in attributes} | {"topic"}
+        for e in attributes:
+            name = e.definition.dictionary
+            if name is None:
+                continue
+            dictionary = catalog.dictionary(name)
+            if dictionary.kind is not DictionaryKind.QUERY:
+                continue
+            for parameter in dictionary.parameters:
+                key = (e.owner, e.code, parameter)
+                if parameter in codes or key in reported:
+                    continue
+                reported.add(key)
+                scope = "group" if e.inherited else "topic"
+                index.error(
+                    f"attribute {e.code} chooses from query dictionary {name}, whose query "
+                    f"names parameter :{parameter}, but topic {topic.code} has no such "
+                    "attribute",
+                    index.span("attribute", scope, e.owner, e.code),
+                    did_you_mean(parameter, codes)
+                    or "a parameter is `topic` or an attribute code of the topic",
+                )
 
 
 def _check_item(
