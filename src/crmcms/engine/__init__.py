@@ -35,6 +35,7 @@ from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
 from crmcms.engine.ports import (
     AppealRepository,
     ContactRepository,
+    DictionaryQueries,
     HistoryRepository,
     IdempotencyRecord,
     IdempotencyRepository,
@@ -67,6 +68,7 @@ __all__ = [
     "Credential",
     "DatabaseLogins",
     "DeliveryReport",
+    "DictionaryQueries",
     "Engine",
     "HandlerCall",
     "HistoryRepository",
