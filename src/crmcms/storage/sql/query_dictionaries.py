@@ -88,6 +88,10 @@ class SqlDictionaryQueries:
                 raise DictionaryQueryError(
                     code, f"parameter {name!r} is a {type(value).__name__}, not a single value"
                 )
+            if isinstance(value, str) and not _encodable(value):
+                raise DictionaryQueryError(
+                    code, f"parameter {name!r} is not text a database can hold (a lone surrogate)"
+                )
             values[name] = value
         statement = sa.text(read.bindable).bindparams(
             *(sa.bindparam(name, value) for name, value in values.items())
@@ -130,12 +134,7 @@ class SqlDictionaryQueries:
             except sa.exc.SQLAlchemyError as exc:
                 raise DictionaryQueryError(code, f"the query failed: {exc}") from exc
             finally:
-                # Nothing is kept from a read; the local settings go with the transaction.
-                transaction.rollback()
-                # Session advisory locks outlive a rollback and would stay on the pooled
-                # connection: a read-only transaction still lets a query take them.
-                conn.exec_driver_sql("SELECT pg_advisory_unlock_all()")
-                conn.rollback()
+                _clean_up(conn, transaction)
         return rows, width
 
     # --- SQLite ------------------------------------------------------------------------
@@ -180,6 +179,28 @@ class SqlDictionaryQueries:
 
     def _too_slow(self, code: str) -> DictionaryQueryError:
         return DictionaryQueryError(code, f"the query took longer than {self.timeout:g} s")
+
+
+def _encodable(text: str) -> bool:
+    # The drivers would fail to encode it before the query starts, outside their own errors.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean_up(conn: sa.Connection, transaction: sa.RootTransaction) -> None:
+    """Leave a PostgreSQL connection as it was taken from the pool, or drop it."""
+    try:
+        # Nothing is kept from a read; the local settings go with the transaction.
+        transaction.rollback()
+        # Session advisory locks outlive a rollback and would stay on the pooled
+        # connection: a read-only transaction still lets a query take them.
+        conn.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+        conn.rollback()
+    except sa.exc.SQLAlchemyError:
+        conn.invalidate()  # one that cannot be cleaned must not serve anyone else
 
 
 def _uri_path(database: str) -> str:

@@ -79,7 +79,7 @@ class SqlStore:
             upgrade_schema(self.engine)
         self.ids = IdAllocator(self.engine, id_block)
         self.writes = _Writes(self.engine)
-        self._dictionary_queries: list[SqlDictionaryQueries] = []
+        self._dictionary_queries: dict[tuple[float, int], SqlDictionaryQueries] = {}
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work; it holds no connection until it first reads or commits."""
@@ -113,14 +113,17 @@ class SqlStore:
     ) -> SqlDictionaryQueries:
         """What runs the queries of query dictionaries on this store's database, read-only,
         each within ``timeout`` seconds and ``max_rows`` rows: pass it to the engine as
-        ``Engine(..., dictionary_queries=store.dictionary_queries())``."""
-        runner = SqlDictionaryQueries(self.engine, timeout=timeout, max_rows=max_rows)
-        self._dictionary_queries.append(runner)
+        ``Engine(..., dictionary_queries=store.dictionary_queries())``. The same limits give
+        the same runner, which shares its connections."""
+        runner = self._dictionary_queries.get((timeout, max_rows))
+        if runner is None:
+            runner = SqlDictionaryQueries(self.engine, timeout=timeout, max_rows=max_rows)
+            self._dictionary_queries[timeout, max_rows] = runner
         return runner
 
     def dispose(self) -> None:
         """Close the pooled connections, and those of the dictionary query runners."""
-        for runner in self._dictionary_queries:
+        for runner in self._dictionary_queries.values():
             runner.dispose()
         self.engine.dispose()
 
