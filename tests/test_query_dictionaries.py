@@ -3,17 +3,20 @@ and the values of attributes choosing from them checked against what the query g
 
 from __future__ import annotations
 
+import pathlib
 import time
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crmcms import Client
 from crmcms.dsl.definitions.loader import load_catalog_text
 from crmcms.engine import AppealDraft, Engine
+from crmcms.entrypoints.cli import cli
 from crmcms.errors import DefinitionError, DictionaryQueryError, ValidationError
 from crmcms.model import Catalog, Dictionary, DictionaryKind
 from crmcms.model.queries import read_query
@@ -330,6 +333,37 @@ def test_check_reports_a_parameter_the_topic_has_no_attribute_for() -> None:
     assert "names parameter :regoin, but topic MOVE has no such attribute" in text
     assert "hint: did you mean 'region'?" in text
     assert ":topic" not in text
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (
+            "SELECT code, name FROM cities WHERE region = :regoin",
+            "{file}:4:15: attribute city chooses from query dictionary CITIES, whose query names"
+            " parameter :regoin, but topic MOVE has no such attribute",
+        ),
+        (
+            "SELECT code, name FROM cities; DELETE FROM cities",
+            "{file}:1:12: dictionary CITIES: query refused: more than one statement",
+        ),
+    ],
+)
+def test_crmcms_check_reports_the_query_where_it_is_declared(
+    tmp_path: pathlib.Path, query: str, problem: str
+) -> None:
+    path = tmp_path / "dictionaries.crm"
+    path.write_text(
+        f'dictionary CITIES "Cities" query "{query}"\n'
+        'topic MOVE "Moving" {\n'
+        '    attribute region "Region": string\n'
+        '    attribute city "City": CITIES\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert problem.format(file=path) in result.output
 
 
 # --- The engine checks values against the items ------------------------------------------

@@ -93,9 +93,12 @@ class SqlDictionaryQueries:
                     code, f"parameter {name!r} is not text a database can hold (a lone surrogate)"
                 )
             values[name] = value
-        statement = sa.text(read.bindable).bindparams(
-            *(sa.bindparam(name, value) for name, value in values.items())
-        )
+        try:
+            statement = sa.text(read.bindable).bindparams(
+                *(sa.bindparam(name, value) for name, value in values.items())
+            )
+        except sa.exc.ArgumentError as exc:  # SQLAlchemy read the parameters otherwise
+            raise DictionaryQueryError(code, f"the query's parameters: {exc}") from exc
         if self.engine.dialect.name == "postgresql":
             rows, width = self._postgresql(code, statement)
         elif self.engine.dialect.name == "sqlite":
