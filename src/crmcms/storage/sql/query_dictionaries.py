@@ -169,7 +169,7 @@ class SqlDictionaryQueries:
             except _TimedOut as exc:
                 raise self._too_slow(code) from exc
             except sa.exc.DBAPIError as exc:
-                if "readonly" in str(exc.orig).lower() or "read-only" in str(exc.orig).lower():
+                if getattr(exc.orig, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
                     raise DictionaryQueryError(
                         code, f"the query tried to write: {_reason(exc)}"
                     ) from exc
