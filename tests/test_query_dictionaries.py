@@ -105,6 +105,7 @@ def world(store: SqlStore, query: str = CITIES) -> Engine:
         store.unit_of_work,
         plugins=make_plugin_manager([billing], load_entry_points=False),
         clock=ManualClock(),
+        trust_logins=True,
         dictionary_queries=store.dictionary_queries(),
     )
 
@@ -399,6 +400,7 @@ def test_without_a_query_runner_the_value_is_refused(store: SqlStore) -> None:
         store.unit_of_work,
         plugins=make_plugin_manager([billing], load_entry_points=False),
         clock=ManualClock(),
+        trust_logins=True,
     )
     with pytest.raises(ValidationError, match="no plugin or query runner provides"):
         register(engine, {"region": "MSK", "city": "MSK1"})
@@ -414,6 +416,7 @@ def test_a_plugin_answering_for_the_dictionary_comes_first(store: SqlStore) -> N
         store.unit_of_work,
         plugins=make_plugin_manager([billing], load_entry_points=False),
         clock=ManualClock(),
+        trust_logins=True,
         dictionary_queries=store.dictionary_queries(),
     )
     assert register(engine, {"region": "MSK", "city": "ELSEWHERE"})
