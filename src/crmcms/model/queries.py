@@ -74,11 +74,11 @@ code (``SELECT ... INTO`` makes a table, ``FOR UPDATE`` locks rows). A column na
 of these words is written in double quotes."""
 
 _WORD = re.compile(r"\w+")
+_START = re.compile(r"[\s(]*(select|with)\b", re.IGNORECASE)
 # SQLAlchemy's own notion of a bound parameter in text(): a colon not after a colon, a word
 # character or a backslash, then a name not followed by a colon (``a::int`` is a cast).
-_START = re.compile(r"[\s(]*(select|with)\b", re.IGNORECASE)
-_CAST = re.compile(r"(?<![:\w\\]):\w+::")
 _PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
+_CAST = re.compile(r"(?<![:\w\\]):\w+::")
 
 
 @attrs.frozen
