@@ -139,6 +139,9 @@ def appeal_values(
             regex=definition.regex,
             dictionary=dictionary,
         )
+        if definition.required.always:
+            # An empty text is no value: a required attribute given one is missing.
+            one = one.filter(lambda v: v != "")
         if definition.multiple:
             values[definition.code] = tuple(draw(st.lists(one, min_size=1, max_size=3)))
         else:
