@@ -121,3 +121,17 @@ def test_a_hostile_filter_is_a_rule_error_not_sql(world: tuple[Engine, SqlStore]
     with pytest.raises(CrmcmsError):
         filters.count(bad)
     assert "crm_appeal" in tables(store)
+
+
+@pytest.mark.parametrize("key", ["id; DROP TABLE crm_appeal", "deadline desc", "", "NEWEST"])
+def test_a_sort_key_is_one_of_the_orders_or_refused(
+    world: tuple[Engine, SqlStore], key: str
+) -> None:
+    from crmcms import ValidationError
+
+    _, store = world
+    filters = AppealFilters(store.engine)
+    with pytest.raises(ValidationError, match="is not an order: newest, deadline"):
+        filters.page("true", order=key)
+    assert filters.page("true", order="deadline").items == ()
+    assert "crm_appeal" in tables(store)

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crmcms.dsl import CompiledRule, RuleType, Schema, builtin_schema, compile_rule
 from crmcms.engine.obstacles import ReadScope
-from crmcms.errors import NotFoundError
+from crmcms.errors import NotFoundError, Problem, ValidationError
 from crmcms.model import Appeal
 from crmcms.storage.schema import appeal, saved_filter
 from crmcms.storage.sql.binding import AppealBinding
@@ -85,6 +85,18 @@ class Page(Generic[T]):
     next: PageKey | None
 
 
+def _order(order: Order | str) -> Order:
+    """The order a page is asked in; a sort key is one of :class:`Order`'s, never text for
+    the query."""
+    if isinstance(order, Order):
+        return order
+    try:
+        return Order(order)
+    except ValueError:
+        known = ", ".join(o.value for o in Order)
+        raise ValidationError([Problem("order", f"{order!r} is not an order: {known}")]) from None
+
+
 class AppealFilters:
     """Runs and stores saved filters over the appeals of one database.
 
@@ -143,11 +155,15 @@ class AppealFilters:
         tab: str | None = None,
         after: PageKey | None = None,
         limit: int = 50,
-        order: Order = Order.NEWEST,
+        order: Order | str = Order.NEWEST,
         scope: ReadScope | None = None,
     ) -> Page[Appeal]:
-        """``limit`` appeals after ``after`` in ``order``; pass ``page.next`` for the next.
-        With ``scope``, only the appeals its reader may see."""
+        """``limit`` appeals after ``after`` in ``order`` (an :class:`Order` or its value, as
+        a request names it); pass ``page.next`` for the next. With ``scope``, only the
+        appeals its reader may see."""
+        order = _order(order)
+        if limit < 1:
+            raise ValidationError([Problem("limit", f"must be at least 1, not {limit}")])
         where, source = self._where(flt, tab, scope)
         query = sa.select(appeal).select_from(source).where(where)
         t = appeal.c
