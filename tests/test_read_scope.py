@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -131,3 +132,26 @@ def test_the_scope_of_a_reader_without_read_is_empty() -> None:
     assert engine.read_scope(engine.trusted("sec")) == ReadScope("sec", nothing=True)
     assert engine.read_scope(engine.trusted("mia")) is None
     assert engine.read_scope(engine.trusted("ann")) == ReadScope("ann", frozenset({"LINE"}))
+
+
+@BACKENDS
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(principal=principals)
+def test_overdue_client_history_and_reports_keep_to_the_scope(
+    world: World, principal: Principal
+) -> None:
+    engine, _, reads, everything = world
+    queues = engine.runtime.queues
+    seen = {a.id for a in everything if may_read(principal, a, queues)}
+    scope = engine.read_scope(principal)
+    later = MONDAY + timedelta(days=400)
+    overdue = {s.id for s in reads.overdue(later, limit=1000, scope=scope).items}
+    assert overdue == {
+        a.id
+        for a in everything
+        if a.id in seen and a.is_open and a.deadline is not None and a.deadline <= later
+    }
+    history = {s.id for s in reads.client_history(1, limit=1000, scope=scope).items}
+    assert history == seen
+    counted = reads.report(MONDAY - timedelta(days=1), later, by="queue", scope=scope)
+    assert sum(counted.values()) == len(seen)

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from crmcms.engine.obstacles import ReadScope
+from crmcms.errors import Problem, ValidationError
 from crmcms.model import Appeal
 from crmcms.storage.schema import OPEN, appeal, appeal_archive
 from crmcms.storage.sql.codec import appeal_from_row, to_utc
@@ -123,8 +124,9 @@ def _overdue_statements() -> dict[bool, Any]:
     return _keyset(query, (t.deadline, t.id), ("deadline", "id"), newer=False)
 
 
-def _history_statements() -> dict[tuple[bool, bool], Any]:
-    """Client history by (archived too, resuming after a key): one statement each.
+def _history_statements(scope: ReadScope | None = None) -> dict[tuple[bool, bool], Any]:
+    """Client history by (archived too, resuming after a key): one statement each, bounded
+    to what ``scope``'s reader may see when given.
 
     With the archive it is a UNION ALL ordered as a whole: each side is read in order from its
     own (client_id, registered_at) index and the two are merged, so a page costs one round
@@ -137,7 +139,8 @@ def _history_statements() -> dict[tuple[bool, bool], Any]:
         for table in (appeal, appeal_archive):
             t = table.c
             part = sa.select(*_summary(table)).where(
-                t.client_id == sa.bindparam("client", type_=t.client_id.type)
+                t.client_id == sa.bindparam("client", type_=t.client_id.type),
+                *visible(scope, table),
             )
             if resume:
                 bound = sa.tuple_(
@@ -205,14 +208,23 @@ class AppealReads:
         return _page(rows, limit, "deadline")
 
     def overdue(
-        self, now: datetime, *, after: PageKey | None = None, limit: int = 500
+        self,
+        now: datetime,
+        *,
+        after: PageKey | None = None,
+        limit: int = 500,
+        scope: ReadScope | None = None,
     ) -> Page[AppealSummary]:
-        """Open appeals whose deadline passed by ``now``, most overdue first."""
+        """Open appeals whose deadline passed by ``now``, most overdue first (with ``scope``,
+        those its reader may see)."""
         params: dict[str, Any] = {"now": to_utc(now), "limit": limit + 1}
         if after is not None:
             params.update(deadline=to_utc(after.deadline), id=after.id)
+        query = _OVERDUE[after is not None]
+        if scope is not None:
+            query = query.where(*visible(scope))
         with self.engine.connect() as conn:
-            rows = list(conn.execute(_OVERDUE[after is not None], params))
+            rows = list(conn.execute(query, params))
         return _page(rows, limit, "deadline")
 
     def client_history(
@@ -222,16 +234,19 @@ class AppealReads:
         before: PageKey | None = None,
         limit: int = 50,
         archived: bool = True,
+        scope: ReadScope | None = None,
     ) -> Page[AppealSummary]:
-        """A client's appeals, newest first; archived ones too unless ``archived=False``.
+        """A client's appeals, newest first; archived ones too unless ``archived=False``;
+        with ``scope``, those its reader may see.
 
         ``PageKey.deadline`` carries the registration time of the page's last appeal here.
         """
         params: dict[str, Any] = {"client": client_id, "limit": limit + 1}
         if before is not None:
             params.update(at=to_utc(before.deadline), id=before.id)
+        statements = _HISTORY if scope is None else _history_statements(scope)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(_HISTORY[archived, before is not None], params))
+            rows = list(conn.execute(statements[archived, before is not None], params))
         return _page(rows, limit, "registered_at")
 
     def stream(self, *, batch: int = 2000, archived: bool = False) -> Iterator[Appeal]:
@@ -250,17 +265,29 @@ class AppealReads:
                 last = rows[-1].id
 
     def report(
-        self, start: datetime, end: datetime, *, by: str = "topic", archived: bool = True
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        by: str = "topic",
+        archived: bool = True,
+        scope: ReadScope | None = None,
     ) -> dict[str, int]:
-        """Appeals registered in ``[start, end)`` counted by ``by`` (one of REPORT_FIELDS)."""
+        """Appeals registered in ``[start, end)`` counted by ``by`` (one of REPORT_FIELDS);
+        with ``scope``, only those its reader may see are counted."""
         if by not in REPORT_FIELDS:
-            raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(REPORT_FIELDS)}")
+            known = ", ".join(REPORT_FIELDS)
+            raise ValidationError([Problem("by", f"cannot group by {by!r}; choose one of {known}")])
         totals: dict[str, int] = {}
         for table in (appeal, appeal_archive) if archived else (appeal,):
             key = table.c[by]
             query = (
                 sa.select(key, sa.func.count())
-                .where(table.c.registered_at >= to_utc(start), table.c.registered_at < to_utc(end))
+                .where(
+                    table.c.registered_at >= to_utc(start),
+                    table.c.registered_at < to_utc(end),
+                    *visible(scope, table),
+                )
                 .group_by(key)
             )
             for value, count in self._rows(query):
