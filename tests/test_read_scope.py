@@ -76,7 +76,10 @@ BACKENDS = pytest.mark.parametrize(
 
 principals = st.builds(
     Principal,
-    login=st.one_of(st.sampled_from(LOGINS), st.text(max_size=12)),
+    # PostgreSQL text holds no NUL, so no login can (as with the scope test below).
+    login=st.one_of(
+        st.sampled_from(LOGINS), st.text(st.characters(exclude_characters="\x00"), max_size=12)
+    ),
     permissions=st.frozensets(st.sampled_from([Permission.READ, Permission.READ_ALL])),
 )
 
