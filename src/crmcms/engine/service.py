@@ -489,15 +489,10 @@ class Engine:
             raise AuthenticationError("this action is an operator's: pass its principal")
         return who, who.login
 
-    def _reader(self, operator: Acting | None) -> Principal | None:
-        """Whom a read is for: ``None`` (the system) only when left out where logins are
-        trusted, or given as :data:`~crmcms.model.SYSTEM`."""
-        return self.principal(operator)
-
     def read_scope(self, operator: Acting | None = None) -> ReadScope | None:
         """The bounds of what ``operator`` may read, for storage queries (saved filters,
         queue pages, reports): ``None`` when it may read everything."""
-        return read_scope(self._reader(operator), self.runtime.queues)
+        return read_scope(self.principal(operator), self.runtime.queues)
 
     def sla_clocks(
         self, appeal_id: int, *, now: datetime | None = None, operator: Acting | None = None
@@ -507,7 +502,7 @@ class Engine:
         return self.run(
             lambda tx: clocks_now(tx.uow, tx.catalog, tx.visible(appeal_id), tx.now),
             now=now,
-            principal=self._reader(operator),
+            principal=self.principal(operator),
         )
 
     def recompute_deadlines(
@@ -567,7 +562,7 @@ class Engine:
         """Open appeals overdue and at risk (a running clock due within ``within``), by queue,
         operator and topic, and the ``limit`` due first; counted by the storage query.
         Operators need the ``report`` and ``read_all`` permissions."""
-        who = self._reader(operator)
+        who = self.principal(operator)
         self._require(who, Permission.REPORT, "see the SLA view")
         self._require(who, Permission.READ_ALL, "see the SLA view of every queue")
         return self.run(lambda tx: sla_view(tx.uow, tx.now, within, queue, limit), now=now)
@@ -662,7 +657,7 @@ class Engine:
             tx.visible(appeal_id)
             return tx.uow.clocks.attempts(appeal_id)
 
-        return self.run(act, principal=self._reader(operator))
+        return self.run(act, principal=self.principal(operator))
 
     # --- Outbox ----------------------------------------------------------------------------
 
@@ -685,11 +680,11 @@ class Engine:
     # not exist, so an id tells nothing about other queues.
 
     def appeal(self, appeal_id: int, *, operator: Acting | None = None) -> Appeal:
-        return self.run(lambda tx: tx.visible(appeal_id), principal=self._reader(operator))
+        return self.run(lambda tx: tx.visible(appeal_id), principal=self.principal(operator))
 
     def contact(self, contact_id: int, *, operator: Acting | None = None) -> Contact:
         """The contact, for a reader who may see one of its appeals (or registered it)."""
-        who = self._reader(operator)
+        who = self.principal(operator)
 
         def act(tx: Tx) -> Contact:
             contact = tx.contact(contact_id)
@@ -706,7 +701,7 @@ class Engine:
         """Open appeals waiting in ``queue`` that the reader may see, earliest deadline
         first."""
         self.catalog.queue(queue)
-        who = self._reader(operator)
+        who = self.principal(operator)
         if who is not None:
             self._require(who, Permission.READ, f"read queue {queue}")
 
@@ -721,7 +716,7 @@ class Engine:
 
     def children(self, appeal_id: int, *, operator: Acting | None = None) -> list[Appeal]:
         """The appeal's children that the reader may see."""
-        who = self._reader(operator)
+        who = self.principal(operator)
 
         def act(tx: Tx) -> list[Appeal]:
             tx.visible(appeal_id)
@@ -732,7 +727,7 @@ class Engine:
 
     def history(self, appeal_id: int, *, operator: Acting | None = None) -> list[HistoryEvent]:
         """The appeal's history; readers need the ``read_history`` permission."""
-        who = self._reader(operator)
+        who = self.principal(operator)
         self._require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
 
         def act(tx: Tx) -> list[HistoryEvent]:
@@ -745,7 +740,7 @@ class Engine:
         self, appeal_id: int, moment: datetime, *, operator: Acting | None = None
     ) -> Appeal:
         """The appeal as it was at ``moment``, rebuilt from its history (``read_history``)."""
-        who = self._reader(operator)
+        who = self.principal(operator)
         self._require(who, Permission.READ_HISTORY, f"read the history of appeal {appeal_id}")
         return self.run(
             lambda tx: replay(tx.visible(appeal_id), tx.uow.history.for_appeal(appeal_id), moment),
@@ -756,5 +751,5 @@ class Engine:
         """The event that put the appeal in its queue, and the reason recorded with it."""
         return self.run(
             lambda tx: explain_queue(tx.visible(appeal_id), tx.uow.history.for_appeal(appeal_id)),
-            principal=self._reader(operator),
+            principal=self.principal(operator),
         )

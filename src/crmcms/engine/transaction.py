@@ -130,17 +130,13 @@ class Tx:
         """The appeal, if the action's principal may read it; one it may not read is as
         missing as one that does not exist, so an id tells nothing about other queues."""
         appeal = self.uow.appeals.get(appeal_id)
+        # Visibility first: a stale version must not tell that the appeal exists.
         if not may_read(self.principal, appeal, self.rt.queues):
             raise NotFoundError("appeal", appeal_id)
-        if expected_version is not None and appeal.version != expected_version:
-            raise ConcurrencyError("appeal", appeal_id, expected_version, appeal.version)
-        return appeal
+        return _versioned(appeal, expected_version)
 
     def appeal(self, appeal_id: int, expected_version: int | None = None) -> Appeal:
-        appeal = self.uow.appeals.get(appeal_id)
-        if expected_version is not None and appeal.version != expected_version:
-            raise ConcurrencyError("appeal", appeal_id, expected_version, appeal.version)
-        return appeal
+        return _versioned(self.uow.appeals.get(appeal_id), expected_version)
 
     def contact(self, contact_id: int) -> Contact:
         contacts = self._contacts
@@ -377,6 +373,13 @@ class Tx:
             if self.rt.event_hook.plain() != ():  # somebody observes, or pluggy must say
                 self.rt.publish(events)
             events.clear()
+
+
+def _versioned(appeal: Appeal, expected: int | None) -> Appeal:
+    """``appeal``, if it is at the ``expected`` version (any when ``None``)."""
+    if expected is not None and appeal.version != expected:
+        raise ConcurrencyError("appeal", appeal.id, expected, appeal.version)
+    return appeal
 
 
 def _merged(changes: Sequence[Change], more: Sequence[Change]) -> tuple[Change, ...]:
