@@ -5,6 +5,7 @@ an administrator, changed definitions."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -198,3 +199,47 @@ def test_the_stored_deadlines_are_always_the_clocks_and_the_history(
             assert appeal.deadline == found["resolution"].due
             if f"process:{appeal.process}" in found:
                 assert appeal.process_deadline == found[f"process:{appeal.process}"].due
+
+
+def test_a_recomputation_that_meets_a_concurrent_save_tries_its_batch_again() -> None:
+    from crmcms.errors import ConcurrencyError
+
+    engine, _, store = world("2d business")
+    appeal_id = register(engine)
+    later, _, _ = world("3d business", store)
+    conflicts = [2]  # the next two commits meet an operator's save of the same appeal
+
+    class Conflicting:
+        """A unit of work whose commit meets the conflicts still to come."""
+
+        def __init__(self) -> None:
+            self.inner = store.unit_of_work()
+
+        def __enter__(self) -> Conflicting:
+            self.inner.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.inner.__exit__(*exc)  # type: ignore[arg-type]
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def commit(self) -> None:
+            if conflicts[0]:
+                conflicts[0] -= 1
+                raise ConcurrencyError("appeal", appeal_id, 1, 2)
+            self.inner.commit()
+
+    factory: Any = Conflicting
+
+    later.runtime.uow_factory = factory
+    assert later.recompute_deadlines() == 1
+    assert later.appeal(appeal_id).deadline == MONDAY + timedelta(days=3)
+    # Three conflicts in a row give up, and the batch leaves nothing behind.
+    again, _, _ = world("4d business", store)
+    again.runtime.uow_factory = factory
+    conflicts[0] = 3
+    with pytest.raises(ConcurrencyError):
+        again.recompute_deadlines()
+    assert again.appeal(appeal_id).deadline == MONDAY + timedelta(days=3)
