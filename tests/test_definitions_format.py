@@ -284,3 +284,41 @@ def test_the_process_field_defaults_keep_old_documents_valid() -> None:
         ).moved_processes
         == {}
     )
+
+
+def test_a_ladder_is_written_a_level_a_line_with_its_comments_kept() -> None:
+    text = (
+        'route R "R" {\n'
+        "    topics: T\n"
+        "    first response: 1h {\n"
+        "        # early\n"
+        "        at 50%: notify olga  # half\n"
+        "        at +0: notify olga\n"
+        "    }\n"
+        '    process a "A" initial {\n'
+        "        deadline: 4h { at 50%: notify olga  at +0: notify olga }  # both\n"
+        "    }\n"
+        '    process b "B" final\n'
+        "}\n"
+    )
+    formatted = format_source(text)
+    assert formatted == (
+        'route R "R" {\n'
+        "    topics: T\n"
+        "    first response: 1h {\n"
+        "        # early\n"
+        "        at 50%: notify olga  # half\n"
+        "        at +0: notify olga\n"
+        "    }\n"
+        '    process a "A" initial {\n'
+        "        deadline: 4h {\n"
+        "            at 50%: notify olga\n"
+        "            at +0: notify olga\n"
+        "        }  # both\n"
+        "    }\n"
+        '    process b "B" final\n'
+        "}\n"
+    )
+    assert format_source(formatted) == formatted
+    one_level = "        deadline: 4h { at +0: notify olga }\n"
+    assert one_level in format_source(text.replace(text.splitlines()[8] + "\n", one_level))

@@ -12,9 +12,17 @@ from crmcms import hookspec
 from crmcms.errors import ConfigurationError, PluginError
 
 if TYPE_CHECKING:
+    from crmcms.dsl.definitions.plugin_functions import PluginFunctions
     from crmcms.dsl.rules.schema import RuleType, Schema, SchemaBuilder
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginManager", "hookimpl", "make_plugin_manager", "rule_schema"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginManager",
+    "hookimpl",
+    "make_plugin_manager",
+    "plugin_functions",
+    "rule_schema",
+]
 
 ENTRY_POINT_GROUP = "crmcms"
 
@@ -132,10 +140,24 @@ def rule_schema(
     return builder.build_schema()
 
 
+def plugin_functions(plugin_manager: pluggy.PluginManager) -> PluginFunctions:
+    """The business functions and handler actions these plugins provide, by name: what
+    ``crmcms check`` holds the ``call`` of handlers and escalation levels to."""
+    from crmcms.dsl.definitions.plugin_functions import PluginFunctions
+
+    hook = plugin_manager.hook
+    business = _call("crmcms_business_functions", hook.crmcms_business_functions)
+    actions = _call("crmcms_handler_actions", hook.crmcms_handler_actions)
+    return PluginFunctions.of(
+        (name for group in business for name in group or ()),
+        (name for group in actions for name in group or ()),
+    )
+
+
 def _call(hook: str, run: Callable[[], Any]) -> Any:
     try:
         return run()
     except (ConfigurationError, PluginError):
         raise
     except Exception as exc:  # a plugin's bug should name the hook, not look like ours
-        raise PluginError("<rule schema>", hook, f"{type(exc).__name__}: {exc}") from exc
+        raise PluginError("<plugins>", hook, f"{type(exc).__name__}: {exc}") from exc

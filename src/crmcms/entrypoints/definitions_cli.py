@@ -10,11 +10,20 @@ import click
 
 from crmcms.dsl.definitions.formatter import format_source
 from crmcms.dsl.definitions.loader import check_paths, definition_files, load_catalog
+from crmcms.dsl.definitions.plugin_functions import PluginFunctions
 from crmcms.dsl.definitions.route_graph import render_dot, route_dot, route_mermaid
 from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import DslError
 
-__all__ = ["PATHS", "check", "definition_paths", "fmt", "graph", "installed_schema"]
+__all__ = [
+    "PATHS",
+    "check",
+    "definition_paths",
+    "fmt",
+    "graph",
+    "installed_functions",
+    "installed_schema",
+]
 
 PATHS = click.argument(
     "paths", nargs=-1, type=click.Path(exists=True, path_type=Path), required=False
@@ -35,6 +44,13 @@ def installed_schema() -> Schema:
     return rule_schema(make_plugin_manager())
 
 
+def installed_functions() -> PluginFunctions:
+    """The business functions and handler actions the installed plugins provide."""
+    from crmcms.plugins import make_plugin_manager, plugin_functions
+
+    return plugin_functions(make_plugin_manager())
+
+
 @click.command()
 @PATHS
 def check(paths: tuple[Path, ...]) -> None:
@@ -44,7 +60,7 @@ def check(paths: tuple[Path, ...]) -> None:
     with status 1 if there is any.
     """
     files = definition_paths(paths)
-    problems = check_paths(files, schema=installed_schema())
+    problems = check_paths(files, schema=installed_schema(), functions=installed_functions())
     for problem in problems:
         click.echo(problem.render(), err=True)
     if problems:

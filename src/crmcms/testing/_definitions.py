@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from crmcms.model.attributes import AttributeDef
 from crmcms.model.common import ClientCategory, MailingList, Priority, Rule
 from crmcms.model.dictionaries import Dictionary, DictionaryItem, DictionaryKind
+from crmcms.model.escalations import EscalationAction, EscalationLevel, LevelAction
 from crmcms.model.messages import MessageTemplate
 from crmcms.model.notifications import NotificationKind
 from crmcms.model.people import Operator, Role
@@ -453,7 +454,36 @@ def deadlines(draw: st.DrawFn) -> Deadline:
         warn_before=warn if warn and warn.total_seconds() > 0 else None,
         notify=draw(st.lists(codes(), max_size=2).map(tuple)),
         escalate_to=draw(st.lists(codes(), max_size=2).map(tuple)),
+        ladder=draw(st.lists(st.integers(0, 100), max_size=3).map(sorted).flatmap(_ladder)),
     )
+
+
+def _ladder(shares: list[int]) -> st.SearchStrategy[tuple[EscalationLevel, ...]]:
+    """Levels at ``shares`` of the time allowed (so in the order they fire)."""
+    action = st.one_of(
+        st.builds(
+            EscalationAction,
+            st.just(LevelAction.NOTIFY),
+            st.lists(codes(), min_size=1, max_size=2).map(tuple),
+        ),
+        st.builds(EscalationAction, st.just(LevelAction.RAISE_PRIORITY), value=codes()),
+        st.builds(EscalationAction, st.just(LevelAction.MOVE_TO_QUEUE), value=codes()),
+        st.builds(
+            EscalationAction,
+            st.just(LevelAction.CALL),
+            value=st.sampled_from(("record_risk", "billing.export")),
+        ),
+    )
+    levels = [
+        st.builds(
+            EscalationLevel,
+            st.lists(action, min_size=1, max_size=2).map(tuple),
+            share=st.just(share),
+            in_working_time=st.booleans(),
+        )
+        for share in shares
+    ]
+    return st.tuples(*levels)
 
 
 def attribute_overrides(*, attribute: str | None = None) -> st.SearchStrategy[AttributeOverride]:

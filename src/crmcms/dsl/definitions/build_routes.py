@@ -9,6 +9,7 @@ from typing import Any
 from crmcms.dsl.definitions.ast import Decl, Item, Ref
 from crmcms.dsl.definitions.catalog_draft import CatalogDraft
 from crmcms.dsl.definitions.checks import Condition
+from crmcms.dsl.definitions.plugin_functions import BUILTIN_HANDLER_ACTIONS
 from crmcms.dsl.rules.unparse import quote, unparse
 from crmcms.model import (
     AttributeOverride,
@@ -57,7 +58,10 @@ class RouteBuilder:
             if isinstance(written, Item):  # a short form: notify CODES, call NAME
                 action, args = self.short_action(written, what)
             else:
-                action, arguments = written
+                named, arguments = written
+                action = named.code
+                if action not in BUILTIN_HANDLER_ACTIONS:
+                    self.draft.ref("handler action", named, what)
                 args = {}
                 for key, node in arguments:
                     self.draft.index.conditions.append(Condition(node, scope, what, boolean=False))
@@ -74,7 +78,8 @@ class RouteBuilder:
         ``notify(to: ["A", "B"])`` (one code: ``to: "A"``), ``escalate`` the same, and
         ``call NAME`` is ``call(function: "NAME")``. Recipients are checked as references."""
         if written.key == "call":
-            return "call", {"function": quote(written.values[0].code)}
+            function = self.draft.ref("business function", written.values[0], what)
+            return "call", {"function": quote(function)}
         codes = [self.draft.ref("recipient", r, what) for r in written.values]
         if len(codes) == 1:
             return written.key, {"to": quote(codes[0])}
@@ -151,7 +156,10 @@ class RouteBuilder:
         if written.key == "move_to_queue":
             code = self.draft.ref("queue", written.values[0], what)
             return EscalationAction(LevelAction.MOVE_TO_QUEUE, value=code)
-        return EscalationAction(LevelAction.CALL, value=str(written.values[0]))
+        function = self.draft.ref(
+            "business function", Ref(str(written.values[0]), written.span), what
+        )
+        return EscalationAction(LevelAction.CALL, value=function)
 
     def route(self, decl: Decl) -> None:
         code = decl.code.code

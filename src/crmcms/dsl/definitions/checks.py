@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from crmcms.dsl.definitions.ast import Ref
+from crmcms.dsl.definitions.plugin_functions import PluginFunctions
 from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.builtins import builtin_schema
 from crmcms.dsl.rules.checker import Checker
@@ -98,11 +99,13 @@ def run_checks(
     *,
     only_references: bool = False,
     schema: Schema | None = None,
+    functions: PluginFunctions | None = None,
 ) -> None:
     """Add every problem of ``catalog`` to ``index.problems``; rules are checked against
-    ``schema`` (the built-in one if not given) with the catalog's attributes and rules."""
+    ``schema`` (the built-in one if not given) with the catalog's attributes and rules, and
+    the functions handlers and escalation levels call against ``functions`` if given."""
     before = len(index.problems)
-    _check_references(catalog, index)
+    _check_references(catalog, index, functions)
     _check_cycles(catalog, index)
     if only_references:
         return
@@ -155,10 +158,22 @@ def _known(catalog: Catalog) -> dict[str, set[str]]:
     }
 
 
-def _check_references(catalog: Catalog, index: LoadIndex) -> None:
+def _check_references(
+    catalog: Catalog, index: LoadIndex, functions: PluginFunctions | None = None
+) -> None:
     known = _known(catalog)
+    if functions is not None:
+        known["business function"] = set(functions.business)
+        known["handler action"] = set(functions.handler_actions())
     for kind, ref, context in index.refs:
-        if kind.startswith("attribute of "):
+        if kind in _PLUGIN_KINDS and functions is None:
+            continue  # named by plugins the check was not given: known only when called
+        if kind in _PLUGIN_KINDS:
+            pool = known[kind]
+            shown = f"no installed plugin provides {kind} {ref.code!r}" + (
+                f" (in {context})" if context else ""
+            )
+        elif kind.startswith("attribute of "):
             topic = kind.removeprefix("attribute of ")
             try:
                 pool = {e.code for e in catalog.effective_attributes(topic)}
@@ -171,6 +186,9 @@ def _check_references(catalog: Catalog, index: LoadIndex) -> None:
             shown = f"unknown {what} {ref.code!r}" + (f" in {context}" if context else "")
         if ref.code not in pool:
             index.error(shown, ref.span, did_you_mean(ref.code, pool))
+
+
+_PLUGIN_KINDS = frozenset({"business function", "handler action"})
 
 
 def _check_cycles(catalog: Catalog, index: LoadIndex) -> None:

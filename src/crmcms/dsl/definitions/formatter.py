@@ -112,8 +112,12 @@ def _deadline(item: Item) -> str:
     for o in options:
         if o.key == "business":
             parts.append("business")
+        elif o.key == "ladder" and len(o.values) == 1:
+            parts.append("{ " + _level(o.values[0]) + " }")
         elif o.key == "ladder":
-            parts.append("{ " + "  ".join(_level(level) for level in o.values) + " }")
+            # A level a line, as a block: the closing brace back at the statement's indent.
+            levels = "".join(f"\n{_level(level)}" for level in o.values)
+            parts.append("{" + levels + "\n" + _CLOSING + "}")
         elif o.key == "priority_limit":
             parts.append(f"priority {_ref(o.values[0])} {format_duration_literal(o.values[1])}")
         elif o.key == "warn":
@@ -132,7 +136,7 @@ def _handler(item: Item) -> str:
         return f"on {_ref(event)}{label}: {written.key} {what}"
     action, arguments = written
     args = ", ".join(f"{_ref(k)}: {unparse(v)}" for k, v in arguments)
-    return f"on {_ref(event)}{label}: {action}({args})"
+    return f"on {_ref(event)}{label}: {action.code}({args})"
 
 
 def _text(value: str) -> str:
@@ -195,6 +199,18 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
     return f"{key}: {_refs(values)}"
 
 
+_CLOSING = "\x00"
+"""Starts a line of a statement's text that closes its block: written at the statement's
+indent, not as a continuation (no text of a definition holds a NUL)."""
+
+
+def _continued(pad: str, line: str) -> str:
+    """A statement's later line, indented under ``pad``."""
+    if line.startswith(_CLOSING):
+        return pad + line.removeprefix(_CLOSING)
+    return pad + INDENT + line if line else ""
+
+
 def _intervals(intervals: tuple[Any, ...]) -> str:
     return ", ".join(str(i) for i in intervals) or "none"
 
@@ -232,6 +248,19 @@ def _header(decl: Decl, cond: Condition = unparse) -> str:
         own = "" if decl.option("anonymous") else f"{code} "
         return f"transition {own}{_ref(source)} -> {_ref(target)}{name}{tail}"
     return f"{decl.kind} {code}{name}{tail}"
+
+
+def _ladder_lines(values: tuple[Any, ...]) -> list[int]:
+    """The source lines of a deadline's ladder written a level a line (each level's, then
+    the closing brace's), or none."""
+    for value in values:
+        if not isinstance(value, tuple):
+            continue
+        for option in value:
+            if isinstance(option, Item) and option.key == "ladder" and len(option.values) > 1:
+                close = option.span.end_line or option.span.line
+                return [level.span.line for level in option.values] + [close]
+    return []
 
 
 def _conditions(values: tuple[Any, ...]) -> Iterator[ast.Node]:
@@ -286,6 +315,10 @@ class _Printer:
         """
         if line is None:
             return build(unparse), [], 0
+        ladder = _ladder_lines(parts)
+        if ladder:
+            # a level a line: each stands on its source line, the closing brace on its own
+            return build(unparse), ladder, ladder[-1]
         end = max((n.span.end_line or n.span.line for n in _conditions(parts)), default=line)
         if end <= line:
             written = build(unparse)
@@ -329,7 +362,7 @@ class _Printer:
             if top:
                 self._separate(0, True)
             first_line, *rest = text.split("\n")
-            self.out.extend([pad + first_line, *(pad + INDENT + r if r else "" for r in rest)])
+            self.out.extend([pad + first_line, *(_continued(pad, r) for r in rest)])
             return
         comments = self.comments
         while comments and comments[0][0] < line:
@@ -343,7 +376,8 @@ class _Printer:
         pieces = text.split("\n")
         above: list[str] = []
         for k, piece in enumerate(pieces):
-            indent = pad if k == 0 else pad + INDENT
+            indent = pad if k == 0 or piece.startswith(_CLOSING) else pad + INDENT
+            piece = piece.removeprefix(_CLOSING)
             stop = bounds[k + 1] if k + 1 < len(pieces) else max(end, line) + 1
             # In the piece's lines: a comment trailing its text stays there (one; others go
             # above it); a comment on a line of its own goes above the next piece, or above

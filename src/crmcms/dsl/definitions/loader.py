@@ -13,6 +13,7 @@ from crmcms.dsl.definitions.ast import SourceFile
 from crmcms.dsl.definitions.build_catalog import CatalogBuilder
 from crmcms.dsl.definitions.checks import LoadIndex, run_checks
 from crmcms.dsl.definitions.parser import parse_definitions
+from crmcms.dsl.definitions.plugin_functions import PluginFunctions
 from crmcms.dsl.keywords import DECLARATION_STARTS
 from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import DefinitionError, DslError
@@ -50,19 +51,27 @@ def _read(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
 
 
 def check_sources(
-    sources: Mapping[str, str], *, schema: Schema | None = None
+    sources: Mapping[str, str],
+    *,
+    schema: Schema | None = None,
+    functions: PluginFunctions | None = None,
 ) -> tuple[Catalog | None, list[DslError]]:
     """Parse, build and check texts keyed by file name: the catalog (if it could be built)
     and every problem found, sorted by position. Rules are checked against ``schema`` (the
-    built-in one if not given; pass :func:`crmcms.plugins.rule_schema` for plugins')."""
-    return _load(sources, check=True, schema=schema)
+    built-in one if not given; pass :func:`crmcms.plugins.rule_schema` for plugins'), and
+    the business functions and handler actions named against ``functions`` when given
+    (:func:`crmcms.plugins.plugin_functions`)."""
+    return _load(sources, check=True, schema=schema, functions=functions)
 
 
 def check_paths(
-    paths: Iterable[str | os.PathLike[str]], *, schema: Schema | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    schema: Schema | None = None,
+    functions: PluginFunctions | None = None,
 ) -> list[DslError]:
     """Every problem in the definition files (directories searched for ``*.crm``)."""
-    return check_sources(_read(paths), schema=schema)[1]
+    return check_sources(_read(paths), schema=schema, functions=functions)[1]
 
 
 def load_catalog_text(
@@ -103,7 +112,11 @@ def load_catalog(
 
 
 def _load(
-    sources: Mapping[str, str], *, check: bool, schema: Schema | None = None
+    sources: Mapping[str, str],
+    *,
+    check: bool,
+    schema: Schema | None = None,
+    functions: PluginFunctions | None = None,
 ) -> tuple[Catalog | None, list[DslError]]:
     files: list[SourceFile] = []
     problems: list[DslError] = []
@@ -116,14 +129,16 @@ def _load(
     catalog = CatalogBuilder(index).build(files)
     if catalog is not None and check:
         if problems:
-            _check_without_broken_files(catalog, index, schema)
+            _check_without_broken_files(catalog, index, schema, functions)
         else:
-            run_checks(catalog, index, schema=schema)
+            run_checks(catalog, index, schema=schema, functions=functions)
     problems += index.problems
     return (catalog if not problems else None), _sorted(problems)
 
 
-def _check_without_broken_files(catalog: Catalog, index: LoadIndex, schema: Schema | None) -> None:
+def _check_without_broken_files(
+    catalog: Catalog, index: LoadIndex, schema: Schema | None, functions: PluginFunctions | None
+) -> None:
     """The checks of the files that parsed, while another file has a syntax error.
 
     A reference into the broken file would look unknown, and every check after the
@@ -131,9 +146,9 @@ def _check_without_broken_files(catalog: Catalog, index: LoadIndex, schema: Sche
     without the broken one; otherwise only what the builder found in them is reported.
     """
     trial = attrs.evolve(index, problems=[])
-    run_checks(catalog, trial, only_references=True)
+    run_checks(catalog, trial, only_references=True, functions=functions)
     if not trial.problems:
-        run_checks(catalog, index, schema=schema)
+        run_checks(catalog, index, schema=schema, functions=functions)
 
 
 # A declaration that starts a line (as `crmcms fmt` lays them out) is where parsing can resume.

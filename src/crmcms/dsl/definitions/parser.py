@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import attrs
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, VisitError
 from lark.visitors import merge_transformers
@@ -386,7 +387,9 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     def ladder(self, items: list[Any]) -> Item:
         levels = tuple(i for i in items if isinstance(i, Item))
-        return Item("ladder", token_span(items[0]), levels)
+        # From brace to brace: the layout puts the comments among the levels back there.
+        opened, closed = token_span(items[0]), token_span(items[-1])
+        return Item("ladder", attrs.evolve(opened, end_line=closed.line), levels)
 
     def level(self, items: list[Any]) -> Item:
         at: Item = items[0]
@@ -420,7 +423,8 @@ class _DefinitionBuilder(Transformer[Token, Any]):
 
     def level_call(self, items: list[Token]) -> Item:
         names = [str(t) for t in items[1:]]
-        return Item("call", token_span(items[0]), (".".join(names),))
+        # Spanned at the function's name: a check of plugin functions points there.
+        return Item("call", token_span(items[1]), (".".join(names),))
 
     def target_code(self, items: list[Ref]) -> Item:
         return Item("code", items[0].span, (items[0],))
@@ -457,10 +461,10 @@ class _DefinitionBuilder(Transformer[Token, Any]):
         name = unquote(str(items[1])) if len(items) == 3 else None
         return Item("on", event.span, (event, name, items[-1]))
 
-    def action(self, items: list[Any]) -> tuple[str, tuple[tuple[Ref, ast.Node], ...]]:
-        names = [str(t) for t in items if isinstance(t, Token) and t.type in _ACTION_WORDS]
+    def action(self, items: list[Any]) -> tuple[Ref, tuple[tuple[Ref, ast.Node], ...]]:
+        words = [t for t in items if isinstance(t, Token) and t.type in _ACTION_WORDS]
         args = tuple(a for a in items if isinstance(a, tuple))
-        return ".".join(names), args
+        return Ref(".".join(map(str, words)), token_span(words[0])), args
 
     # Short forms of the built-in actions: an item keyed by the action, holding the codes
     # written (the loader makes the arguments; the formatter writes them back as written).

@@ -114,7 +114,7 @@ def _handlers(handlers: tuple[Handler, ...]) -> list[Item]:
             "on",
             _r(h.event.value),
             h.name or None,
-            (h.action, tuple((_r(k), _expr(v)) for k, v in h.arguments.items())),
+            (_r(h.action), tuple((_r(k), _expr(v)) for k, v in h.arguments.items())),
         )
         for h in handlers
     ]
