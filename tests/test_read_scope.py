@@ -17,6 +17,7 @@ from tests.test_engine_permissions import DEFINITIONS, LOGINS, MONDAY, register
 from crmcms import Client, Engine, Permission, Principal
 from crmcms.dsl import load_catalog_text
 from crmcms.engine import ReadScope, may_read
+from crmcms.errors import ValidationError
 from crmcms.model import Appeal
 from crmcms.plugins import make_plugin_manager
 from crmcms.storage.sql import AppealFilters, AppealReads, SqlStore
@@ -76,9 +77,10 @@ BACKENDS = pytest.mark.parametrize(
 
 principals = st.builds(
     Principal,
-    # PostgreSQL text holds no NUL, so no login can (as with the scope test below).
+    # No login holds a control character: a Principal refuses one (tested below).
     login=st.one_of(
-        st.sampled_from(LOGINS), st.text(st.characters(exclude_characters="\x00"), max_size=12)
+        st.sampled_from(LOGINS),
+        st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=12),
     ),
     permissions=st.frozensets(st.sampled_from([Permission.READ, Permission.READ_ALL])),
 )
@@ -158,3 +160,10 @@ def test_overdue_client_history_and_reports_keep_to_the_scope(
     assert history == seen
     counted = reads.report(MONDAY - timedelta(days=1), later, by="queue", scope=scope)
     assert sum(counted.values()) == len(seen)
+
+
+@pytest.mark.parametrize("login", ["olga\x00", "ol\nga", "\x7f"])
+def test_a_principal_whose_login_holds_a_control_character_is_refused(login: str) -> None:
+    with pytest.raises(ValidationError, match="control character") as refused:
+        Principal(login)
+    assert [p.code for p in refused.value.problems] == ["login"]

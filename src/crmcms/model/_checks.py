@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
 from crmcms.errors import Problem, ValidationError
 
-__all__ = ["duplicates", "require_code", "unique_codes"]
+__all__ = ["control_characters", "duplicates", "require_code", "unique_codes"]
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (NUL among them, which no PostgreSQL
+    text can hold): never part of a code or a login."""
+    return _CONTROLS.search(text) is not None
 
 
 def duplicates(codes: Iterable[object]) -> list[object]:
@@ -30,4 +39,8 @@ def require_code(kind: str, code: str) -> None:
         raise ValidationError(
             [Problem("code", f"{kind} code {code!r} must be non-blank without outer spaces")],
             subject=kind,
+        )
+    if control_characters(code):
+        raise ValidationError(
+            [Problem("code", f"{kind} code {code!r} holds a control character")], subject=kind
         )

@@ -13,6 +13,8 @@ from datetime import datetime
 
 import attrs
 
+from crmcms.errors import Problem, ValidationError
+from crmcms.model._checks import control_characters
 from crmcms.model.people import Operator, Role
 
 __all__ = [
@@ -153,6 +155,14 @@ class Principal:
     system: bool = False
     """The system itself (the SLA monitor, the outbox relay): every permission, no queue
     bounds, and no operator in the catalog."""
+
+    def __attrs_post_init__(self) -> None:
+        if control_characters(self.login):
+            # refused here, where it is made, rather than by the database it is bound for
+            raise ValidationError(
+                [Problem("login", f"{self.login!r} holds a control character")],
+                subject="principal",
+            )
 
     def may(self, permission: Permission) -> bool:
         return permission in self.permissions
