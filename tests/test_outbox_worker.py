@@ -48,6 +48,41 @@ def statuses(store: SqlStore) -> Counter[OutboxStatus]:
         return Counter(m.status for m in uow.outbox.find(limit=100_000))
 
 
+class _Log:
+    """A worker's stderr, read as it comes by a thread of its own: a pipe nobody drains
+    would block a worker that logs much, and a read waiting for a line that never comes
+    would block the test."""
+
+    def __init__(self, worker: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._read, args=(worker,), daemon=True)
+        self.thread.start()
+
+    def _read(self, worker: subprocess.Popen[str]) -> None:
+        assert worker.stderr is not None
+        for line in worker.stderr:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def text(self) -> str:
+        with self.changed:
+            return "".join(self.lines)
+
+    def wait_for(self, line: str, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: any(line in got for got in self.lines) or not self.thread.is_alive(),
+                timeout,
+            ) and any(line in got for got in self.lines)
+
+
+_LOGS: dict[int, _Log] = {}
+
+
 def start_worker(
     url: str, *args: str, delay: float = 0.0, start_delay: float = 0.0
 ) -> subprocess.Popen[str]:
@@ -72,39 +107,46 @@ def start_worker(
         "--no-deadlines",
         *args,
     ]
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    worker = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
+    _LOGS[worker.pid] = _Log(worker)
+    return worker
 
 
-def wait_started(worker: subprocess.Popen[str], line: str = "started on") -> str:
-    """Read the worker's stderr up to the line holding ``line``; what it read. A worker
+def wait_started(
+    worker: subprocess.Popen[str], line: str = "started on", timeout: float = 90.0
+) -> str:
+    """Wait until the worker's stderr holds ``line``; what it wrote so far. A worker
     signalled before that may be still loading plugins or connecting."""
-    assert worker.stderr is not None
-    read = []
-    for got in worker.stderr:
-        read.append(got)
-        if line in got:
-            return "".join(read)
+    log = _LOGS[worker.pid]
+    if log.wait_for(line, timeout):
+        return log.text()
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGUSR1)  # what it is stuck on, into the log
+        time.sleep(1.0)
+        worker.kill()
     worker.wait(timeout=30)
-    pytest.fail(f"the worker exited ({worker.returncode}) before {line!r}:\n{''.join(read)}")
+    log.thread.join(timeout=10)
+    pytest.fail(f"the worker ({worker.returncode}) wrote no {line!r}:\n{log.text()}")
 
 
-def stop_worker(worker: subprocess.Popen[str], timeout: float = 60.0, *, read: str = "") -> str:
-    """SIGTERM, then the worker's stderr once it has exited (after ``read``, what
-    :func:`wait_started` read of it); a worker still running after ``timeout`` seconds fails
-    the test with the stacks of its threads."""
+def stop_worker(worker: subprocess.Popen[str], timeout: float = 60.0) -> str:
+    """SIGTERM, then the worker's whole stderr once it has exited; a worker still running
+    after ``timeout`` seconds fails the test with the stacks of its threads."""
+    log = _LOGS[worker.pid]
     worker.send_signal(signal.SIGTERM)
     try:
-        _, err = worker.communicate(timeout=timeout)
-        err = read + err
+        worker.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         worker.send_signal(signal.SIGUSR1)
         time.sleep(1.0)
         worker.kill()
-        _, err = worker.communicate(timeout=30)
-        pytest.fail(f"the worker did not stop within {timeout} s of SIGTERM:\n{err}")
-    return err
+        worker.wait(timeout=30)
+        log.thread.join(timeout=10)
+        pytest.fail(f"the worker did not stop within {timeout} s of SIGTERM:\n{log.text()}")
+    log.thread.join(timeout=10)
+    return log.text()
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -122,7 +164,10 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
     for process in started:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
+        log = _LOGS.pop(process.pid, None)
+        if log is not None:
+            log.thread.join(timeout=10)
 
 
 def leased_by(store: SqlStore, pid: int) -> int:
@@ -148,7 +193,7 @@ def test_two_workers_share_the_outbox_and_a_killed_one_loses_nothing(
     doomed = start_worker(postgres_url, *args, delay=0.01)
     survivor = start_worker(postgres_url, *args, delay=0.01)
     workers += [doomed, survivor]
-    started = wait_started(survivor)
+    wait_started(survivor)
 
     def doomed_mid_batch() -> bool:
         mine = [w for _, w in received(db) if w == doomed.pid]
@@ -161,7 +206,7 @@ def test_two_workers_share_the_outbox_and_a_killed_one_loses_nothing(
     assert orphaned > 0  # its batch was left leased, to be taken over when the lease expires
 
     wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == total, 90, "every delivery")
-    err = stop_worker(survivor, read=started)
+    err = stop_worker(survivor)
     assert survivor.returncode == 0, err
 
     seen = Counter(d for d, _ in received(db))
@@ -208,10 +253,11 @@ def test_two_workers_on_sqlite_never_deliver_a_message_twice(
     pair = [start_worker(url, "--batch", "5", "--poll", "0.1") for _ in range(2)]
     workers += pair
     # Both running before the first may deliver everything alone.
-    started = [wait_started(worker) for worker in pair]
+    for worker in pair:
+        wait_started(worker)
     wait_for(lambda: statuses(store)[OutboxStatus.DELIVERED] == 100, 90, "every delivery")
-    for worker, read in zip(pair, started, strict=True):
-        err = stop_worker(worker, read=read)
+    for worker in pair:
+        err = stop_worker(worker)
         assert worker.returncode == 0, err
     seen = Counter(d for d, _ in received(store.engine))
     assert seen == Counter({f"<outbox-{i}.crmcms@test>": 1 for i in ids})
@@ -237,9 +283,9 @@ def test_sigterm_stops_a_worker_cleanly_and_hands_its_batch_back(
     queue(store, 40)
     worker = start_worker(url, "--batch", "40", "--poll", "0.2", delay=0.05)
     workers.append(worker)
-    started = wait_started(worker)
+    wait_started(worker)
     wait_for(lambda: len(received(store.engine)) >= 3, 60, "the worker to be delivering")
-    err = stop_worker(worker, read=started)
+    err = stop_worker(worker)
     assert worker.returncode == 0, err
     assert "worker stopped" in err
     seen = received(store.engine)
@@ -263,9 +309,9 @@ def test_sigterm_during_start_up_stops_a_worker_cleanly_having_claimed_nothing(
     queue(store, 5)
     worker = start_worker(url, *(["--once"] if once else []), start_delay=120)
     workers.append(worker)
-    read = wait_started(worker, "receiver loading")  # its plugins are loading
+    wait_started(worker, "receiver loading")  # its plugins are loading
     began = time.monotonic()
-    err = stop_worker(worker, read=read)
+    err = stop_worker(worker)
     assert worker.returncode == 0, err
     assert time.monotonic() - began < 60  # it did not sit out the plugin's start-up
     assert "SIGTERM during start-up: stopped" in err
