@@ -169,10 +169,7 @@ class SqlClocks:
     def fired(self, appeal_id: int) -> set[tuple[str, int, int]]:
         stored = self._fired_read.get(appeal_id)
         if stored is None:
-            t = sla_fired.c
-            query = sa.select(t.clock, t.cycle, t.level).where(t.appeal_id == appeal_id)
-            rows = self._uow.connection().execute(query)
-            stored = self._fired_read[appeal_id] = {(str(r[0]), int(r[1]), int(r[2])) for r in rows}
+            stored = self._read_levels(appeal_id)[0]
         staged = {
             (f["clock"], f["cycle"], f["level"])
             for f in self.fired_new
@@ -194,31 +191,45 @@ class SqlClocks:
     def attempts(self, appeal_id: int) -> list[SlaAttempt]:
         found = self._attempts_read.get(appeal_id)
         if found is None:
-            found = self._attempts_read[appeal_id] = self._read_attempts(appeal_id)
+            found = self._read_levels(appeal_id)[1]
         staged = {k: a for k, a in self.attempts_new.items() if k[0] == appeal_id}
         both = {**found, **staged}
         return [both[k] for k in sorted(both)]
 
-    def _read_attempts(self, appeal_id: int) -> dict[tuple[int, str, int, int], SlaAttempt]:
-        t = sla_attempt.c
-        query = sa.select(sla_attempt).where(t.appeal_id == appeal_id)
-        found = {}
-        for r in self._uow.connection().execute(query):
-            m = r._mapping
-            failed_at = to_utc(m["failed_at"])
+    def _read_levels(
+        self, appeal_id: int
+    ) -> tuple[set[tuple[str, int, int]], dict[tuple[int, str, int, int], SlaAttempt]]:
+        """The appeal's fired levels and failed attempts, in one round trip: whoever asks
+        for one (the clocks' refresh after every action) asks for the other too."""
+        f, t = sla_fired.c, sla_attempt.c
+        fired = sa.select(
+            sa.literal(0).label("failed"),
+            f.clock,
+            f.cycle,
+            f.level,
+            # typed as the attempts' columns: a union reads its rows by the first select
+            sa.type_coerce(sa.null(), t.attempts.type).label("attempts"),
+            sa.type_coerce(sa.null(), t.error.type).label("error"),
+            f.fired_at.label("failed_at"),
+            sa.type_coerce(sa.null(), t.retry_at.type).label("retry_at"),
+        ).where(f.appeal_id == appeal_id)
+        failed = sa.select(
+            sa.literal(1), t.clock, t.cycle, t.level, t.attempts, t.error, t.failed_at, t.retry_at
+        ).where(t.appeal_id == appeal_id)
+        levels: set[tuple[str, int, int]] = set()
+        attempts: dict[tuple[int, str, int, int], SlaAttempt] = {}
+        for r in self._uow.connection().execute(sa.union_all(fired, failed)):
+            key = (str(r[1]), int(r[2]), int(r[3]))
+            if not r[0]:
+                levels.add(key)
+                continue
+            failed_at = to_utc(r[6])
             assert failed_at is not None
-            made = SlaAttempt(
-                int(m["appeal_id"]),
-                str(m["clock"]),
-                int(m["cycle"]),
-                int(m["level"]),
-                int(m["attempts"]),
-                str(m["error"]),
-                failed_at,
-                to_utc(m["retry_at"]),
+            attempts[(appeal_id, *key)] = SlaAttempt(
+                appeal_id, *key, int(r[4]), str(r[5]), failed_at, to_utc(r[7])
             )
-            found[(made.appeal_id, made.clock, made.cycle, made.level)] = made
-        return found
+        self._fired_read[appeal_id], self._attempts_read[appeal_id] = levels, attempts
+        return levels, attempts
 
     def record_attempt(self, attempt: SlaAttempt) -> None:
         key = (attempt.appeal_id, attempt.clock, attempt.cycle, attempt.level)

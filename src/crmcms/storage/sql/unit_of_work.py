@@ -180,6 +180,9 @@ class _Appeals(_Part):
         self.changed: dict[int, Appeal] = {}
         self.base_versions: dict[int, int] = {}
         """The stored version each changed appeal was read at; the commit checks it again."""
+        self.read_versions: dict[int, int] = {}
+        """The version each appeal had when this unit read it: an update checks against it
+        at once, and the commit's conditional write checks the row again."""
         self.fresh: set[int] = set()
 
     def next_id(self) -> int:
@@ -206,11 +209,18 @@ class _Appeals(_Part):
         rows = self._rows(sa.select(appeal).where(appeal.c.id == appeal_id))
         if not rows:
             raise NotFoundError("appeal", appeal_id)
-        return appeal_from_row(rows[0])
+        found = appeal_from_row(rows[0])
+        self.read_versions[appeal_id] = found.version
+        return found
 
     def update(self, item: Appeal) -> StoredAppeal:
         staged = self.new.get(item.id) or self.changed.get(item.id)
-        current = staged.version if staged is not None else self._stored_version(item.id)
+        if staged is not None:
+            current: int | None = staged.version
+        elif item.id in self.read_versions:
+            current = self.read_versions[item.id]
+        else:
+            current = self._stored_version(item.id)
         if current is None or current != item.version:
             raise ConcurrencyError("appeal", item.id, item.version, current)
         item.version += 1
