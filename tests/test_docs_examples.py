@@ -20,6 +20,7 @@ GUIDES = [
     "sla.md",
     "calendars.md",
     "security.md",
+    "attachments.md",
 ]
 
 

@@ -9,7 +9,7 @@ answer before it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -108,6 +108,16 @@ def crmcms_handler_actions() -> Mapping[str, Callable[[HandlerCall], object]]:
     Each is called like a business function, with one ``crmcms.HandlerCall``;
     raising aborts and rolls back the workflow action that ran the handler.
     """
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def crmcms_file_store() -> Any:
+    """The file store attachments' bytes go to, for an engine made without one: an object
+    with the methods of ``crmcms.engine.file_store.FileStore`` (typed loosely here, below
+    the engine), or ``None``. The first plugin answering wins."""
 
 
 # --- Notifications and events ---------------------------------------------------------------

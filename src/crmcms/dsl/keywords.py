@@ -43,7 +43,7 @@ DEFINITION_WORDS: frozenset[str] = frozenset(
             "merge common moved process initial final keep inherit transition automatic deadline",
             "business warn notify escalate on incoming outgoing any",
             "event subject html",
-            "timezone holidays working none mon tue wed thu fri sat sun",
+            "timezone holidays working none mon tue wed thu fri sat sun attachments",
         )
     ).split()
 )

@@ -17,6 +17,7 @@ from crmcms.engine.credentials import (
     SessionRecord,
 )
 from crmcms.engine.deadlines import add_business_time, calendar_for, due_at, is_business_day
+from crmcms.engine.file_store import FileStore, FileTooLarge
 from crmcms.engine.handlers import BUILTIN_ACTIONS, HandlerCall
 from crmcms.engine.history import QueueExplanation
 from crmcms.engine.limits import Limits
@@ -34,6 +35,7 @@ from crmcms.engine.obstacles import (
 from crmcms.engine.policy import AttributePolicy, AttributeState, is_empty
 from crmcms.engine.ports import (
     AppealRepository,
+    AttachmentRepository,
     ContactRepository,
     DictionaryQueries,
     HistoryRepository,
@@ -56,6 +58,7 @@ __all__ = [
     "UNCHANGED",
     "AppealDraft",
     "AppealRepository",
+    "AttachmentRepository",
     "AttributePolicy",
     "AttributeState",
     "AuditEvent",
@@ -70,6 +73,8 @@ __all__ = [
     "DeliveryReport",
     "DictionaryQueries",
     "Engine",
+    "FileStore",
+    "FileTooLarge",
     "HandlerCall",
     "HistoryRepository",
     "IdempotencyRecord",

@@ -39,6 +39,8 @@ class Limits:
     """Appeals one bulk call acts on."""
     request_size: int = attrs.field(default=1_000_000, validator=_positive)
     """Characters of all the texts of one request together."""
+    attachment_size: int = attrs.field(default=25_000_000, validator=_positive)
+    """Bytes of one attached file (a topic's ``attachments:`` limit may lower it)."""
 
     def check(
         self,

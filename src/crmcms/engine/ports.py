@@ -11,6 +11,7 @@ import attrs
 
 from crmcms.model import (
     Appeal,
+    Attachment,
     Contact,
     Dictionary,
     HistoryEvent,
@@ -25,6 +26,7 @@ from crmcms.model import (
 
 __all__ = [
     "AppealRepository",
+    "AttachmentRepository",
     "ClockRepository",
     "ContactRepository",
     "DictionaryQueries",
@@ -186,6 +188,29 @@ class ClockRepository(Protocol):
         recomputing every appeal's clocks walks through, batch by batch."""
 
 
+class AttachmentRepository(Protocol):
+    """The records of files attached to appeals; the bytes are a file store's."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids are never reused, even when the unit of work rolls back."""
+
+    def add(self, attachment: Attachment) -> None:
+        """Stage a new attachment record."""
+
+    def get(self, attachment_id: int) -> Attachment:
+        """The attachment (staged ones included); unknown raises NotFoundError."""
+
+    def for_appeal(self, appeal_id: int) -> list[Attachment]:
+        """The appeal's attachments, oldest first (this unit's staged changes included)."""
+
+    def remove(self, attachment_id: int) -> None:
+        """Stage the removal of a record; unknown raises NotFoundError."""
+
+    def referenced(self, sha256s: Collection[str]) -> set[str]:
+        """Which of the contents are still attached somewhere (committed records): the
+        others may go from the file store."""
+
+
 class IdempotencyRepository(Protocol):
     """Outcomes of external calls by idempotency key."""
 
@@ -288,6 +313,9 @@ class UnitOfWork(Protocol):
 
     @property
     def clocks(self) -> ClockRepository: ...
+
+    @property
+    def attachments(self) -> AttachmentRepository: ...
 
     def __enter__(self) -> Self: ...
 

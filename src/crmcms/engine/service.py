@@ -6,17 +6,19 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import attrs
 import pluggy
 
 from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
+from crmcms.engine import attachments as files
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk import BulkResult, run_bulk
 from crmcms.engine.clock_store import clocks_now, recompute_appeal
+from crmcms.engine.file_store import FileStore
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
 from crmcms.engine.limits import Limits
 from crmcms.engine.obstacles import ReadScope, may_read, read_scope, require
@@ -37,6 +39,7 @@ from crmcms.errors import (
 )
 from crmcms.model import (
     Appeal,
+    Attachment,
     AuditKind,
     Catalog,
     Contact,
@@ -94,6 +97,7 @@ class Engine:
         limits: Limits | None = None,
         audit: AuditLog | None = None,
         dictionary_queries: DictionaryQueries | None = None,
+        file_store: FileStore | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -107,7 +111,8 @@ class Engine:
         operator with its catalog roles, and leaving ``operator`` out acts as the system (for
         scripts, tests and single-user tools). Without it, every action needs a principal,
         and acting as the system needs :data:`~crmcms.model.SYSTEM`. ``limits`` bounds what
-        one request may carry (:class:`~crmcms.engine.limits.Limits`)."""
+        one request may carry (:class:`~crmcms.engine.limits.Limits`). ``file_store`` keeps
+        attached files (a plugin's ``crmcms_file_store`` if not given)."""
         self.limits = limits or Limits()
         self.audit = audit
         """Where refused actions are recorded (``refused`` audit events), if anywhere."""
@@ -117,6 +122,8 @@ class Engine:
             from crmcms.plugins import make_plugin_manager
 
             plugins = make_plugin_manager()
+        self.file_store = file_store or plugins.hook.crmcms_file_store()
+        """Where attached files' bytes live (``None``: attaching is refused)."""
         rules = RuleBook(catalog, engine_schema(plugins, catalog))
         rules.compile_all()
         self.runtime = Runtime(
@@ -481,6 +488,54 @@ class Engine:
         self.limits.check(
             subject, texts=texts, values=[d.values for d in drafts], drafts=len(drafts)
         )
+
+    # --- Attachments -------------------------------------------------------------------------
+
+    def attach(
+        self,
+        appeal_id: int,
+        operator: Acting,
+        name: str,
+        content: BinaryIO | Iterable[bytes],
+        *,
+        media_type: str | None = None,
+    ) -> Attachment:
+        """Attach a file to an open appeal: ``content`` (a binary file or byte chunks) is
+        streamed to the file store, never held whole. The name is made safe (no path, no
+        control characters); ``media_type`` (guessed from the name if not given) must match
+        the content's signature where it has one. A file over the topic's limit or
+        :attr:`Limits.attachment_size` is refused as soon as it passes it, storing nothing."""
+        who, _ = self._acting(operator)
+        return files.attach(self, who, appeal_id, name, content, media_type)
+
+    def attachments(self, appeal_id: int, *, operator: Acting | None = None) -> list[Attachment]:
+        """The appeal's attachments, oldest first."""
+        return files.list_attachments(self, self.principal(operator), appeal_id)
+
+    def open_attachment(
+        self, attachment_id: int, *, operator: Acting | None = None
+    ) -> tuple[Attachment, BinaryIO]:
+        """An attachment and its content, as a binary file the caller reads and closes."""
+        return files.open_attachment(self, self.principal(operator), attachment_id)
+
+    def remove_attachment(self, attachment_id: int, operator: Acting) -> Attachment:
+        """Remove an attachment: the operator who added it may (with ``handle``), anybody
+        else needs ``manage_attachments``. History keeps the name."""
+        who, _ = self._acting(operator)
+        return files.remove_attachment(self, who, attachment_id)
+
+    def collect_files(
+        self,
+        *,
+        grace: timedelta = timedelta(hours=1),
+        now: datetime | None = None,
+        operator: Acting | None = None,
+    ) -> list[str]:
+        """Delete the stored contents no attachment holds any more, left alone for
+        ``grace`` (so uploads under way keep theirs); the SHA-256 of each deleted. Ages are
+        the file store's, so ``now`` is the wall clock's unless given."""
+        when = now if now is not None else _utc_now()
+        return files.collect_files(self, self.principal(operator), grace, when)
 
     def _acting(self, operator: Acting) -> tuple[Principal, str]:
         """An operator's principal and login, for actions the system does not take."""

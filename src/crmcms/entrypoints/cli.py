@@ -7,6 +7,7 @@ import sys
 import click
 
 from crmcms import __version__
+from crmcms.entrypoints.attachments_cli import attachments
 from crmcms.entrypoints.audit_cli import audit
 from crmcms.entrypoints.calendar_cli import calendar
 from crmcms.entrypoints.db_cli import db, dev
@@ -55,6 +56,7 @@ for _command in (
     audit,
     sla,
     calendar,
+    attachments,
 ):
     cli.add_command(_command)
 

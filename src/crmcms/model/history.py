@@ -30,6 +30,10 @@ class HistoryKind(enum.Enum):
     CLOSED = "closed"
     REOPENED = "reopened"
     ARCHIVED = "archived"
+    ATTACHED = "attached"
+    """A file was attached: the change ``attachment`` holds its name."""
+    DETACHED = "detached"
+    """An attachment was removed: the change ``attachment`` held its name."""
 
 
 # No ``__weakref__`` slot: nothing needs weak references to history, and without it the

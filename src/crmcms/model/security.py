@@ -58,6 +58,8 @@ class Permission(enum.StrEnum):
     ADMINISTER_QUEUES = "administer_queues"
     """Administer the queues one is an administrator of."""
     MANAGE_SYSTEM_PROBLEMS = "manage_system_problems"
+    MANAGE_ATTACHMENTS = "manage_attachments"
+    """Remove any attachment of an appeal one may read, whoever added it."""
     ADMINISTER_SECURITY = "administer_security"
     """Manage passwords, sessions and read the audit."""
     ADMINISTER = "administer"
@@ -80,6 +82,7 @@ _QUEUE_ADMINISTRATOR = _OPERATOR | {
     Permission.CHANGE_DEADLINES,
     Permission.BULK,
     Permission.ADMINISTER_QUEUES,
+    Permission.MANAGE_ATTACHMENTS,
 }
 _MANAGER = frozenset(
     {

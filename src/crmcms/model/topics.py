@@ -104,9 +104,21 @@ class Topic:
     attributes: tuple[AttributeDef, ...] = ()
     attribute_groups: tuple[AttributeGroup, ...] = ()
     active: bool = True
+    attachment_limit: int | None = None
+    """The largest file, in bytes, an appeal on the topic may have attached; ``None``: the
+    engine's limit (:attr:`crmcms.Limits.attachment_size`), which also caps this one."""
 
     def __attrs_post_init__(self) -> None:
         require_code("topic", self.code)
+        if self.attachment_limit is not None and self.attachment_limit < 1:
+            raise ValidationError(
+                [
+                    Problem(
+                        "attachment_limit", f"must be at least 1 byte, not {self.attachment_limit}"
+                    )
+                ],
+                subject=f"topic {self.code}",
+            )
         _check_attributes("topic", self.code, self.attributes, self.attribute_groups)
 
     def attribute(self, code: str) -> AttributeDef:

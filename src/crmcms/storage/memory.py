@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
+
+import attrs
 
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.engine.records import replace_staged
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import (
     Appeal,
+    Attachment,
     Contact,
     HistoryEvent,
     OutboxMessage,
@@ -55,6 +58,7 @@ class MemoryStore:
         self.fired: dict[tuple[int, str, int, int], datetime] = {}
         self.attempts: dict[tuple[int, str, int, int], SlaAttempt] = {}
         """Escalation levels that failed while firing, by (appeal, clock, cycle, level)."""
+        self.attachments: dict[int, Attachment] = {}
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
@@ -62,6 +66,7 @@ class MemoryStore:
         self.appeal_ids = itertools.count(1)
         self.event_ids = itertools.count(1)
         self.message_ids = itertools.count(1)
+        self.attachment_ids = itertools.count(1)
         self.idle: list[MemoryUnitOfWork] = []
         """Units of work left, with nothing staged, for the next actions to take again."""
 
@@ -375,6 +380,69 @@ class _Clocks:
         self.reset()
 
 
+class _Attachments:
+    __slots__ = ("_store", "new", "next_id", "removed")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.new: dict[int, Attachment] = {}
+        self.removed: set[int] = set()
+        self.next_id: Callable[[], int] = store.attachment_ids.__next__
+
+    @property
+    def staged(self) -> bool:
+        return bool(self.new or self.removed)
+
+    def reset(self) -> None:
+        self.new.clear()
+        self.removed.clear()
+
+    def add(self, attachment: Attachment) -> None:
+        if attachment.id in self.new or attachment.id in self._store.attachments:
+            raise StorageError(f"attachment {attachment.id} is already stored")
+        self.new[attachment.id] = attrs.evolve(attachment)
+
+    def _visible(self) -> dict[int, Attachment]:
+        found = {**self._store.attachments, **self.new}
+        for gone in self.removed:
+            found.pop(gone, None)
+        return found
+
+    def get(self, attachment_id: int) -> Attachment:
+        found = self._visible().get(attachment_id)
+        if found is None:
+            raise NotFoundError("attachment", attachment_id)
+        return attrs.evolve(found)
+
+    def for_appeal(self, appeal_id: int) -> list[Attachment]:
+        return [
+            attrs.evolve(a) for _, a in sorted(self._visible().items()) if a.appeal_id == appeal_id
+        ]
+
+    def remove(self, attachment_id: int) -> None:
+        self.get(attachment_id)
+        if self.new.pop(attachment_id, None) is None:
+            self.removed.add(attachment_id)
+
+    def referenced(self, sha256s: Collection[str]) -> set[str]:
+        wanted = set(sha256s)
+        with self._store.lock:
+            return {a.sha256 for a in self._store.attachments.values() if a.sha256 in wanted}
+
+    def conflict(self) -> int | None:
+        """An attachment removed here that another unit of work removed meanwhile."""
+        stored = self._store.attachments
+        return next((gone for gone in self.removed if gone not in stored), None)
+
+    def write(self) -> None:
+        """Inside the commit, under the store's lock."""
+        stored = self._store.attachments
+        for gone in self.removed:
+            stored.pop(gone, None)
+        stored.update(self.new)
+        self.reset()
+
+
 class MemoryUnitOfWork:
     """A transaction over a :class:`MemoryStore`: writes are staged here until commit.
 
@@ -386,6 +454,7 @@ class MemoryUnitOfWork:
     __slots__ = (
         "_store",
         "appeals",
+        "attachments",
         "clocks",
         "contacts",
         "history",
@@ -403,6 +472,7 @@ class MemoryUnitOfWork:
         self.idempotency = _Idempotency(store)
         self.outbox = MemoryOutbox(store.outbox, store.lock, store.message_ids.__next__)
         self.clocks = _Clocks(store, self.appeals)
+        self.attachments = _Attachments(store)
         self.idle = False
         """Whether it is among the store's idle units of work."""
         self.inside = False
@@ -433,6 +503,7 @@ class MemoryUnitOfWork:
             or self.idempotency.new
             or self.outbox
             or self.clocks.staged
+            or self.attachments.staged
         ):
             self.rollback()
         idle = self._store.idle
@@ -443,7 +514,13 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         appeals, events = self.appeals, self.history.new
         changed, new = appeals.changed, appeals.new
-        if new or self.contacts.new or self.idempotency.new or self.outbox:
+        if (
+            new
+            or self.contacts.new
+            or self.idempotency.new
+            or self.outbox
+            or self.attachments.staged
+        ):
             self._commit_all()
         elif changed or events or self.clocks.staged:
             # The usual action: appeals it read and changed, and their history events.
@@ -487,6 +564,10 @@ class MemoryUnitOfWork:
             stored = store.appeals
             self._check_versions(stored)
             self._check_fired()
+            gone = self.attachments.conflict()
+            if gone is not None:
+                self.rollback()
+                raise ConcurrencyError("attachment", gone, 1, None)
             if keys.new:
                 for key in keys.new:
                     if key in store.idempotency:
@@ -512,6 +593,8 @@ class MemoryUnitOfWork:
                 self.outbox.write()
             if self.clocks.staged:
                 self.clocks.write()
+            if self.attachments.staged:
+                self.attachments.write()
 
     def _check_fired(self) -> None:
         """Refuse (and roll back) if a level fired here was fired meanwhile elsewhere."""
@@ -535,6 +618,8 @@ class MemoryUnitOfWork:
             self.outbox.reset()
         if self.clocks.staged:
             self.clocks.reset()
+        if self.attachments.staged:
+            self.attachments.reset()
 
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:

@@ -264,6 +264,11 @@ def topics(
         attributes=attributes,
         attribute_groups=tuple(blocks),
         active=draw(st.booleans()),
+        attachment_limit=draw(
+            st.none()
+            | st.integers(1, 10**10)
+            | st.integers(1, 999).map(lambda n: n * 1000 ** draw(st.integers(1, 3)))
+        ),
     )
 
 

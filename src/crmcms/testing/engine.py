@@ -12,6 +12,7 @@ from crmcms.engine import Engine, Notification
 from crmcms.engine.context import party_data
 from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
+from crmcms.storage.files import MemoryFileStore
 from crmcms.storage.memory import MemoryStore
 
 __all__ = ["FakeBilling", "ManualClock", "in_memory_engine", "make_engine"]
@@ -100,7 +101,8 @@ def in_memory_engine(
 ) -> Engine:
     """An engine on a fresh in-memory store (the installed plugins unless ``plugins`` is
     given, the wall clock unless ``clock`` is) that delivers each action's notifications
-    right after it commits, so a test sees them as soon as the action returns."""
+    right after it commits, so a test sees them as soon as the action returns; attached
+    files are kept in memory."""
     store = MemoryStore()
     if clock is None:
         return Engine(
@@ -109,6 +111,7 @@ def in_memory_engine(
             plugins=plugins,
             deliver_after_commit=True,
             trust_logins=True,
+            file_store=MemoryFileStore(),
         )
     return Engine(
         catalog,
@@ -117,6 +120,7 @@ def in_memory_engine(
         clock=clock,
         deliver_after_commit=True,
         trust_logins=True,
+        file_store=MemoryFileStore(),
     )
 
 

@@ -383,8 +383,13 @@ class CatalogBuilder:
                 attributes=tuple(attributes),
                 attribute_groups=tuple(blocks),
                 active=self.draft.active(decl),
+                attachment_limit=self.attachment_limit(decl),
             ),
         )
+
+    def attachment_limit(self, decl: Decl) -> int | None:
+        item = self.draft.single(decl, "attachments")
+        return None if item is None else int(item.values[0])
 
     def attribute_group(
         self, decl: Decl, codes: tuple[str, ...], scope: tuple[str, ...]

@@ -14,6 +14,7 @@ from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
 from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.unparse import chain, format_duration_literal, quote, unparse
 from crmcms.model.calendars import WEEKDAY_NAMES
+from crmcms.model.files import format_size
 
 __all__ = ["INDENT", "format_code", "format_source", "print_definitions"]
 
@@ -163,6 +164,8 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             return "addresses: " + ", ".join(quote(v) for v in values)
         case "timezone":
             return f"timezone: {quote(values[0])}"
+        case "attachments":
+            return f"attachments: {format_size(values[0])}"
         case "hours":
             first, last, intervals = values
             days = WEEKDAY_NAMES[first] + ("" if first == last else f"..{WEEKDAY_NAMES[last]}")

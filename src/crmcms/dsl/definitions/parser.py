@@ -30,6 +30,7 @@ from crmcms.dsl.rules.schema import parse_duration_literal
 from crmcms.dsl.syntax_errors import SyntaxErrors, condition_examples
 from crmcms.errors import DslError, SourceSpan, ValidationError
 from crmcms.model.calendars import WEEKDAY_NAMES, WorkingInterval
+from crmcms.model.files import parse_size
 
 __all__ = ["definitions_parser", "parse_definitions", "text_block"]
 
@@ -286,6 +287,9 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     mask = _string_item("mask")
     regex = _string_item("regex")
     attr_description = _string_item("description")
+
+    def attachment_limit(self, items: list[Token]) -> Item:
+        return Item("attachments", token_span(items[-1]), (parse_size(str(items[-1])),))
 
     def computed_default(self, items: list[ast.Node]) -> Item:
         return Item("computed", items[0].span, (items[0],))

@@ -258,6 +258,8 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
         yield _d("group", g.code, g.name, _inactive(g.active) + _ref_item("parent", g.parent), body)
     for t in c.topics:
         topic_body: list[Decl | Item] = [*_desc(t.description)]
+        if t.attachment_limit is not None:
+            topic_body.append(_i("attachments", t.attachment_limit))
         topic_body += [_attribute(a) for a in t.attributes]
         for block in t.attribute_groups:
             options = [_i("display", block.display.value)]

@@ -8,11 +8,12 @@ import time
 import sqlalchemy as sa
 
 from crmcms.errors import StorageError
-from crmcms.storage.schema import appeal, contact, history, id_counter, outbox
+from crmcms.storage.schema import appeal, attachment, contact, history, id_counter, outbox
 
 __all__ = ["COUNTERS", "IdAllocator", "bump_counters", "ensure_counter", "reserve_ids"]
 
 COUNTERS: dict[str, sa.Table] = {
+    "attachment": attachment,
     "contact": contact,
     "appeal": appeal,
     "event": history,

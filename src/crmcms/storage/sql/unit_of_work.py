@@ -17,6 +17,7 @@ from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
 from crmcms.model import Appeal, Catalog, Contact, HistoryEvent, StoredAppeal, copy_appeal
 from crmcms.storage.database import create_engine
 from crmcms.storage.schema import OPEN, appeal, contact, history, idempotency, outbox
+from crmcms.storage.sql.attachments import SqlAttachments
 from crmcms.storage.sql.binding import (
     drop_attribute_indexes,
     index_attributes,
@@ -423,6 +424,7 @@ class SqlUnitOfWork:
         self.idempotency = _Idempotency(self)
         self.outbox = SqlOutbox(self)
         self.clocks = SqlClocks(self)
+        self.attachments = SqlAttachments(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -479,6 +481,8 @@ class SqlUnitOfWork:
                 if messages.new and writes.wake is not None:
                     conn.execute(writes.wake)
             self.clocks.write(conn)
+            if self.attachments:
+                self.attachments.write(conn)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()
