@@ -21,6 +21,7 @@ GUIDES = [
     "calendars.md",
     "security.md",
     "attachments.md",
+    "notes.md",
 ]
 
 

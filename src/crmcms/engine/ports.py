@@ -15,6 +15,9 @@ from crmcms.model import (
     Contact,
     Dictionary,
     HistoryEvent,
+    Note,
+    NoteRevision,
+    NoteSubject,
     OutboxMessage,
     OutboxStatus,
     SlaAttempt,
@@ -33,6 +36,7 @@ __all__ = [
     "HistoryRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "NoteRepository",
     "OutboxRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -211,6 +215,29 @@ class AttachmentRepository(Protocol):
         others may go from the file store."""
 
 
+class NoteRepository(Protocol):
+    """Notes on clients, subscribers and contact persons, with every version of each."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids are never reused, even when the unit of work rolls back."""
+
+    def add(self, note: Note) -> None:
+        """Stage a new note (version 1) and its first revision."""
+
+    def get(self, note_id: int) -> Note:
+        """The note, deleted or not (staged changes included); unknown raises NotFoundError."""
+
+    def update(self, note: Note, revision: NoteRevision) -> None:
+        """Stage ``note`` in place of the stored one, whose version must be
+        ``note.version - 1`` (else ConcurrencyError, here or at commit), and its revision."""
+
+    def of(self, subjects: Collection[tuple[NoteSubject, int]]) -> list[Note]:
+        """The notes not deleted on any of ``subjects``, pinned first, then newest first."""
+
+    def revisions(self, note_id: int) -> list[NoteRevision]:
+        """Every version of the note, oldest first."""
+
+
 class IdempotencyRepository(Protocol):
     """Outcomes of external calls by idempotency key."""
 
@@ -316,6 +343,9 @@ class UnitOfWork(Protocol):
 
     @property
     def attachments(self) -> AttachmentRepository: ...
+
+    @property
+    def notes(self) -> NoteRepository: ...
 
     def __enter__(self) -> Self: ...
 

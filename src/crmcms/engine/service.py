@@ -14,6 +14,7 @@ import pluggy
 from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine import attachments as files
+from crmcms.engine import notes as notebook
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk import BulkResult, run_bulk
@@ -45,6 +46,10 @@ from crmcms.model import (
     Contact,
     Direction,
     HistoryEvent,
+    Note,
+    NoteRevision,
+    NoteSubject,
+    NoteVisibility,
     Permission,
     Principal,
     SlaAttempt,
@@ -69,8 +74,12 @@ def _utc_now() -> datetime:
 
 @attrs.frozen
 class ContactRegistration:
+    """A registered contact, its appeals, and the pinned notes on what it is about (its
+    client, subscriber and contact person) that the operator may read."""
+
     contact: Contact
     appeals: tuple[Appeal, ...]
+    pinned_notes: tuple[Note, ...] = ()
 
 
 class Engine:
@@ -266,7 +275,7 @@ class Engine:
                 comment=comment,
             )
             made = appeals.register_appeals(tx, contact.id, login, drafts)
-            return ContactRegistration(contact, tuple(made))
+            return ContactRegistration(contact, tuple(made), notebook.pinned_notes(tx, contact))
 
         return self.run(act, principal=who)
 
@@ -487,6 +496,74 @@ class Engine:
             texts[f"appeals[{i}].description"] = draft.description
         self.limits.check(
             subject, texts=texts, values=[d.values for d in drafts], drafts=len(drafts)
+        )
+
+    # --- Notes -------------------------------------------------------------------------------
+
+    def add_note(
+        self,
+        operator: Acting,
+        subject: NoteSubject,
+        subject_id: int,
+        text: str,
+        *,
+        visibility: NoteVisibility = NoteVisibility.TEAM,
+        pinned: bool = False,
+    ) -> Note:
+        """Write a note on a client, subscriber or contact person (which its directory must
+        know); needs ``handle``. A pinned note comes back with every contact registered for
+        its subject (:attr:`ContactRegistration.pinned_notes`)."""
+        who, _ = self._acting(operator)
+        self.limits.check(f"note on {subject.value} {subject_id}", texts={"text": text})
+        return self.run(
+            lambda tx: notebook.add_note(tx, subject, subject_id, text, visibility, pinned),
+            principal=who,
+        )
+
+    def edit_note(
+        self,
+        note_id: int,
+        operator: Acting,
+        *,
+        text: str | None = None,
+        visibility: NoteVisibility | None = None,
+        pinned: bool | None = None,
+        expected_version: int | None = None,
+    ) -> Note:
+        """Change a note (its author only); the earlier version stays as a revision."""
+        who, _ = self._acting(operator)
+        self.limits.check(f"note {note_id}", texts={"text": text or ""})
+        return self.run(
+            lambda tx: notebook.edit_note(
+                tx,
+                note_id,
+                text=text,
+                visibility=visibility,
+                pinned=pinned,
+                expected_version=expected_version,
+            ),
+            principal=who,
+        )
+
+    def delete_note(self, note_id: int, operator: Acting) -> Note:
+        """Delete a note (its author only): gone from every list, kept in its history."""
+        who, _ = self._acting(operator)
+        return self.run(lambda tx: notebook.delete_note(tx, note_id), principal=who)
+
+    def notes(
+        self, subject: NoteSubject, subject_id: int, *, operator: Acting | None = None
+    ) -> list[Note]:
+        """The notes on one client, subscriber or contact person that ``operator`` may
+        read: pinned first, then the newest first."""
+        return self.run(
+            lambda tx: notebook.notes_of(tx, [(subject, subject_id)]),
+            principal=self.principal(operator),
+        )
+
+    def note_history(self, note_id: int, *, operator: Acting | None = None) -> list[NoteRevision]:
+        """Every version of a note, oldest first, the deletion included."""
+        return self.run(
+            lambda tx: notebook.note_history(tx, note_id), principal=self.principal(operator)
         )
 
     # --- Attachments -------------------------------------------------------------------------

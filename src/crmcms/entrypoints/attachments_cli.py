@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from crmcms.engine import Engine
     from crmcms.model import Principal
 
-__all__ = ["attachments"]
+__all__ = ["FILES_OPTION", "attachments", "engine_on"]
 
 FILES_OPTION = click.option(
     "--files",
@@ -40,7 +40,7 @@ AS_OPTION = click.option(
 
 
 @contextmanager
-def _engine(url: str | None, files: Path) -> Iterator[Engine]:
+def engine_on(url: str | None, files: Path) -> Iterator[Engine]:
     """An engine on the database's published catalog, keeping files under ``files`` (or
     where a plugin's file store says)."""
     from crmcms.engine import Engine
@@ -79,7 +79,7 @@ def list_files(url: str | None, files: Path, appeal_id: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    with _engine(url, files) as engine:
+    with engine_on(url, files) as engine:
         found = engine.attachments(appeal_id, operator=_who(engine, None))
     table = Table(title=f"Attachments of appeal {appeal_id}")
     for column in ("Id", "Name", "Type", "Size", "Added by", "Added at", "SHA-256"):
@@ -117,7 +117,7 @@ def add(
     """Attach the file PATH to appeal APPEAL_ID (with a progress bar as it uploads)."""
     import rich.progress
 
-    with _engine(url, files) as engine:
+    with engine_on(url, files) as engine:
         who = _who(engine, login)
         with rich.progress.open(path, "rb", description=f"Uploading {path.name}") as stream:
             made = engine.attach(appeal_id, who, name or path.name, stream, media_type=media_type)
@@ -137,7 +137,7 @@ def add(
 )
 def get(url: str | None, files: Path, attachment_id: int, output: Path | None) -> None:
     """Write the content of attachment ATTACHMENT_ID to a file."""
-    with _engine(url, files) as engine:
+    with engine_on(url, files) as engine:
         found, stream = engine.open_attachment(attachment_id, operator=_who(engine, None))
     with stream:
         if output is not None and str(output) == "-":
@@ -156,7 +156,7 @@ def get(url: str | None, files: Path, attachment_id: int, output: Path | None) -
 @click.argument("attachment_id", type=int)
 def remove(url: str | None, files: Path, login: str | None, attachment_id: int) -> None:
     """Remove attachment ATTACHMENT_ID (its content goes at the next gc if unused)."""
-    with _engine(url, files) as engine:
+    with engine_on(url, files) as engine:
         gone = engine.remove_attachment(attachment_id, _who(engine, login))
     click.echo(f"removed attachment {gone.id} ({gone.file_name}) of appeal {gone.appeal_id}")
 
@@ -174,6 +174,6 @@ def remove(url: str | None, files: Path, login: str | None, attachment_id: int) 
 def gc(url: str | None, files: Path, older: str) -> None:
     """Delete stored contents that no attachment holds any more."""
     grace: timedelta = parse_age(older)
-    with _engine(url, files) as engine:
+    with engine_on(url, files) as engine:
         gone = engine.collect_files(grace=grace, operator=_who(engine, None))
     click.echo(f"deleted {len(gone)} unattached file{'s' if len(gone) != 1 else ''}")

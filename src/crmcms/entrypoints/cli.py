@@ -13,6 +13,7 @@ from crmcms.entrypoints.calendar_cli import calendar
 from crmcms.entrypoints.db_cli import db, dev
 from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
+from crmcms.entrypoints.notes_cli import notes
 from crmcms.entrypoints.outbox_cli import outbox
 from crmcms.entrypoints.rules_cli import rule
 from crmcms.entrypoints.sla_cli import sla
@@ -57,6 +58,7 @@ for _command in (
     sla,
     calendar,
     attachments,
+    notes,
 ):
     cli.add_command(_command)
 

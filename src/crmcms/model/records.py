@@ -20,7 +20,9 @@ __all__ = [
     "Attachment",
     "Contact",
     "Note",
+    "NoteRevision",
     "NoteSubject",
+    "NoteVisibility",
     "ProblemState",
     "StoredAppeal",
     "SystemProblem",
@@ -293,9 +295,22 @@ class NoteSubject(enum.Enum):
     CONTACT_PERSON = "contact_person"
 
 
+class NoteVisibility(enum.Enum):
+    """Who reads a note besides its author."""
+
+    PRIVATE = "private"
+    """Its author only."""
+    TEAM = "team"
+    """Operators who work in a queue with the author (members or administrators)."""
+    ALL = "all"
+    """Every operator who may read."""
+
+
 @attrs.define(kw_only=True)
 class Note:
-    """Free text about a client, subscriber or contact person."""
+    """Free text about a client, subscriber or contact person; a pinned one is shown
+    whenever a contact is registered for its subject. Edits and deletion keep every earlier
+    version (:class:`NoteRevision`); a deleted note is gone from every list."""
 
     id: int
     subject: NoteSubject
@@ -303,6 +318,26 @@ class Note:
     text: str
     author: str
     created_at: datetime
+    visibility: NoteVisibility = NoteVisibility.TEAM
+    pinned: bool = False
+    version: int = 1
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    deleted: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class NoteRevision:
+    """One version of a note as it was written: the first, each edit, the deletion."""
+
+    note_id: int
+    version: int
+    text: str
+    visibility: NoteVisibility
+    pinned: bool
+    deleted: bool
+    by: str
+    at: datetime
 
 
 class ProblemState(enum.Enum):

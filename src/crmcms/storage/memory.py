@@ -11,6 +11,7 @@ from typing import Self
 
 import attrs
 
+from crmcms.engine.notes import first_revision, sorted_notes
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.engine.records import replace_staged
 from crmcms.errors import ConcurrencyError, NotFoundError, StorageError
@@ -19,6 +20,9 @@ from crmcms.model import (
     Attachment,
     Contact,
     HistoryEvent,
+    Note,
+    NoteRevision,
+    NoteSubject,
     OutboxMessage,
     SlaAttempt,
     SlaClock,
@@ -59,6 +63,8 @@ class MemoryStore:
         self.attempts: dict[tuple[int, str, int, int], SlaAttempt] = {}
         """Escalation levels that failed while firing, by (appeal, clock, cycle, level)."""
         self.attachments: dict[int, Attachment] = {}
+        self.notes: dict[int, Note] = {}
+        self.note_revisions: dict[int, list[NoteRevision]] = {}
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
@@ -67,6 +73,7 @@ class MemoryStore:
         self.event_ids = itertools.count(1)
         self.message_ids = itertools.count(1)
         self.attachment_ids = itertools.count(1)
+        self.note_ids = itertools.count(1)
         self.idle: list[MemoryUnitOfWork] = []
         """Units of work left, with nothing staged, for the next actions to take again."""
 
@@ -443,6 +450,77 @@ class _Attachments:
         self.reset()
 
 
+class _Notes:
+    __slots__ = ("_store", "base", "next_id", "staged_notes", "staged_revisions")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.staged_notes: dict[int, Note] = {}
+        self.base: dict[int, int] = {}
+        """The stored version each note changed here had (0 for a new note)."""
+        self.staged_revisions: list[NoteRevision] = []
+        self.next_id: Callable[[], int] = store.note_ids.__next__
+
+    @property
+    def staged(self) -> bool:
+        return bool(self.staged_notes)
+
+    def reset(self) -> None:
+        self.staged_notes.clear()
+        self.base.clear()
+        self.staged_revisions.clear()
+
+    def add(self, note: Note) -> None:
+        if note.id in self.staged_notes or note.id in self._store.notes:
+            raise StorageError(f"note {note.id} is already stored")
+        self.staged_notes[note.id] = attrs.evolve(note)
+        self.base[note.id] = 0
+        self.staged_revisions.append(first_revision(note))
+
+    def get(self, note_id: int) -> Note:
+        found = self.staged_notes.get(note_id) or self._store.notes.get(note_id)
+        if found is None:
+            raise NotFoundError("note", note_id)
+        return attrs.evolve(found)
+
+    def update(self, note: Note, revision: NoteRevision) -> None:
+        current = self.get(note.id).version
+        if current != note.version - 1:
+            raise ConcurrencyError("note", note.id, note.version - 1, current)
+        self.base.setdefault(note.id, current)
+        self.staged_notes[note.id] = attrs.evolve(note)
+        self.staged_revisions.append(revision)
+
+    def of(self, subjects: Collection[tuple[NoteSubject, int]]) -> list[Note]:
+        wanted = set(subjects)
+        found = {**self._store.notes, **self.staged_notes}
+        return sorted_notes(
+            attrs.evolve(n)
+            for n in found.values()
+            if not n.deleted and (n.subject, n.subject_id) in wanted
+        )
+
+    def revisions(self, note_id: int) -> list[NoteRevision]:
+        stored = self._store.note_revisions.get(note_id, [])
+        return [*stored, *(r for r in self.staged_revisions if r.note_id == note_id)]
+
+    def conflict(self) -> tuple[int, int, int | None] | None:
+        """A note changed here that another unit of work changed meanwhile."""
+        for note_id, base in self.base.items():
+            stored = self._store.notes.get(note_id)
+            version = 0 if stored is None else stored.version
+            if version != base:
+                return note_id, base, version
+        return None
+
+    def write(self) -> None:
+        """Inside the commit, under the store's lock."""
+        self._store.notes.update(self.staged_notes)
+        for revision in self.staged_revisions:
+            self._store.note_revisions.setdefault(revision.note_id, []).append(revision)
+        self.reset()
+
+
 class MemoryUnitOfWork:
     """A transaction over a :class:`MemoryStore`: writes are staged here until commit.
 
@@ -461,6 +539,7 @@ class MemoryUnitOfWork:
         "idempotency",
         "idle",
         "inside",
+        "notes",
         "outbox",
     )
 
@@ -473,6 +552,7 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutbox(store.outbox, store.lock, store.message_ids.__next__)
         self.clocks = _Clocks(store, self.appeals)
         self.attachments = _Attachments(store)
+        self.notes = _Notes(store)
         self.idle = False
         """Whether it is among the store's idle units of work."""
         self.inside = False
@@ -504,6 +584,7 @@ class MemoryUnitOfWork:
             or self.outbox
             or self.clocks.staged
             or self.attachments.staged
+            or self.notes.staged
         ):
             self.rollback()
         idle = self._store.idle
@@ -520,6 +601,7 @@ class MemoryUnitOfWork:
             or self.idempotency.new
             or self.outbox
             or self.attachments.staged
+            or self.notes.staged
         ):
             self._commit_all()
         elif changed or events or self.clocks.staged:
@@ -568,6 +650,10 @@ class MemoryUnitOfWork:
             if gone is not None:
                 self.rollback()
                 raise ConcurrencyError("attachment", gone, 1, None)
+            edited = self.notes.conflict()
+            if edited is not None:
+                self.rollback()
+                raise ConcurrencyError("note", *edited)
             if keys.new:
                 for key in keys.new:
                     if key in store.idempotency:
@@ -595,6 +681,8 @@ class MemoryUnitOfWork:
                 self.clocks.write()
             if self.attachments.staged:
                 self.attachments.write()
+            if self.notes.staged:
+                self.notes.write()
 
     def _check_fired(self) -> None:
         """Refuse (and roll back) if a level fired here was fired meanwhile elsewhere."""
@@ -620,6 +708,8 @@ class MemoryUnitOfWork:
             self.clocks.reset()
         if self.attachments.staged:
             self.attachments.reset()
+        if self.notes.staged:
+            self.notes.reset()
 
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:

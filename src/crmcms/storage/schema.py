@@ -26,6 +26,7 @@ __all__ = [
     "login_failure",
     "metadata",
     "note",
+    "note_revision",
     "outbox",
     "prospect",
     "saved_filter",
@@ -277,7 +278,27 @@ note = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("created_at", Time, nullable=False),
+    sa.Column("visibility", sa.String(20), nullable=False, server_default="team"),
+    sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_at", Time),
+    sa.Column("updated_by", sa.String(200)),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index(None, "subject", "subject_id"),
+)
+
+note_revision = sa.Table(
+    "crm_note_revision",
+    metadata,
+    # Every version of every note, the deletion included: notes are edited, never lost.
+    sa.Column("note_id", Id, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("visibility", sa.String(20), nullable=False),
+    sa.Column("pinned", sa.Boolean, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("written_by", sa.String(200), nullable=False),
+    sa.Column("written_at", Time, nullable=False),
 )
 
 # --- Archive: closed appeals moved out of the working set, readable and reportable ----------

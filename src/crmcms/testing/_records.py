@@ -16,7 +16,9 @@ from crmcms.model.records import (
     Attachment,
     Contact,
     Note,
+    NoteRevision,
     NoteSubject,
+    NoteVisibility,
     ProblemState,
     SystemProblem,
 )
@@ -214,6 +216,26 @@ def notes() -> st.SearchStrategy[Note]:
         text=names(),
         author=codes(),
         created_at=timestamps(),
+        visibility=st.sampled_from(NoteVisibility),
+        pinned=st.booleans(),
+        version=st.integers(1, 100),
+        updated_at=st.none() | timestamps(),
+        updated_by=st.none() | codes(),
+        deleted=st.booleans(),
+    )
+
+
+def note_revisions() -> st.SearchStrategy[NoteRevision]:
+    return st.builds(
+        NoteRevision,
+        note_id=ids(),
+        version=st.integers(1, 100),
+        text=names(),
+        visibility=st.sampled_from(NoteVisibility),
+        pinned=st.booleans(),
+        deleted=st.booleans(),
+        by=codes(),
+        at=timestamps(),
     )
 
 

@@ -8,7 +8,15 @@ import time
 import sqlalchemy as sa
 
 from crmcms.errors import StorageError
-from crmcms.storage.schema import appeal, attachment, contact, history, id_counter, outbox
+from crmcms.storage.schema import (
+    appeal,
+    attachment,
+    contact,
+    history,
+    id_counter,
+    note,
+    outbox,
+)
 
 __all__ = ["COUNTERS", "IdAllocator", "bump_counters", "ensure_counter", "reserve_ids"]
 
@@ -18,6 +26,7 @@ COUNTERS: dict[str, sa.Table] = {
     "appeal": appeal,
     "event": history,
     "message": outbox,
+    "note": note,
 }
 """Counter name -> the table whose ids it hands out."""
 

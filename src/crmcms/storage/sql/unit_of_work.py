@@ -34,6 +34,7 @@ from crmcms.storage.sql.codec import (
     to_utc,
 )
 from crmcms.storage.sql.ids import IdAllocator
+from crmcms.storage.sql.notes import SqlNotes
 from crmcms.storage.sql.outbox import SqlOutbox, wake_statement
 from crmcms.storage.sql.query_dictionaries import (
     DEFAULT_MAX_ROWS,
@@ -425,6 +426,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self)
         self.clocks = SqlClocks(self)
         self.attachments = SqlAttachments(self)
+        self.notes = SqlNotes(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -483,6 +485,8 @@ class SqlUnitOfWork:
             self.clocks.write(conn)
             if self.attachments:
                 self.attachments.write(conn)
+            if self.notes:
+                self.notes.write(conn)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()
