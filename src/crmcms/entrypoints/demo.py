@@ -79,6 +79,9 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     from crmcms.entrypoints.demo_security import run_security_demo
 
     run_security_demo(catalog, out, records.unit_of_work, sqlite_url(db_path))
+    from crmcms.entrypoints.demo_records import run_records_demo
+
+    run_records_demo(catalog, out, records.unit_of_work, Path(db_path).parent / "files")
     kept = AppealFilters(records.engine).count("true")
     out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
     records.dispose()
