@@ -16,6 +16,7 @@ from crmcms.entrypoints.explore_cli import explore
 from crmcms.entrypoints.notes_cli import notes
 from crmcms.entrypoints.outbox_cli import outbox
 from crmcms.entrypoints.rules_cli import rule
+from crmcms.entrypoints.serve_cli import serve
 from crmcms.entrypoints.sla_cli import sla
 from crmcms.entrypoints.worker_cli import worker
 from crmcms.errors import CrmcmsError
@@ -59,6 +60,7 @@ for _command in (
     calendar,
     attachments,
     notes,
+    serve,
 ):
     cli.add_command(_command)
 
