@@ -8,7 +8,6 @@ import subprocess
 
 import httpx
 import pytest
-
 from tests.live_server import PASSWORD, ROOT, crmcms_serve, give_passwords
 
 
