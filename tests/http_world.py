@@ -33,6 +33,7 @@ class World:
     app: Litestar
     engine: Engine
     store: SqlStore
+    gateway: LoginGateway
 
 
 @contextmanager
@@ -57,7 +58,9 @@ def http_world(
     for login in ("olga", "bis", "desk", "Администратор"):
         gateway.set_password(SYSTEM, login, PASSWORD)
     try:
-        yield World(create_app(engine, gateway, store, cursor_secret=cursor_secret), engine, store)
+        yield World(
+            create_app(engine, gateway, store, cursor_secret=cursor_secret), engine, store, gateway
+        )
     finally:
         store.dispose()
         logins.dispose()

@@ -110,7 +110,6 @@ def create_app(
                 )
             }
         ),
-        security=[{"session": []}],
         path="/schema",
     )
     return Litestar(

@@ -17,7 +17,7 @@ from crmcms.engine.transaction import Tx
 from crmcms.errors import WorkflowError
 from crmcms.http.appeals import AppealId, IdempotencyKey, IfMatch
 from crmcms.http.problems import Reply
-from crmcms.http.replies import PROBLEMS, appeal_reply, expected_version, plain, respond
+from crmcms.http.replies import PROBLEMS, SESSION, appeal_reply, expected_version, plain, respond
 from crmcms.http.schemas import (
     AppealView,
     AssignBody,
@@ -65,6 +65,7 @@ def _act(
 class AppealActionsController(Controller):
     path = "/appeals/{appeal_id:int}"
     tags = ["appeal actions"]  # noqa: RUF012 - Litestar reads it from the class
+    security = SESSION
 
     @get(
         "/transitions",

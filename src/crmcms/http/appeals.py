@@ -15,6 +15,7 @@ from crmcms.errors import Problem, ValidationError
 from crmcms.http.problems import Reply
 from crmcms.http.replies import (
     PROBLEMS,
+    SESSION,
     appeal_reply,
     appeal_response,
     expected_version,
@@ -84,6 +85,7 @@ def check_texts(
 class AppealsController(Controller):
     path = "/appeals"
     tags = ["appeals"]  # noqa: RUF012 - Litestar reads it from the class
+    security = SESSION
 
     @post(
         "/",

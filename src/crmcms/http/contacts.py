@@ -12,7 +12,7 @@ from crmcms.engine.text_values import parse_attributes
 from crmcms.engine.transaction import Tx
 from crmcms.http.appeals import IdempotencyKey, direction_of
 from crmcms.http.problems import Reply
-from crmcms.http.replies import PROBLEMS, plain, respond
+from crmcms.http.replies import PROBLEMS, SESSION, plain, respond
 from crmcms.http.schemas import ContactCreate as ContactBody
 from crmcms.http.schemas import ContactRegistered, ContactView
 from crmcms.http.services import Acting, Needs
@@ -24,6 +24,7 @@ __all__ = ["ContactsController"]
 class ContactsController(Controller):
     path = "/contacts"
     tags = ["contacts"]  # noqa: RUF012 - Litestar reads it from the class
+    security = SESSION
 
     @post(
         "/",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from crmcms.http.replies import PROBLEMS
+from crmcms.http.replies import PROBLEMS, SESSION
 from crmcms.http.schemas import DictionaryItemView, DictionaryView
 from crmcms.http.services import Acting, Needs
 from crmcms.model import Dictionary
@@ -24,6 +24,7 @@ def _dictionary_view(d: Dictionary) -> DictionaryView:
 class DefinitionsController(Controller):
     path = "/"
     tags = ["definitions"]  # noqa: RUF012 - Litestar reads it from the class
+    security = SESSION
 
     @get("/dictionaries", responses=PROBLEMS, sync_to_thread=False, summary="Dictionaries")
     def dictionaries(self, principal: Acting, services: Needs) -> list[DictionaryView]:

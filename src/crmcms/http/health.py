@@ -15,7 +15,7 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]  # noqa: RUF012 - Litestar reads it from the class
 
-    @get("/live", sync_to_thread=False, security=[], summary="The process answers")
+    @get("/live", sync_to_thread=False, summary="The process answers")
     def live(self) -> Health:
         return Health("ok")
 
@@ -23,7 +23,6 @@ class HealthController(Controller):
         "/ready",
         responses={503: ResponseSpec(Health, description="The database does not answer")},
         sync_to_thread=True,
-        security=[],
         summary="The database answers",
     )
     def ready(self, services: Needs) -> Response[Health]:

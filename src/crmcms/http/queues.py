@@ -16,7 +16,7 @@ from litestar.params import Parameter
 from crmcms.engine.obstacles import require
 from crmcms.errors import NotFoundError
 from crmcms.http.cursor import MAX_PAGE, page_size
-from crmcms.http.replies import PROBLEMS
+from crmcms.http.replies import PROBLEMS, SESSION
 from crmcms.http.schemas import AppealPage, FilterTabView, FilterView, QueueView
 from crmcms.http.services import Acting, Needs
 from crmcms.http.views import summary_view
@@ -44,6 +44,7 @@ def _filter_view(flt: SavedFilter) -> FilterView:
 class QueuesController(Controller):
     path = "/queues"
     tags = ["queues"]  # noqa: RUF012 - Litestar reads it from the class
+    security = SESSION
 
     @get("/", responses=PROBLEMS, sync_to_thread=True, summary="The queues of the definitions")
     def queues(self, principal: Acting, services: Needs) -> list[QueueView]:
@@ -86,6 +87,7 @@ class QueuesController(Controller):
 class FiltersController(Controller):
     path = "/filters"
     tags = ["filters"]  # noqa: RUF012 - Litestar reads it from the class
+    security = SESSION
 
     def _load(self, services: Needs, principal: Acting, code: str) -> SavedFilter:
         flt = services.filters.load(code)

@@ -14,7 +14,7 @@ from crmcms.http.schemas import AppealView, ProblemDocument
 from crmcms.http.views import appeal_view
 from crmcms.model import Appeal
 
-__all__ = ["PROBLEMS", "appeal_reply", "etag", "expected_version", "plain", "respond"]
+__all__ = ["PROBLEMS", "SESSION", "appeal_reply", "etag", "expected_version", "plain", "respond"]
 
 _DESCRIPTIONS = {
     400: "A malformed header, cursor or parameter",
@@ -34,6 +34,9 @@ PROBLEMS: dict[int, ResponseSpec] = {
     for status, text in _DESCRIPTIONS.items()
 }
 """The problem responses documented on every route."""
+
+SESSION: list[dict[str, list[str]]] = [{"session": []}]
+"""The security requirement of the routes that need a session token."""
 
 _ETAG = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
 

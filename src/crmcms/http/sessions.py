@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, post
 
 from crmcms.http.auth import bearer_token, source_of
-from crmcms.http.replies import PROBLEMS
+from crmcms.http.replies import PROBLEMS, SESSION
 from crmcms.http.schemas import LoginBody, SessionView
 from crmcms.http.services import Needs, Services
 
@@ -23,7 +23,6 @@ class SessionsController(Controller):
         status_code=201,
         responses=PROBLEMS,
         sync_to_thread=True,
-        security=[],
         summary="Log in: the token to send as Authorization: Bearer",
     )
     def login(
@@ -39,6 +38,7 @@ class SessionsController(Controller):
         status_code=204,
         responses=PROBLEMS,
         sync_to_thread=True,
+        security=SESSION,
         summary="Log out: the token is no longer valid",
     )
     def logout(self, request: Request[Any, Any, Any], services: Needs) -> None:
