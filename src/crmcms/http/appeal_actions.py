@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from crmcms.engine import admin, assignment, routing
 from crmcms.engine.transaction import Tx
@@ -27,7 +27,7 @@ from crmcms.http.schemas import (
     ReopenBody,
     TransitionView,
 )
-from crmcms.http.services import Acting, Needs, Services
+from crmcms.http.services import Acting, Needs
 from crmcms.http.views import transition_view
 from crmcms.model import Appeal
 
@@ -74,7 +74,7 @@ class AppealActionsController(Controller):
         summary="Every transition out of the process, with why each unavailable one is",
     )
     def transitions(
-        self, appeal_id: AppealId, principal: Acting, services: Services
+        self, appeal_id: AppealId, principal: Acting, services: Needs
     ) -> list[TransitionView]:
         options = services.engine.available_transitions(appeal_id, principal)
         return [transition_view(o) for o in options]
@@ -92,7 +92,7 @@ class AppealActionsController(Controller):
         code: Code,
         principal: Acting,
         services: Needs,
-        data: CommentBody | None = None,
+        data: JSONBody[CommentBody | None] = None,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> Response[AppealView]:
@@ -124,7 +124,7 @@ class AppealActionsController(Controller):
     def event(
         self,
         appeal_id: AppealId,
-        data: EventBody,
+        data: JSONBody[EventBody],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,
@@ -180,7 +180,7 @@ class AppealActionsController(Controller):
     def assign(
         self,
         appeal_id: AppealId,
-        data: AssignBody,
+        data: JSONBody[AssignBody],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,
@@ -205,7 +205,7 @@ class AppealActionsController(Controller):
         appeal_id: AppealId,
         principal: Acting,
         services: Needs,
-        data: CloseBody | None = None,
+        data: JSONBody[CloseBody | None] = None,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> Response[AppealView]:
@@ -227,7 +227,7 @@ class AppealActionsController(Controller):
     def reopen(
         self,
         appeal_id: AppealId,
-        data: ReopenBody,
+        data: JSONBody[ReopenBody],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,

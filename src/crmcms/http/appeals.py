@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, HeaderParameter, JSONBody, Parameter
 
 from crmcms.engine import AppealDraft, appeals, contacts
 from crmcms.engine.text_values import parse_attributes
@@ -33,7 +33,7 @@ from crmcms.http.schemas import (
     QueueExplanationView,
     TextValue,
 )
-from crmcms.http.services import Acting, Needs, Services
+from crmcms.http.services import Acting, Needs
 from crmcms.http.views import (
     appeal_view,
     attribute_view,
@@ -47,15 +47,15 @@ __all__ = ["AppealsController", "IdempotencyKey", "IfMatch", "check_texts", "dir
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         description="Retries with this key get the first response and repeat nothing.",
     ),
 ]
 IfMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-Match",
+    HeaderParameter(
+        name="If-Match",
         description="The appeal's ETag (its version): a stale one is 412, nothing changed.",
     ),
 ]
@@ -96,7 +96,7 @@ class AppealsController(Controller):
     )
     def create(
         self,
-        data: AppealCreate,
+        data: JSONBody[AppealCreate],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,
@@ -128,9 +128,7 @@ class AppealsController(Controller):
         return respond(reply)
 
     @get("/{appeal_id:int}", responses=PROBLEMS, sync_to_thread=True, summary="An appeal")
-    def read(
-        self, appeal_id: AppealId, principal: Acting, services: Services
-    ) -> Response[AppealView]:
+    def read(self, appeal_id: AppealId, principal: Acting, services: Needs) -> Response[AppealView]:
         return appeal_response(services.engine.appeal(appeal_id, operator=principal))
 
     @patch(
@@ -142,7 +140,7 @@ class AppealsController(Controller):
     def edit(
         self,
         appeal_id: AppealId,
-        data: EditBody,
+        data: JSONBody[EditBody],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,
@@ -177,7 +175,7 @@ class AppealsController(Controller):
         summary="The attributes the operator may see, with their flags now",
     )
     def attributes(
-        self, appeal_id: AppealId, principal: Acting, services: Services
+        self, appeal_id: AppealId, principal: Acting, services: Needs
     ) -> list[AttributeView]:
         return [attribute_view(s) for s in services.engine.attributes(appeal_id, principal)]
 
@@ -188,7 +186,7 @@ class AppealsController(Controller):
         summary="The appeal's history (needs read_history)",
     )
     def history(
-        self, appeal_id: AppealId, principal: Acting, services: Services
+        self, appeal_id: AppealId, principal: Acting, services: Needs
     ) -> list[HistoryEventView]:
         return [event_view(e) for e in services.engine.history(appeal_id, operator=principal)]
 
@@ -201,7 +199,7 @@ class AppealsController(Controller):
     def state_at(
         self,
         appeal_id: AppealId,
-        at: datetime,
+        at: FromQuery[datetime],
         principal: Acting,
         services: Needs,
     ) -> AppealView:
@@ -216,7 +214,7 @@ class AppealsController(Controller):
         summary="The event that put the appeal in its queue, and the reason recorded",
     )
     def why_in_queue(
-        self, appeal_id: AppealId, principal: Acting, services: Services
+        self, appeal_id: AppealId, principal: Acting, services: Needs
     ) -> QueueExplanationView:
         return explanation_view(services.engine.why_in_queue(appeal_id, operator=principal))
 
@@ -227,7 +225,7 @@ class AppealsController(Controller):
         summary="The appeal's child appeals the operator may see",
     )
     def children(
-        self, appeal_id: AppealId, principal: Acting, services: Services
+        self, appeal_id: AppealId, principal: Acting, services: Needs
     ) -> list[AppealSummaryView]:
         return [summary_view(a) for a in services.engine.children(appeal_id, operator=principal)]
 
@@ -241,7 +239,7 @@ class AppealsController(Controller):
     def create_child(
         self,
         appeal_id: AppealId,
-        data: ChildCreate,
+        data: JSONBody[ChildCreate],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,

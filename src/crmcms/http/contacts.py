@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from crmcms.engine import AppealDraft, appeals, contacts
 from crmcms.engine.text_values import parse_attributes
@@ -35,7 +35,7 @@ class ContactsController(Controller):
     )
     def create(
         self,
-        data: ContactBody,
+        data: JSONBody[ContactBody],
         principal: Acting,
         services: Needs,
         idempotency_key: IdempotencyKey = None,

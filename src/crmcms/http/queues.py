@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 
 from crmcms.engine.obstacles import require
 from crmcms.errors import NotFoundError
@@ -115,7 +115,7 @@ class FiltersController(Controller):
         principal: Acting,
         services: Needs,
         tab: Annotated[str | None, Parameter(max_length=200)] = None,
-        order: Literal["newest", "deadline"] = "newest",
+        order: FromQuery[Literal["newest", "deadline"]] = "newest",
         limit: Limit = 50,
         cursor: Cursor = None,
         total: Total = False,

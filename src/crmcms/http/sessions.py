@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, post
+from litestar.params import JSONBody
 
 from crmcms.http.auth import bearer_token, source_of
 from crmcms.http.replies import PROBLEMS, SESSION
 from crmcms.http.schemas import LoginBody, SessionView
-from crmcms.http.services import Needs, Services
+from crmcms.http.services import Needs
 
 __all__ = ["SessionsController"]
 
@@ -26,7 +27,7 @@ class SessionsController(Controller):
         summary="Log in: the token to send as Authorization: Bearer",
     )
     def login(
-        self, data: LoginBody, request: Request[Any, Any, Any], services: Services
+        self, data: JSONBody[LoginBody], request: Request[Any, Any, Any], services: Needs
     ) -> SessionView:
         session = services.gateway.authenticate(
             data.login, data.password, source=source_of(request)
