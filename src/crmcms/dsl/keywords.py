@@ -22,6 +22,7 @@ DECLARATION_KEYWORDS: tuple[str, ...] = (
     "route",
     "message",
     "calendar",
+    "webhook",
 )
 """What a declaration starts with, as ``definitions.lark`` spells it (a test holds the two
 together): the syntax error that expects a declaration lists them, and after a syntax error
@@ -44,6 +45,7 @@ DEFINITION_WORDS: frozenset[str] = frozenset(
             "business warn notify escalate on incoming outgoing any",
             "event subject html",
             "timezone holidays working none mon tue wed thu fri sat sun attachments",
+            "webhook url events secret env",
         )
     ).split()
 )

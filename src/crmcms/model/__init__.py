@@ -20,7 +20,7 @@ from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
 from crmcms.model.messages import MessageTemplate
 from crmcms.model.notifications import Notification, NotificationKind
-from crmcms.model.outbox import AUDIT, NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
+from crmcms.model.outbox import AUDIT, EVENT, NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
 from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
@@ -70,12 +70,14 @@ from crmcms.model.values import (
     format_value,
     parse_value,
 )
+from crmcms.model.webhooks import Webhook
 
 __all__ = [
     "ALWAYS",
     "AUDIT",
     "BUILTIN_ROLES",
     "DEFAULT_ROLE",
+    "EVENT",
     "NOTIFICATION",
     "QUEUE_ADMINISTRATOR",
     "SYSTEM",
@@ -158,6 +160,7 @@ __all__ = [
     "TopicGroup",
     "Transition",
     "ValueType",
+    "Webhook",
     "WorkingInterval",
     "copy_appeal",
     "delivery_id",

@@ -25,6 +25,7 @@ from crmcms.model.security import BUILTIN_ROLES, Principal
 from crmcms.model.templates import ContactTemplate
 from crmcms.model.topics import Topic, TopicGroup
 from crmcms.model.values import AttributeFlags, resolve_flag
+from crmcms.model.webhooks import Webhook
 
 __all__ = ["BUILTIN_CALENDARS", "Catalog", "EffectiveAttribute"]
 
@@ -113,6 +114,8 @@ class Catalog:
     message_templates: tuple[MessageTemplate, ...] = ()
     calendars: tuple[BusinessCalendar, ...] = ()
     """Business calendars; ``WEEKDAYS`` and ``ALWAYS`` are known without being listed."""
+    webhooks: tuple[Webhook, ...] = ()
+    """Subscriptions of other systems to history events."""
 
     _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -215,6 +218,9 @@ class Catalog:
         """Calendar ``code``: one of ``calendars``, else the built-in of that code."""
         index: dict[str, BusinessCalendar] = {**BUILTIN_CALENDARS, **self._by_kind["calendars"]}
         return find("business calendar", index, code)
+
+    def webhook(self, code: str) -> Webhook:
+        return self._get("webhooks", "webhook", code, Webhook)
 
     # --- Routes ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["AUDIT", "NOTIFICATION", "OutboxMessage", "OutboxStatus", "delivery_id"]
+__all__ = ["AUDIT", "EVENT", "NOTIFICATION", "OutboxMessage", "OutboxStatus", "delivery_id"]
 
 NOTIFICATION = "notification"
 """The kind of a message holding a :class:`~crmcms.model.Notification` for ``crmcms_notify``.
@@ -19,6 +19,9 @@ records, billing exports) need no change to the record or its table.
 """
 AUDIT = "audit"
 """The kind of a message holding an :class:`~crmcms.model.AuditEvent` for ``crmcms_audit``."""
+EVENT = "event"
+"""The kind of a message holding a committed history event for one target: a webhook
+(``webhook:CODE``) or a publisher the host registered (``amqp``)."""
 
 
 class OutboxStatus(enum.Enum):

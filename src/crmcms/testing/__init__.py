@@ -77,6 +77,7 @@ from crmcms.testing._records import (
     subscribers,
     system_problems,
 )
+from crmcms.testing._webhooks import webhooks
 from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
 
 __all__ = [
@@ -142,6 +143,7 @@ __all__ = [
     "topics",
     "transitions",
     "values_for",
+    "webhooks",
     "working_intervals",
 ]
 
@@ -365,6 +367,7 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.Topic: topics(),
     model.TopicGroup: topic_groups(),
     model.Transition: transitions(),
+    model.Webhook: webhooks(),
     model.WorkingInterval: working_intervals(),
 }
 """The strategy for each model class."""

@@ -29,6 +29,7 @@ from crmcms.testing._definitions import (
     topic_groups,
     topics,
 )
+from crmcms.testing._webhooks import webhooks
 
 __all__ = ["catalogs"]
 
@@ -140,7 +141,9 @@ def catalogs(draw: st.DrawFn) -> Catalog:
         for r in route_list
     ]
     queue_list = tuple(attrs.evolve(q, calendar=draw(calendar_codes)) for q in queue_list)
+    webhook_list = tuple(draw(st.lists(webhooks(), max_size=2, unique_by=lambda w: w.code)))
     return Catalog(
+        webhooks=webhook_list,
         message_templates=tuple(messages),
         dictionaries=dicts_built,
         place_kinds=kinds,

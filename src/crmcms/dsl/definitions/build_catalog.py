@@ -9,6 +9,7 @@ from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions.build_calendars import build_calendar
 from crmcms.dsl.definitions.build_messages import build_message
 from crmcms.dsl.definitions.build_routes import RouteBuilder
+from crmcms.dsl.definitions.build_webhooks import build_webhook
 from crmcms.dsl.definitions.catalog_draft import CatalogDraft
 from crmcms.dsl.definitions.checks import Condition, LoadIndex, value_rule_type
 from crmcms.dsl.rules.unparse import unparse
@@ -76,6 +77,7 @@ class CatalogBuilder:
             "route": self.routes.route,
             "message": lambda d: build_message(self.draft, d),
             "calendar": lambda d: build_calendar(self.draft, d),
+            "webhook": lambda d: build_webhook(self.draft, d),
         }
         # Places first: templates may name a place by its path of names.
         ordered = sorted(

@@ -162,8 +162,15 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             return f"{key}: {_text(values[0])}"
         case "addresses":
             return "addresses: " + ", ".join(quote(v) for v in values)
-        case "timezone":
-            return f"timezone: {quote(values[0])}"
+        case "timezone" | "url":
+            return f"{key}: {quote(values[0])}"
+        case "secret":
+            return f"secret: env {values[0]}"
+        case "events":
+            # Event kinds are never codes of definitions: ``moved`` stays a bare word.
+            return "events: " + ", ".join(
+                r.code if r.code.isidentifier() else quote(r.code) for r in values
+            )
         case "attachments":
             return f"attachments: {format_size(values[0])}"
         case "hours":

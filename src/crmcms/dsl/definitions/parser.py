@@ -519,6 +519,16 @@ class _DefinitionBuilder(Transformer[Token, Any]):
         first, last, span = _dates(dates)
         return Item("working", span, (first, last, span, intervals))
 
+    # --- webhooks --------------------------------------------------------------------
+
+    webhook = _decl_of("webhook")
+    wh_body = staticmethod(_body)
+    wh_url = _string_item("url")
+    wh_events = _refs_item("events")
+
+    def wh_secret(self, items: list[Token]) -> Item:
+        return Item("secret", token_span(items[-1]), (str(items[-1]),))
+
 
 _ACTION_WORDS = frozenset({"NAME", "NOTIFY", "ESCALATE", "CALL"})
 """Tokens an action's name is made of: names, and the built-in actions' own words."""

@@ -27,6 +27,7 @@ from crmcms.model import (
     QueuePolicy,
     Route,
     Transition,
+    Webhook,
 )
 
 __all__ = ["dump_catalog"]
@@ -217,6 +218,13 @@ def _calendar(c: BusinessCalendar) -> Decl:
     return _d("calendar", c.code, c.name, (), body)
 
 
+def _webhook(w: Webhook) -> Decl:
+    body = [*_desc(w.description), _i("url", w.url)]
+    body += _refs_item("events", tuple(k.value for k in w.events))
+    body.append(_i("secret", w.secret_env))
+    return _d("webhook", w.code, w.name, _inactive(w.active), body)
+
+
 def _refs_item(key: str, codes: tuple[str, ...]) -> list[Item]:
     return [_i(key, *map(_r, codes))] if codes else []
 
@@ -336,6 +344,8 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
             if (text := getattr(msg, part))
         ]
         yield _d("message", msg.code, msg.name or None, (), body)
+    for webhook in c.webhooks:
+        yield _webhook(webhook)
 
 
 def dump_catalog(catalog: Catalog) -> str:
