@@ -142,6 +142,9 @@ def _unstructure_scalar(value: Scalar) -> Any:
         return {"decimal": str(value)}
     if isinstance(value, date) and not isinstance(value, datetime):
         return {"date": value.isoformat()}
+    if isinstance(value, datetime):
+        # Not an attribute value, but what a history change of a deadline holds.
+        return {"datetime": value.isoformat()}
     raise TypeError(f"{value!r} is not an attribute value")
 
 
@@ -162,6 +165,8 @@ def _structure_scalar(data: Any) -> Scalar:
             return _structure_decimal(text, Decimal)
         if tag == "date" and isinstance(text, str):
             return date.fromisoformat(text)
+        if tag == "datetime" and isinstance(text, str):
+            return datetime.fromisoformat(text)
     raise InvalidValueError(
         f"{data!r} is not an attribute value "
         "(a string, a boolean, {'decimal': '...'} or {'date': 'YYYY-MM-DD'})"

@@ -11,6 +11,12 @@ import pluggy
 
 from crmcms.engine.audit import audit_event_of
 from crmcms.engine.context import AppealData
+from crmcms.engine.event_outbox import (
+    WEBHOOK_PREFIX,
+    EventMessage,
+    EventTargets,
+    event_message_of,
+)
 from crmcms.engine.hooks import FastHook
 from crmcms.engine.outbox import default_delivery_domain, notification_of
 from crmcms.engine.plans import Plans
@@ -20,9 +26,11 @@ from crmcms.engine.queues import QueueIndex
 from crmcms.engine.relay import Relay, RelaySettings
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
-from crmcms.errors import CrmcmsError, PluginError
+from crmcms.engine.webhooks import WebhookDeliverer
+from crmcms.errors import CrmcmsError, DeliveryError, PluginError
 from crmcms.model import (
     AUDIT,
+    EVENT,
     NOTIFICATION,
     Catalog,
     DictionaryKind,
@@ -52,6 +60,7 @@ class Runtime:
         deliver_after_commit: bool = False,
         delivery_domain: str | None = None,
         dictionary_queries: DictionaryQueries | None = None,
+        publish_events_to: Collection[str] = (),
     ) -> None:
         self.catalog = catalog
         self.dictionary_queries = dictionary_queries
@@ -85,10 +94,25 @@ class Runtime:
         """Whether an action delivers the messages it wrote as soon as it has committed."""
         self.relay = Relay(
             uow_factory,
-            {NOTIFICATION: self.deliver_notification, AUDIT: self.deliver_audit},
+            {
+                NOTIFICATION: self.deliver_notification,
+                AUDIT: self.deliver_audit,
+                EVENT: self.deliver_event,
+            },
             clock=clock,
             settings=relay,
         )
+        self.event_targets = EventTargets(catalog.webhooks, publish_events_to)
+        """Where the history events an action records go through the outbox, by kind."""
+        self.webhook_secrets: dict[str, bytes] = {}
+        """Secrets by webhook code, for hosts that keep them in settings; a webhook missing
+        here signs with its environment variable's."""
+        self.webhooks = {
+            w.code: WebhookDeliverer(w, secrets=self.webhook_secrets) for w in catalog.webhooks
+        }
+        self.event_publishers: dict[str, Callable[[EventMessage], None]] = {}
+        """Deliverers of the targets named in ``publish_events_to`` (``amqp``), registered
+        by the process that runs the relay."""
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
@@ -117,6 +141,25 @@ class Runtime:
     def deliver_audit(self, message: OutboxMessage) -> None:
         """Hand the audit event ``message`` holds to the ``crmcms_audit`` plugins."""
         self.hook("crmcms_audit", event=audit_event_of(message))
+
+    def deliver_event(self, message: OutboxMessage) -> None:
+        """Hand the history event ``message`` holds to its target: a webhook, or a publisher
+        this process registered. A target nobody here serves is retried later, for a relay
+        that serves it."""
+        found = event_message_of(message)
+        target = found.target
+        deliver: Callable[[EventMessage], None] | None
+        if target.startswith(WEBHOOK_PREFIX):
+            deliver = self.webhooks.get(target.removeprefix(WEBHOOK_PREFIX))
+            if deliver is None:
+                raise DeliveryError(
+                    target, "no such webhook in the definitions", permanent=True, hook="webhook"
+                )
+        else:
+            deliver = self.event_publishers.get(target)
+            if deliver is None:
+                raise DeliveryError(target, "no publisher registered here", hook="publish")
+        deliver(found)
 
     def deliver_written(self, message_ids: Collection[int], now: datetime) -> None:
         """Deliver messages an action wrote, right after its commit. The action stands

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, TypeVar
 
@@ -107,6 +107,7 @@ class Engine:
         audit: AuditLog | None = None,
         dictionary_queries: DictionaryQueries | None = None,
         file_store: FileStore | None = None,
+        publish_events_to: Collection[str] = (),
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -121,7 +122,11 @@ class Engine:
         scripts, tests and single-user tools). Without it, every action needs a principal,
         and acting as the system needs :data:`~crmcms.model.SYSTEM`. ``limits`` bounds what
         one request may carry (:class:`~crmcms.engine.limits.Limits`). ``file_store`` keeps
-        attached files (a plugin's ``crmcms_file_store`` if not given)."""
+        attached files (a plugin's ``crmcms_file_store`` if not given).
+
+        Every history event an action records goes through the outbox to the catalog's
+        webhooks that want its kind and to each target in ``publish_events_to`` (``amqp``:
+        the publisher ``crmcms worker --amqp-url`` registers)."""
         self.limits = limits or Limits()
         self.audit = audit
         """Where refused actions are recorded (``refused`` audit events), if anywhere."""
@@ -145,6 +150,7 @@ class Engine:
             deliver_after_commit=deliver_after_commit,
             delivery_domain=delivery_domain,
             dictionary_queries=dictionary_queries,
+            publish_events_to=publish_events_to,
         )
 
     @property

@@ -10,6 +10,7 @@ import attrs
 
 from crmcms.engine.clock_store import refresh_clocks
 from crmcms.engine.context import RuleData, client_data
+from crmcms.engine.event_outbox import stage_events
 from crmcms.engine.history import Snapshot, blank_snapshot, changes_since
 from crmcms.engine.messages import render_notification
 from crmcms.engine.notifications import Notification
@@ -364,6 +365,8 @@ class Tx:
             acted = [e for e in events if e.kind is not HistoryKind.RESCHEDULED]
             for appeal, moved in refresh_clocks(self.uow, self.catalog, self.now, acted):
                 self.reschedule(appeal, moved)
+            if self.rt.event_targets:  # other systems hear of exactly what is committed
+                self._stage(events)
         self.uow.commit()
         written = self._written
         if written:
@@ -373,6 +376,14 @@ class Tx:
             if self.rt.event_hook.plain() != ():  # somebody observes, or pluggy must say
                 self.rt.publish(events)
             events.clear()
+
+    def _stage(self, events: list[HistoryEvent]) -> None:
+        rt = self.rt
+        ids = stage_events(
+            self.uow.outbox, events, rt.event_targets, now=self.now, domain=rt.delivery_domain
+        )
+        if rt.deliver_after_commit:
+            self._written = [*(self._written or ()), *ids]
 
 
 def _versioned(appeal: Appeal, expected: int | None) -> Appeal:
