@@ -78,3 +78,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
     if request.param == "sqlite":
         return f"sqlite:///{os.path.join(tmp_path, 'crmcms.sqlite')}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+AMQP_URL = os.environ.get("CRMCMS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """The test broker's URL; fails under CI, skips elsewhere, if RabbitMQ is unreachable."""
+    try:
+        import pika
+
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if IN_CI:
+            pytest.fail(f"RabbitMQ is required when CI=true: {reason}", pytrace=False)
+        pytest.skip(f"RabbitMQ not available: {reason}")
+    return AMQP_URL

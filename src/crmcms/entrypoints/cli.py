@@ -10,6 +10,7 @@ from crmcms import __version__
 from crmcms.entrypoints.attachments_cli import attachments
 from crmcms.entrypoints.audit_cli import audit
 from crmcms.entrypoints.calendar_cli import calendar
+from crmcms.entrypoints.consume_cli import consume
 from crmcms.entrypoints.db_cli import db, dev
 from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
@@ -61,6 +62,7 @@ for _command in (
     attachments,
     notes,
     serve,
+    consume,
 ):
     cli.add_command(_command)
 
