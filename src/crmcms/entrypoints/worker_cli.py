@@ -75,6 +75,18 @@ URL_OPTION = click.option(
     help="Deliver notifications as e-mail (crmcms.mail), to the SMTP server in "
     "$CRMCMS_SMTP_URL, or $CRMCMS_SMTP_HOST and its siblings (docs/mail.md).",
 )
+@click.option(
+    "--exchange",
+    default=None,
+    help="Publish every history event to this RabbitMQ exchange (docs/amqp.md).",
+)
+@click.option(
+    "--amqp-url",
+    envvar="CRMCMS_AMQP_URL",
+    default="amqp://guest:guest@127.0.0.1:5672/%2F",
+    show_default=True,
+    help="The broker of --exchange; default $CRMCMS_AMQP_URL.",
+)
 def worker(
     url: str | None,
     definitions: tuple[Path, ...],
@@ -85,6 +97,8 @@ def worker(
     poll: float,
     deadlines: bool,
     mail: bool,
+    exchange: str | None,
+    amqp_url: str,
 ) -> None:
     """Deliver the outbox and watch deadlines until SIGTERM or Ctrl-C.
 
@@ -100,7 +114,19 @@ def worker(
     stopper = _Stopper()
     previous = {sig: signal.signal(sig, stopper.handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        _serve(url, definitions, plugins, once, batch, lease, poll, deadlines, mail, stopper)
+        _serve(
+            url,
+            definitions,
+            plugins,
+            once,
+            batch,
+            lease,
+            poll,
+            deadlines,
+            mail,
+            stopper,
+            (amqp_url, exchange) if exchange else None,
+        )
     except _StoppedDuringStartUp as stopped:
         logging.getLogger("crmcms.worker").info("%s during start-up: stopped", stopped)
     finally:
@@ -120,6 +146,7 @@ def _serve(
     deadlines: bool,
     mail: bool,
     stopper: _Stopper,
+    publish: tuple[str, str] | None = None,
 ) -> None:
     from crmcms.dsl import load_catalog
     from crmcms.engine import Engine, RelaySettings
@@ -142,7 +169,18 @@ def _serve(
 
             pm.register(MailPlugin(MailSettings.from_env(), catalog, clients=client_directory(pm)))
         settings = RelaySettings(lease=timedelta(seconds=lease), batch=batch)
-        engine = Engine(catalog, store.unit_of_work, plugins=pm, relay=settings)
+        engine = Engine(
+            catalog,
+            store.unit_of_work,
+            plugins=pm,
+            relay=settings,
+            publish_events_to=("amqp",) if publish else (),
+        )
+        if publish:
+            from crmcms.entrypoints.amqp_publisher import AMQP_TARGET, ExchangePublisher
+
+            publisher = ExchangePublisher(*publish)
+            engine.runtime.event_publishers[AMQP_TARGET] = publisher
         runner = Worker(
             engine,
             wakeup=None if once else wakeup_for(database),
