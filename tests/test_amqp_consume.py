@@ -3,8 +3,10 @@ messages to the dead-letter queue, a clean stop on SIGTERM; on SQLite and Postgr
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +23,9 @@ from crmcms.entrypoints.amqp_consumer import (
     Consumer,
     ConsumerSettings,
 )
+from crmcms.entrypoints.amqp_messages import apply_message
 from crmcms.entrypoints.integration import Integration
+from crmcms.errors import ValidationError
 from event_world import DEFINITIONS, World
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -174,3 +178,22 @@ def test_crmcms_consume_applies_messages_and_stops_on_sigterm(
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_the_messages_of_the_guide_do_what_it_says(tmp_path: pathlib.Path) -> None:
+    guide = (ROOT / "docs" / "amqp.md").read_text(encoding="utf-8")
+    created, moved = (json.loads(b) for b in re.findall(r"```json\n(.*?)```", guide, re.S))
+    w = World(f"sqlite:///{tmp_path}/db.sqlite")
+    try:
+        api = Integration(w.engine, "ann")
+        made = apply_message(api, "doc-1", json.dumps(created).encode())
+        assert w.engine.appeal(made["appeal_id"]).values["NOTE"] == "no signal"
+        moved["appeal_id"] = made["appeal_id"]
+        assert apply_message(api, "doc-2", json.dumps(moved).encode())["process"] == "work"
+        assert apply_message(api, "doc-2", json.dumps(moved).encode())["process"] == "work"
+        with pytest.raises(ValidationError, match="operation"):
+            apply_message(api, "doc-3", b'{"operation": "delete_everything"}')
+        with pytest.raises(ValidationError, match="another request"):
+            apply_message(api, "doc-1", json.dumps(moved).encode())
+    finally:
+        w.close()
