@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 
 from crmcms import AppealDraft, ValidationError
 from crmcms.engine.webhooks import (
@@ -15,6 +16,7 @@ from crmcms.engine.webhooks import (
     verify_request,
     verify_signature,
 )
+from crmcms.entrypoints.cli import cli
 from crmcms.model import OutboxStatus
 from event_world import Receiver, World, webhook
 
@@ -171,3 +173,17 @@ def test_a_signature_is_refused_when_anything_signed_changed() -> None:
             verify_signature(*args, now=1000)
     with pytest.raises(WebhookSignatureError, match="away from now"):
         verify_signature(b"k", "<d>", "1000", signature, body, now=2000)
+
+
+def test_crmcms_outbox_list_names_each_event_message_s_webhook(
+    tmp_path: object, receiver: Receiver
+) -> None:
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    w = World(url, webhook("BILLING", receiver.url()))
+    try:
+        w.register()
+        shown = CliRunner().invoke(cli, ["outbox", "list", "--db", url])
+        assert shown.exit_code == 0, shown.output
+        assert "webhook:BILLING" in shown.output
+    finally:
+        w.close()

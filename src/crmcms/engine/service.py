@@ -126,7 +126,7 @@ class Engine:
 
         Every history event an action records goes through the outbox to the catalog's
         webhooks that want its kind and to each target in ``publish_events_to`` (``amqp``:
-        the publisher ``crmcms worker --amqp-url`` registers)."""
+        the publisher ``crmcms worker --exchange`` registers)."""
         self.limits = limits or Limits()
         self.audit = audit
         """Where refused actions are recorded (``refused`` audit events), if anywhere."""

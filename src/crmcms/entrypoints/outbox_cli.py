@@ -71,7 +71,7 @@ def list_messages(url: str | None, status: str | None, limit: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from crmcms.model import OutboxStatus
+    from crmcms.model import EVENT, OutboxStatus
 
     table = Table("id", "kind", "status", "attempts", "due", "delivered", "to", "last error")
     with _outbox(url) as uow:
@@ -85,6 +85,8 @@ def list_messages(url: str | None, status: str | None, limit: int) -> None:
             if isinstance(data, dict)
             else ""
         )
+        if m.kind == EVENT:  # a history event's receiver is its target: webhook:CODE, amqp
+            to = str(m.payload.get("target", ""))
         table.add_row(
             str(m.id),
             m.kind,
