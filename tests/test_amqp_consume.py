@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from amqp_world import Broker, create
 from crmcms.entrypoints.amqp_consumer import (
@@ -24,8 +25,9 @@ from crmcms.entrypoints.amqp_consumer import (
     ConsumerSettings,
 )
 from crmcms.entrypoints.amqp_messages import apply_message
+from crmcms.entrypoints.cli import cli
 from crmcms.entrypoints.integration import Integration
-from crmcms.errors import ValidationError
+from crmcms.errors import ConfigurationError, ValidationError
 from event_world import DEFINITIONS, World
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -197,3 +199,15 @@ def test_the_messages_of_the_guide_do_what_it_says(tmp_path: pathlib.Path) -> No
             apply_message(api, "doc-1", json.dumps(moved).encode())
     finally:
         w.close()
+
+
+def test_a_broker_that_cannot_be_reached_at_start_is_a_clear_error(tmp_path: pathlib.Path) -> None:
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    definitions = tmp_path / "defs.crm"
+    definitions.write_text(DEFINITIONS, encoding="utf-8")
+    args = ["consume", "--db", url, "--queue", "q", "--operator", "ann"]
+    args += ["--definitions", str(definitions), "--url", "amqp://guest:secret@127.0.0.1:1/%2F"]
+    done = CliRunner().invoke(cli, args)
+    assert isinstance(done.exception, ConfigurationError)
+    assert "cannot connect to the broker at amqp://127.0.0.1:1/ (" in str(done.exception)
+    assert "secret" not in str(done.exception)

@@ -87,9 +87,9 @@ class Consumer:
         try:
             return pika.BlockingConnection(pika.URLParameters(self.settings.url))
         except AMQPError as exc:
+            reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
             raise ConfigurationError(
-                f"cannot connect to the broker at {_safe(self.settings.url)}: "
-                f"{type(exc).__name__} {exc}"
+                f"cannot connect to the broker at {_safe(self.settings.url)} ({reason})"
             ) from exc
 
     def declare(self, channel: BlockingChannel) -> None:
@@ -133,6 +133,24 @@ class Consumer:
             self.totals.retried,
             self.totals.dead,
         )
+        return self.totals
+
+    def serve(self, *, reconnect: float = 5.0) -> ConsumerTotals:
+        """:meth:`run` until :meth:`stop`, connecting again ``reconnect`` seconds after the
+        broker went away. Failing to connect the first time is an error: a wrong URL or
+        password is told at once rather than retried for ever."""
+        first = True
+        while not self.stopping.is_set():
+            try:
+                return self.run()
+            except ConfigurationError:
+                if first:
+                    raise
+                log.warning("the broker is still away; trying again in %s s", reconnect)
+            except (AMQPError, OSError) as exc:
+                log.warning("the broker went away (%s); connecting again in %s s", exc, reconnect)
+            first = False
+            self.stopping.wait(reconnect)
         return self.totals
 
     def handle(

@@ -124,7 +124,7 @@ def consume(
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             logging.getLogger("crmcms.consume").info("consuming %s", queue)
-            consumer.run()
+            consumer.serve()
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
