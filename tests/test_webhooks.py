@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from crmcms import AppealDraft, ValidationError
+from crmcms import AppealDraft, Client, ValidationError
+from crmcms.dsl import load_catalog_text
 from crmcms.engine.webhooks import (
     DELIVERY_HEADER,
     WebhookSignatureError,
@@ -18,7 +19,10 @@ from crmcms.engine.webhooks import (
 )
 from crmcms.entrypoints.cli import cli
 from crmcms.model import OutboxStatus
-from event_world import Receiver, World, webhook
+from crmcms.plugins import make_plugin_manager
+from crmcms.testing import in_memory_engine
+from crmcms.testing.engine import FakeBilling
+from event_world import DEFINITIONS, Receiver, World, webhook
 
 SECRET = "s3cret"
 
@@ -33,10 +37,6 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOK_SECRET", SECRET)
-
-
-def world(url: str, definitions: str) -> World:
-    return World(url, definitions)
 
 
 def test_a_committed_event_is_posted_signed_to_the_webhooks_that_want_its_kind(
@@ -187,3 +187,17 @@ def test_crmcms_outbox_list_names_each_event_message_s_webhook(
         assert "webhook:BILLING" in shown.output
     finally:
         w.close()
+
+
+def test_an_engine_that_delivers_after_commit_posts_the_event_as_the_action_returns(
+    receiver: Receiver,
+) -> None:
+    catalog = load_catalog_text(DEFINITIONS + webhook("H", receiver.url(), "created"))
+    plugins = make_plugin_manager([FakeBilling([Client(1, "Client")])], load_entry_points=False)
+    engine = in_memory_engine(catalog, plugins=plugins)
+    made = engine.register_contact(
+        "ann", place="CC", channel="PHONE", client_id=1, drafts=[AppealDraft("REPAIR")]
+    )
+    [(headers, body)] = receiver.requests
+    verify_request(SECRET.encode(), headers, body)
+    assert receiver.documents()[0]["event"]["data"]["appeal_id"] == made.appeals[0].id
