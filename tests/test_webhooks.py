@@ -201,3 +201,20 @@ def test_an_engine_that_delivers_after_commit_posts_the_event_as_the_action_retu
     [(headers, body)] = receiver.requests
     verify_request(SECRET.encode(), headers, body)
     assert receiver.documents()[0]["event"]["data"]["appeal_id"] == made.appeals[0].id
+
+
+def test_a_message_for_a_webhook_no_longer_defined_is_given_up(
+    tmp_path: object, receiver: Receiver
+) -> None:
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    before = World(url, webhook("GONE", receiver.url()))
+    after = World(url)  # the definitions as they are now: no webhook GONE
+    try:
+        before.register()
+        report = after.engine.deliver_outbox()
+        assert len(report.dead) == 1
+        assert "no such webhook" in next(iter(report.errors.values()))
+        assert receiver.requests == []
+    finally:
+        before.close()
+        after.close()
