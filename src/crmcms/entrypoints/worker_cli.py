@@ -159,6 +159,7 @@ def _serve(
     pm = make_plugin_manager(load_plugins(plugins))
     database = create_engine(url)
     store = SqlStore(database)
+    closing = [store.dispose]
     try:
         if definitions:
             catalog = load_catalog(list(definitions), schema=rule_schema(pm))
@@ -181,6 +182,7 @@ def _serve(
 
             publisher = ExchangePublisher(*publish)
             engine.runtime.event_publishers[AMQP_TARGET] = publisher
+            closing.append(publisher.close)
         runner = Worker(
             engine,
             wakeup=None if once else wakeup_for(database),
@@ -197,7 +199,8 @@ def _serve(
         )
         runner.run()
     finally:
-        store.dispose()
+        for close in reversed(closing):
+            close()
 
 
 class _StoppedDuringStartUp(BaseException):
