@@ -67,6 +67,14 @@ if TYPE_CHECKING:
         UnitOfWorkFactory,
     )
     from crmcms.entrypoints.integration import Integration
+    from crmcms.export import (
+        ChartKind,
+        ColumnKind,
+        ReportCell,
+        ReportChart,
+        ReportColumn,
+        ReportTable,
+    )
     from crmcms.model import (
         Appeal,
         AppealState,
@@ -200,6 +208,14 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "UnitOfWorkFactory",
     ),
     "crmcms.entrypoints.integration": ("Integration",),
+    "crmcms.export": (
+        "ChartKind",
+        "ColumnKind",
+        "ReportCell",
+        "ReportChart",
+        "ReportColumn",
+        "ReportTable",
+    ),
     "crmcms.model": (
         "Appeal",
         "AppealState",
@@ -314,9 +330,11 @@ __all__ = [
     "Catalog",
     "Change",
     "Channel",
+    "ChartKind",
     "Client",
     "ClientCategory",
     "ClockKind",
+    "ColumnKind",
     "CompiledRule",
     "ConcurrencyError",
     "ConfigurationError",
@@ -390,6 +408,10 @@ __all__ = [
     "QueueMember",
     "ReadOnlyRecordError",
     "RelaySettings",
+    "ReportCell",
+    "ReportChart",
+    "ReportColumn",
+    "ReportTable",
     "Role",
     "Route",
     "Rule",
