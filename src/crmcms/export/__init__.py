@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crmcms.export.formats import FORMATS, ExportFormat, export_format, write_table
 from crmcms.export.tables import (
     ChartKind,
     ColumnKind,
@@ -11,4 +12,15 @@ from crmcms.export.tables import (
     ReportTable,
 )
 
-__all__ = ["ChartKind", "ColumnKind", "ReportCell", "ReportChart", "ReportColumn", "ReportTable"]
+__all__ = [
+    "FORMATS",
+    "ChartKind",
+    "ColumnKind",
+    "ExportFormat",
+    "ReportCell",
+    "ReportChart",
+    "ReportColumn",
+    "ReportTable",
+    "export_format",
+    "write_table",
+]
