@@ -21,7 +21,8 @@ class Broker:
 
     def name(self, what: str = "requests") -> str:
         found = f"crmcms-test-{what}-{uuid.uuid4().hex[:10]}"
-        self.queues += [found, f"{found}.dead"]
+        # The retry queues of the default delay and of the one the tests choose.
+        self.queues += [found, f"{found}.dead", f"{found}.retry-5000ms", f"{found}.retry-1000ms"]
         return found
 
     def declare(self, queue: str) -> None:

@@ -123,7 +123,7 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_after_n_attempts(
         broker.publish(queue, b"not json", message_id="garbage")
         broker.publish(queue, create("second"), message_id="b")
         broker.publish(queue, create("no id"))  # no message id: dead at once
-        totals = consumer(w, broker, queue, max_attempts=3).run(until_idle=0.5)
+        totals = consumer(w, broker, queue, max_attempts=3, retry_delay=0).run(until_idle=0.5)
         assert totals.applied == 2
         assert totals.dead == 3
         assert totals.retried == 4  # the poison and the garbage, twice each
@@ -134,6 +134,32 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_after_n_attempts(
         assert "NotFoundError" in dead["poison"][ERROR_HEADER]
         assert "not JSON" in dead["garbage"][ERROR_HEADER]
         assert dead[None][ATTEMPTS_HEADER] == 1
+    finally:
+        w.close()
+
+
+def test_a_failed_message_waits_the_retry_delay_then_succeeds_once_it_can(
+    database_url: str, broker: Broker
+) -> None:
+    """An event that came before the appeal it moves: retried after the delay, not at once."""
+    w = World(database_url)
+    queue = broker.name()
+    try:
+        broker.declare(queue)
+        broker.publish(queue, {"operation": "event", "appeal_id": 1, "event": "start"}, "early")
+        started = time.monotonic()
+        totals = consumer(w, broker, queue, retry_delay=1).run(until_idle=0.3)
+        assert (totals.applied, totals.retried, totals.dead) == (0, 1, 0)
+        assert broker.count(queue) == 0  # waiting in the retry queue, not spinning
+        assert broker.count(f"{queue}.retry-1000ms") == 1
+        broker.publish(queue, create(), message_id="the-appeal")
+        consumer(w, broker, queue, retry_delay=1).run(until_idle=0.3)
+        assert w.engine.appeal(1).process == "new"
+        totals = consumer(w, broker, queue, retry_delay=1).run(until_idle=1.5)
+        assert time.monotonic() - started >= 1.0
+        assert (totals.applied, totals.retried, totals.dead) == (1, 0, 0)
+        assert w.engine.appeal(1).process == "work"
+        assert broker.count(f"{queue}.retry-1000ms") == broker.count(f"{queue}.dead") == 0
     finally:
         w.close()
 

@@ -3,8 +3,10 @@ facade, each acknowledged only after its change is committed.
 
 Delivery is at least once: a consumer that dies between the commit and the ack gets the
 message again, and the message id (the idempotency key) makes the repeat do nothing. A
-message that fails is published again to the back of its queue with its count of attempts,
-so the others go on; after ``max_attempts`` it goes to the dead-letter queue with the error.
+message that fails is published again with its count of attempts, so the others go on: to a
+retry queue that hands it back to the back of its queue after ``retry_delay`` seconds (its
+messages expire into the queue through RabbitMQ's dead-lettering), or straight back when the
+delay is 0; after ``max_attempts`` it goes to the dead-letter queue with the error.
 """
 
 from __future__ import annotations
@@ -47,10 +49,28 @@ class ConsumerSettings:
     prefetch: int = attrs.field(default=10, validator=attrs.validators.ge(1))
     outage_pause: float = 1.0
     """Seconds to wait before a message that met a database outage is tried again."""
+    retry_delay: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
+    """Seconds a failed message waits before it is tried again: what another system needs to
+    catch up (an event that came before the appeal it moves), where an immediate retry would
+    spend every attempt in milliseconds."""
 
     @property
     def dead_letters(self) -> str:
         return self.dead_letter_queue or f"{self.queue}.dead"
+
+    @property
+    def retry_queue(self) -> str | None:
+        """Where failed messages wait; ``None`` when they go straight back.
+
+        The delay is in the name because a queue's arguments cannot change once declared:
+        another delay is another queue, never a refused declaration."""
+        if self.retry_delay == 0:
+            return None
+        return f"{self.queue}.retry-{self.retry_delay_ms}ms"
+
+    @property
+    def retry_delay_ms(self) -> int:
+        return max(1, round(self.retry_delay * 1000))
 
 
 @attrs.define
@@ -93,9 +113,22 @@ class Consumer:
             ) from exc
 
     def declare(self, channel: BlockingChannel) -> None:
-        """The queue and its dead-letter queue, durable, made if missing."""
-        channel.queue_declare(self.settings.queue, durable=True)
-        channel.queue_declare(self.settings.dead_letters, durable=True)
+        """The queue, its retry and dead-letter queues, durable, made if missing."""
+        settings = self.settings
+        channel.queue_declare(settings.queue, durable=True)
+        channel.queue_declare(settings.dead_letters, durable=True)
+        if settings.retry_queue is not None:
+            # One TTL for the whole queue: messages expire in the order they came, so none
+            # waits behind a longer one; expired, they are dead-lettered to the queue.
+            channel.queue_declare(
+                settings.retry_queue,
+                durable=True,
+                arguments={
+                    "x-message-ttl": settings.retry_delay_ms,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": settings.queue,
+                },
+            )
 
     def run(self, *, until_idle: float | None = None) -> ConsumerTotals:
         """Consume until :meth:`stop` (or, with ``until_idle``, until the queue has been
@@ -204,7 +237,8 @@ class Consumer:
             headers=headers,
             delivery_mode=PERSISTENT,
         )
-        queue = self.settings.dead_letters if dead else self.settings.queue
+        settings = self.settings
+        queue = settings.dead_letters if dead else (settings.retry_queue or settings.queue)
         channel.basic_publish("", queue, body, republished, mandatory=True)
         if dead:
             self.totals.dead += 1

@@ -54,6 +54,14 @@ AMQP_URL_OPTION = click.option(
     help="Tries of a failing message before it goes to the dead-letter queue.",
 )
 @click.option(
+    "--retry-delay",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds a failed message waits (in the queue's retry queue) before it is tried "
+    "again; 0 sends it straight back.",
+)
+@click.option(
     "--dead-letter-queue",
     default=None,
     help="Where poison messages go; default: the queue's name followed by .dead.",
@@ -72,6 +80,7 @@ def consume(
     definitions: tuple[Path, ...],
     plugins: tuple[str, ...],
     max_attempts: int,
+    retry_delay: float,
     dead_letter_queue: str | None,
     exchange: str | None,
 ) -> None:
@@ -112,6 +121,7 @@ def consume(
             queue=queue,
             dead_letter_queue=dead_letter_queue,
             max_attempts=max_attempts,
+            retry_delay=retry_delay,
         )
         consumer = Consumer(Integration(engine, operator), settings)
 
