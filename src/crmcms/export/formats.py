@@ -7,6 +7,7 @@ from typing import BinaryIO, Protocol
 
 from crmcms.errors import Problem, ValidationError
 from crmcms.export.csv_export import write_csv
+from crmcms.export.rtf_export import write_rtf
 from crmcms.export.tables import ReportTable
 from crmcms.export.xlsx_export import write_xlsx
 
@@ -40,6 +41,7 @@ FORMATS: dict[str, ExportFormat] = {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         write_xlsx,
     ),
+    "rtf": ExportFormat("rtf", ".rtf", "application/rtf", write_rtf),
 }
 """Every format by name."""
 
