@@ -7,6 +7,7 @@ from typing import BinaryIO, Protocol
 
 from crmcms.errors import Problem, ValidationError
 from crmcms.export.csv_export import write_csv
+from crmcms.export.html_export import write_html
 from crmcms.export.rtf_export import write_rtf
 from crmcms.export.tables import ReportTable
 from crmcms.export.xlsx_export import write_xlsx
@@ -42,6 +43,7 @@ FORMATS: dict[str, ExportFormat] = {
         write_xlsx,
     ),
     "rtf": ExportFormat("rtf", ".rtf", "application/rtf", write_rtf),
+    "html": ExportFormat("html", ".html", "text/html; charset=utf-8", write_html),
 }
 """Every format by name."""
 

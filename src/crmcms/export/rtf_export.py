@@ -58,8 +58,8 @@ def _row_definition(widths: list[int], *, header: bool) -> str:
     edges = []
     edge = 0
     for width in widths:
-        edge += max(width * usable // total, 400)
-        edges.append(f"{_BORDERS}\\cellx{min(edge, usable)}")
+        edge += width * usable // total  # the page's width shared as the text needs it
+        edges.append(f"{_BORDERS}\\cellx{edge}")
     # \trhdr repeats the header row on every page; \trkeep keeps a row on one page.
     repeat = "\\trhdr" if header else ""
     return f"\\trowd\\trgaph60\\trleft0{repeat}\\trkeep" + "".join(edges)
