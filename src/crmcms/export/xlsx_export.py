@@ -112,8 +112,8 @@ class _Sheets:
         self.row = row + 1
 
     def _cell(self, sheet: Any, row: int, col: int, kind: ColumnKind, value: ReportCell) -> None:
-        if value is None:
-            return
+        if value is None or value == "":
+            return  # an empty cell, not a cell holding an empty text
         if isinstance(value, str):
             # write_string, never write(): a value starting with "=" stays text, not a formula.
             sheet.write_string(row, col, value)
