@@ -149,6 +149,20 @@ def test_a_line_chart_has_a_point_a_row() -> None:
     assert page.bars() == []
 
 
+def test_a_missing_value_breaks_the_line() -> None:
+    rows = _rows(5)
+    rows[2] = (*rows[2][:2], None, rows[2][3])
+    page, _ = _page(rows, ChartKind.LINE)
+    lines = [a["points"].split() for tag, a in page.shapes if tag == "polyline"]
+    assert [len(points) for points in lines] == [2, 2]
+
+
+def test_many_categories_are_labelled_every_few() -> None:
+    page, _ = _page(_rows(50))
+    assert len(page.texts["category"]) == 25  # 18 pixels a category: every second one
+    assert page.texts["category"][1] == "Тема 2 <b>&amp;"
+
+
 def test_the_same_table_gives_the_same_bytes() -> None:
     assert _page(_rows(20))[1] == _page(_rows(20))[1]
 

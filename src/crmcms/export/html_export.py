@@ -24,7 +24,6 @@ __all__ = ["CHART_POINTS", "write_html"]
 CHART_POINTS = 50
 """Categories the chart draws: the first rows; the table below has them all."""
 
-_SAMPLE_ROWS = 200
 _WRITE_BYTES = 64 * 1024  # the page goes out in pieces of about this size
 
 
@@ -54,7 +53,7 @@ def write_html(
     durations right-aligned, durations as h:mm, dates in ISO form. Rows are rendered as they
     are read; the page is never held whole in memory.
     """
-    head, rows = peek(table.rows, max(_SAMPLE_ROWS, CHART_POINTS + 1))
+    head, rows = peek(table.rows, CHART_POINTS + 1)  # one more tells that the chart is cut
     parameters = list(parameters_with_zone(table, report_zone(table.columns, head)))
     if table.generated_at is not None:
         parameters.append(("Generated", table.generated_at.isoformat(timespec="seconds")))

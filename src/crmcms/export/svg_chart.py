@@ -165,28 +165,35 @@ def render_chart(
     else:
         for s, values in enumerate(series):
             colour = PALETTE[s % len(PALETTE)]
-            points = [
-                (x0 + (c + 0.5) * band, y_of(value))
-                for c, value in enumerate(values)
-                if value is not None
-            ]
-            path = " ".join(f"{_number(px)},{_number(py)}" for px, py in points)
-            parts.append(
-                f'<polyline class="line" data-series="{escape(series_columns[s].code)}" '
-                f'points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
-            parts.extend(
-                f'<circle class="point" cx="{_number(px)}" cy="{_number(py)}" r="3" '
-                f'fill="{colour}"/>'
-                for px, py in points
-            )
+            # A missing value breaks the line: each run of known values is a line of its own.
+            runs: list[list[tuple[float, float]]] = [[]]
+            for c, value in enumerate(values):
+                if value is None:
+                    runs.append([])
+                else:
+                    runs[-1].append((x0 + (c + 0.5) * band, y_of(value)))
+            for run in filter(None, runs):
+                path = " ".join(f"{_number(px)},{_number(py)}" for px, py in run)
+                parts.append(
+                    f'<polyline class="line" data-series="{escape(series_columns[s].code)}" '
+                    f'points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                )
+                parts.extend(
+                    f'<circle class="point" cx="{_number(px)}" cy="{_number(py)}" r="3" '
+                    f'fill="{colour}"/>'
+                    for px, py in run
+                )
     # The axes over the bars, then a label under each category.
     parts.append(
         f'<line class="axis" x1="{x0}" y1="{_number(zero)}" x2="{x1}" y2="{_number(zero)}" '
         f'stroke="#333333"/><line class="axis" x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" '
         f'stroke="#333333"/>'
     )
+    # Slanted labels need about 20 pixels apart not to overlap: then every n-th is shown.
+    every = math.ceil(20 / band) if slanted else 1
     for c, label in enumerate(labels):
+        if c % every:
+            continue
         cx = _number(x0 + (c + 0.5) * band)
         text = escape(_cut(label))
         if slanted:

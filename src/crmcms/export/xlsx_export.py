@@ -31,6 +31,8 @@ _NUMBER_FORMATS = {
     ColumnKind.DURATION: "[h]:mm:ss",
 }
 
+_PLAIN_NUMBERS = frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.PERCENT})
+
 
 def _sheet_name(title: str) -> str:
     # Excel refuses []:*?/\ in sheet names and more than 31 characters.
@@ -137,10 +139,8 @@ class _Sheets:
             if isinstance(number, float) and not math.isfinite(number):
                 sheet.write_string(row, col, str(number))
                 return
-            number_kind = kind if kind in _NUMBER_FORMATS else ColumnKind.DECIMAL
-            if number_kind in {ColumnKind.DATE, ColumnKind.DATETIME, ColumnKind.DURATION}:
-                number_kind = ColumnKind.DECIMAL
-            sheet.write_number(row, col, number, self.formats[number_kind])
+            shown_as = kind if kind in _PLAIN_NUMBERS else ColumnKind.DECIMAL
+            sheet.write_number(row, col, number, self.formats[shown_as])
 
     def close(self) -> None:
         self._finish()
