@@ -7,11 +7,17 @@ import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from crmcms.errors import Problem, ValidationError
+from crmcms.errors import ConfigurationError, Problem, ValidationError
 from crmcms.export.cells import parameters_with_zone, peek, report_zone, text_widths
 from crmcms.export.tables import ChartKind, ColumnKind, ReportCell, ReportTable
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
 
 __all__ = ["EXCEL_MAX_ROWS", "write_xlsx"]
 
@@ -40,20 +46,22 @@ def _sheet_name(title: str) -> str:
     return name or "Report"
 
 
-def _require_xlsxwriter() -> Any:
+def _require_xlsxwriter() -> ModuleType:
     try:
         import xlsxwriter
-    except ImportError:  # pragma: no cover - depends on the installed extras
-        raise ValidationError(
-            [Problem("format", "xlsx export needs XlsxWriter: pip install 'crmcms[reports]'")]
-        ) from None
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ConfigurationError(
+            "xlsx export needs XlsxWriter: pip install 'crmcms[reports]'"
+        ) from exc
     return xlsxwriter
 
 
 class _Sheets:
     """The worksheets of one export, opened one after the other as rows fill them."""
 
-    def __init__(self, workbook: Any, table: ReportTable, widths: list[int], limit: int) -> None:
+    def __init__(
+        self, workbook: Workbook, table: ReportTable, widths: list[int], limit: int
+    ) -> None:
         self.workbook = workbook
         self.table = table
         self.widths = widths
@@ -64,8 +72,7 @@ class _Sheets:
             kind: workbook.add_format({"num_format": number_format})
             for kind, number_format in _NUMBER_FORMATS.items()
         }
-        self.sheets: list[tuple[Any, int, int]] = []  # (sheet, header row, last row written)
-        self.sheet: Any = None
+        self.sheets: list[tuple[Worksheet, int, int]] = []  # (sheet, header row, last row written)
         self.row = 0
 
     def open(self, preamble: list[tuple[str, str]] | None) -> None:
@@ -96,7 +103,6 @@ class _Sheets:
         if self.sheets:
             self._finish()
         self.sheets.append((sheet, row, row))
-        self.sheet = sheet
         self.row = row + 1
 
     def _finish(self) -> None:
@@ -106,14 +112,16 @@ class _Sheets:
     def write(self, values: tuple[ReportCell, ...]) -> None:
         if self.row >= self.limit:
             self.open(None)
-        sheet, row = self.sheet, self.row
+        sheet, header_row, _ = self.sheets[-1]
+        row = self.row
         for i, (column, value) in enumerate(zip(self.table.columns, values, strict=True)):
             self._cell(sheet, row, i, column.kind, value)
-        header_row = self.sheets[-1][1]
         self.sheets[-1] = (sheet, header_row, row)
         self.row = row + 1
 
-    def _cell(self, sheet: Any, row: int, col: int, kind: ColumnKind, value: ReportCell) -> None:
+    def _cell(
+        self, sheet: Worksheet, row: int, col: int, kind: ColumnKind, value: ReportCell
+    ) -> None:
         if value is None or value == "":
             return  # an empty cell, not a cell holding an empty text
         if isinstance(value, str):
@@ -130,7 +138,8 @@ class _Sheets:
             if value < _EXCEL_EPOCH:
                 sheet.write_string(row, col, value.isoformat())
             else:
-                sheet.write_datetime(row, col, value, self.formats[ColumnKind.DATE])
+                midnight = dt.datetime.combine(value, dt.time())
+                sheet.write_datetime(row, col, midnight, self.formats[ColumnKind.DATE])
         elif isinstance(value, dt.timedelta):
             days = value.total_seconds() / 86_400
             sheet.write_number(row, col, days, self.formats[ColumnKind.DURATION])
@@ -146,7 +155,7 @@ class _Sheets:
         self._finish()
 
 
-def _add_chart(workbook: Any, sheets: _Sheets) -> None:
+def _add_chart(workbook: Workbook, sheets: _Sheets) -> None:
     chart_spec = sheets.table.chart
     if chart_spec is None:
         return
@@ -157,6 +166,8 @@ def _add_chart(workbook: Any, sheets: _Sheets) -> None:
     first, final = header_row + 1, min(last, header_row + _CHART_POINTS)
     category = codes.index(chart_spec.category)
     chart = workbook.add_chart({"type": "column" if chart_spec.kind is ChartKind.BAR else "line"})
+    if chart is None:  # pragma: no cover - XlsxWriter knows both kinds
+        return
     for code in chart_spec.series:
         column = codes.index(code)
         chart.add_series(
