@@ -17,8 +17,10 @@ def _text(value: ReportCell) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.timedelta):
-        # Seconds, not "1 day, 2:00:00": spreadsheets and scripts read a number.
-        return f"{value.total_seconds():g}"
+        # Seconds, not "1 day, 2:00:00": spreadsheets and scripts read a number (all its
+        # digits: "%g" would write two weeks as 1.2096e+06).
+        seconds = value.total_seconds()
+        return str(int(seconds)) if seconds.is_integer() else repr(seconds)
     if isinstance(value, dt.date):  # datetime is a date too
         return value.isoformat()
     return str(value)

@@ -7,7 +7,10 @@ from typing import BinaryIO, Protocol
 
 from crmcms.errors import Problem, ValidationError
 from crmcms.export.csv_export import write_csv
+from crmcms.export.html_export import write_html
+from crmcms.export.rtf_export import write_rtf
 from crmcms.export.tables import ReportTable
+from crmcms.export.xlsx_export import write_xlsx
 
 __all__ = ["FORMATS", "ExportFormat", "Writer", "export_format", "write_table"]
 
@@ -33,6 +36,14 @@ class ExportFormat:
 
 FORMATS: dict[str, ExportFormat] = {
     "csv": ExportFormat("csv", ".csv", "text/csv; charset=utf-8", write_csv),
+    "xlsx": ExportFormat(
+        "xlsx",
+        ".xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        write_xlsx,
+    ),
+    "rtf": ExportFormat("rtf", ".rtf", "application/rtf", write_rtf),
+    "html": ExportFormat("html", ".html", "text/html; charset=utf-8", write_html),
 }
 """Every format by name."""
 
