@@ -15,6 +15,7 @@ from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine import attachments as files
 from crmcms.engine import notes as notebook
+from crmcms.engine import prospects as prospecting
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk import BulkResult, run_bulk
@@ -39,6 +40,7 @@ from crmcms.errors import (
     PermissionDeniedError,
 )
 from crmcms.model import (
+    PROSPECT_CONVERSION,
     Appeal,
     Attachment,
     AuditKind,
@@ -52,6 +54,8 @@ from crmcms.model import (
     NoteVisibility,
     Permission,
     Principal,
+    Prospect,
+    ProspectStatus,
     SlaAttempt,
     SlaClock,
     SlaView,
@@ -151,6 +155,9 @@ class Engine:
             delivery_domain=delivery_domain,
             dictionary_queries=dictionary_queries,
             publish_events_to=publish_events_to,
+        )
+        self.runtime.relay.deliverers[PROSPECT_CONVERSION] = prospecting.ConversionDeliverer(
+            self.runtime, self.run
         )
 
     @property
@@ -571,6 +578,72 @@ class Engine:
         return self.run(
             lambda tx: notebook.note_history(tx, note_id), principal=self.principal(operator)
         )
+
+    # --- Prospects ---------------------------------------------------------------------------
+
+    def register_prospect(
+        self,
+        operator: Acting,
+        *,
+        name: str,
+        phone: str | None = None,
+        email: str | None = None,
+        region: str | None = None,
+        category: str | None = None,
+    ) -> Prospect:
+        """Register a would-be client; problems are reported by field code (``name``,
+        ``phone``, ``email``, ``region``, ``category``), all at once, storing nothing."""
+        who, _ = self._acting(operator)
+        return self.run(
+            lambda tx: prospecting.register_prospect(
+                tx, name=name, phone=phone, email=email, region=region, category=category
+            ),
+            principal=who,
+        )
+
+    def attach_to_prospect(self, prospect_id: int, contact_id: int, operator: Acting) -> Contact:
+        """Give an existing contact, of no client or other prospect, to the prospect."""
+        who, _ = self._acting(operator)
+        return self.run(
+            lambda tx: prospecting.attach_contact(tx, prospect_id, contact_id), principal=who
+        )
+
+    def convert_prospect(self, prospect_id: int, operator: Acting) -> Prospect:
+        """Ask billing to make a client of the prospect, through the outbox: the prospect
+        is returned converting, and becomes converted once the relay has billing's answer.
+        A prospect converted or converting is refused (:class:`~crmcms.errors.ConversionError`)."""
+        who, _ = self._acting(operator)
+        return self.run(lambda tx: prospecting.request_conversion(tx, prospect_id), principal=who)
+
+    def prospect(self, prospect_id: int, *, operator: Acting | None = None) -> Prospect:
+        who = self.principal(operator)
+        self._require(who, Permission.READ, f"read prospect {prospect_id}")
+        return self.run(lambda tx: tx.uow.prospects.get(prospect_id), principal=who)
+
+    def prospects(
+        self,
+        *,
+        status: ProspectStatus | None = None,
+        limit: int = 100,
+        operator: Acting | None = None,
+    ) -> list[Prospect]:
+        """Prospects (with ``status``, if given), newest first."""
+        who = self.principal(operator)
+        self._require(who, Permission.READ, "read prospects")
+        return self.run(lambda tx: tx.uow.prospects.find(status=status, limit=limit), principal=who)
+
+    def prospect_contacts(
+        self, prospect_id: int, *, operator: Acting | None = None
+    ) -> list[Contact]:
+        """The prospect's contacts, in id order (after conversion, the client's too)."""
+        who = self.principal(operator)
+        self._require(who, Permission.READ, f"read prospect {prospect_id}")
+
+        def act(tx: Tx) -> list[Contact]:
+            tx.uow.prospects.get(prospect_id)
+            return tx.uow.contacts.of_prospect(prospect_id)
+
+        return self.run(act, principal=who)
 
     # --- Attachments -------------------------------------------------------------------------
 

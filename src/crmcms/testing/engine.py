@@ -10,7 +10,7 @@ import pluggy
 
 from crmcms.engine import Engine, Notification
 from crmcms.engine.context import party_data
-from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscriber
+from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Prospect, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.storage.files import MemoryFileStore
 from crmcms.storage.memory import MemoryStore
@@ -34,7 +34,13 @@ class ManualClock:
 
 class FakeBilling:
     """A plugin standing in for billing: clients, external dictionaries, business functions;
-    it keeps every notification and history event it is given."""
+    it keeps every notification and history event it is given.
+
+    It makes clients of prospects (``crmcms_export_prospect``) as billing should: once per
+    idempotency key, the same client for a key seen before. ``export_failures`` are raised
+    one by one before exporting (billing down, or refusing); ``after_export`` is called once
+    the client is made, before answering (raise there to lose the answer).
+    """
 
     def __init__(
         self,
@@ -54,6 +60,10 @@ class FakeBilling:
         self.actions = dict(actions or {})
         self.notifications: list[Notification] = []
         self.events: list[HistoryEvent] = []
+        self.exports: dict[str, int] = {}
+        """The client made for each idempotency key."""
+        self.export_failures: list[BaseException] = []
+        self.after_export: Callable[[Prospect, int], None] | None = None
 
     @hookimpl
     def crmcms_find_client(self, client_id: str) -> Mapping[str, Any] | None:
@@ -83,6 +93,21 @@ class FakeBilling:
     @hookimpl
     def crmcms_handler_actions(self) -> Mapping[str, Any]:
         return self.actions
+
+    @hookimpl
+    def crmcms_export_prospect(self, prospect: Prospect, idempotency_key: str) -> int:
+        if self.export_failures:
+            raise self.export_failures.pop(0)
+        client_id = self.exports.get(idempotency_key)
+        if client_id is None:
+            client_id = max((int(k) for k in self.clients), default=0) + 1
+            self.clients[str(client_id)] = Client(
+                client_id, prospect.name, prospect.category, prospect.region
+            )
+            self.exports[idempotency_key] = client_id
+        if self.after_export is not None:
+            self.after_export(prospect, client_id)
+        return client_id
 
     @hookimpl
     def crmcms_notify(self, notification: Notification) -> None:
