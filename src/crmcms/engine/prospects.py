@@ -217,12 +217,16 @@ def _converted(tx: Tx, prospect_id: int, key: str, client_id: int) -> Prospect:
     return prospect
 
 
-def _refused(tx: Tx, prospect_id: int, key: str, error: str) -> None:
-    """Billing refused for good: the prospect is a prospect again, with billing's word."""
+def _failed(tx: Tx, prospect_id: int, key: str, error: str, refused: bool) -> None:
+    """Record why the conversion failed. Billing ``refused`` it: the prospect is a prospect
+    again, to be converted afresh. Otherwise (tries used up) it stays converting, since
+    billing may have made the client: reviving the message asks again with the same key."""
     prospect = tx.uow.prospects.get(prospect_id)
     if prospect.client_id is not None or prospect.conversion_id != key:
         return
-    prospect.conversion_id, prospect.conversion_error = None, error
+    prospect.conversion_error = error
+    if refused:
+        prospect.conversion_id = None
     prospect.version += 1
     tx.uow.prospects.update(prospect)
 
@@ -261,13 +265,13 @@ class ConversionDeliverer:
                     "billing", f"no plugin implements {EXPORT_HOOK}", hook=EXPORT_HOOK
                 )
         except CrmcmsError as exc:
-            permanent = isinstance(exc, DeliveryError) and exc.permanent
-            if permanent or message.attempts >= self.runtime.relay.settings.max_attempts:
-                self._record_refusal(prospect_id, key, str(exc))
+            refused = isinstance(exc, DeliveryError) and exc.permanent
+            if refused or message.attempts >= self.runtime.relay.settings.max_attempts:
+                self._record_failure(prospect_id, key, str(exc), refused)
             raise
         self.run(lambda tx: _converted(tx, prospect_id, key, int(client_id)))
 
-    def _record_refusal(self, prospect_id: int, key: str, error: str) -> None:
+    def _record_failure(self, prospect_id: int, key: str, error: str, refused: bool) -> None:
         # Changed meanwhile: the message's own dead mark still reports the failure.
         with contextlib.suppress(ConcurrencyError):
-            self.run(lambda tx: _refused(tx, prospect_id, key, error))
+            self.run(lambda tx: _failed(tx, prospect_id, key, error, refused))

@@ -10,6 +10,7 @@ import pluggy
 
 from crmcms.engine import Engine, Notification
 from crmcms.engine.context import party_data
+from crmcms.errors import DeliveryError
 from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Prospect, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.storage.files import MemoryFileStore
@@ -62,6 +63,8 @@ class FakeBilling:
         self.events: list[HistoryEvent] = []
         self.exports: dict[str, int] = {}
         """The client made for each idempotency key."""
+        self.created: list[tuple[int, int]] = []
+        """``(prospect id, client id)`` of every client made, in order."""
         self.export_failures: list[BaseException] = []
         self.after_export: Callable[[Prospect, int], None] | None = None
 
@@ -96,15 +99,21 @@ class FakeBilling:
 
     @hookimpl
     def crmcms_export_prospect(self, prospect: Prospect, idempotency_key: str) -> int:
-        if self.export_failures:
-            raise self.export_failures.pop(0)
         client_id = self.exports.get(idempotency_key)
+        if self.export_failures:
+            failure = self.export_failures.pop(0)
+            # A refusal is billing's answer to a new request: a key it has answered before
+            # gets that answer again, whatever else fails on the way there.
+            replayed = isinstance(failure, DeliveryError) and failure.permanent
+            if not (replayed and client_id is not None):
+                raise failure
         if client_id is None:
             client_id = max((int(k) for k in self.clients), default=0) + 1
             self.clients[str(client_id)] = Client(
                 client_id, prospect.name, prospect.category, prospect.region
             )
             self.exports[idempotency_key] = client_id
+            self.created.append((prospect.id, client_id))
         if self.after_export is not None:
             self.after_export(prospect, client_id)
         return client_id
