@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -41,10 +42,11 @@ class Killed(BaseException):
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def world(
     request: pytest.FixtureRequest, tmp_path: pathlib.Path
-) -> tuple[Engine, FakeBilling, ManualClock]:
+) -> Iterator[tuple[Engine, FakeBilling, ManualClock]]:
     clock = ManualClock()
     billing = FakeBilling()
     plugins = make_plugin_manager([billing], load_entry_points=False)
+    store: SqlStore | None = None
     if request.param == "memory":
         factory = MemoryStore().unit_of_work
     else:
@@ -54,7 +56,6 @@ def world(
             else str(request.getfixturevalue("postgres_url"))
         )
         store = SqlStore(url)
-        request.addfinalizer(store.dispose)
         factory = store.unit_of_work
     engine = Engine(
         load_catalog_text(DEFINITIONS),
@@ -65,7 +66,9 @@ def world(
         delivery_domain="crm.test",
         trust_logins=True,
     )
-    return engine, billing, clock
+    yield engine, billing, clock
+    if store is not None:
+        store.dispose()
 
 
 def _with_contact(engine: Engine) -> tuple[int, int, int]:
@@ -164,7 +167,8 @@ def test_billing_down_then_up_makes_one_client_and_moves_the_contacts_once(
     billing.export_failures.append(ConnectionError("billing unreachable"))
     engine.convert_prospect(prospect_id, "olga")
     first = engine.deliver_outbox()
-    assert len(first.retried) == 1 and "billing unreachable" in first.errors[first.retried[0]]
+    [busy] = first.retried
+    assert "billing unreachable" in first.errors[busy]
     assert engine.prospect(prospect_id).status is ProspectStatus.CONVERTING
     assert engine.contact(contact_id).client_id is None
     clock.advance(hours=1)  # past the back-off
