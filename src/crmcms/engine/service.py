@@ -583,7 +583,7 @@ class Engine:
 
     def register_prospect(
         self,
-        operator: Acting,
+        operator: Acting | None,
         *,
         name: str,
         phone: str | None = None,
@@ -592,8 +592,9 @@ class Engine:
         category: str | None = None,
     ) -> Prospect:
         """Register a would-be client; problems are reported by field code (``name``,
-        ``phone``, ``email``, ``region``, ``category``), all at once, storing nothing."""
-        who, _ = self._acting(operator)
+        ``phone``, ``email``, ``region``, ``category``), all at once, storing nothing.
+        ``operator=None`` registers as the system where logins are trusted (an import)."""
+        who = self.principal(operator)
         return self.run(
             lambda tx: prospecting.register_prospect(
                 tx, name=name, phone=phone, email=email, region=region, category=category
@@ -601,18 +602,20 @@ class Engine:
             principal=who,
         )
 
-    def attach_to_prospect(self, prospect_id: int, contact_id: int, operator: Acting) -> Contact:
+    def attach_to_prospect(
+        self, prospect_id: int, contact_id: int, operator: Acting | None
+    ) -> Contact:
         """Give an existing contact, of no client or other prospect, to the prospect."""
-        who, _ = self._acting(operator)
+        who = self.principal(operator)
         return self.run(
             lambda tx: prospecting.attach_contact(tx, prospect_id, contact_id), principal=who
         )
 
-    def convert_prospect(self, prospect_id: int, operator: Acting) -> Prospect:
+    def convert_prospect(self, prospect_id: int, operator: Acting | None) -> Prospect:
         """Ask billing to make a client of the prospect, through the outbox: the prospect
         is returned converting, and becomes converted once the relay has billing's answer.
         A prospect converted or converting is refused (:class:`~crmcms.errors.ConversionError`)."""
-        who, _ = self._acting(operator)
+        who = self.principal(operator)
         return self.run(lambda tx: prospecting.request_conversion(tx, prospect_id), principal=who)
 
     def prospect(self, prospect_id: int, *, operator: Acting | None = None) -> Prospect:
