@@ -70,3 +70,19 @@ def test_a_prospect_from_registration_to_client_at_the_console(tmp_path: pathlib
     assert bad.exception.codes() == ("email",)
     unknown = _invoke("prospects", "show", "--db", url, "42")
     assert isinstance(unknown.exception, NotFoundError)
+
+
+def test_the_demo_converts_a_prospect_through_the_example_billing_plugin() -> None:
+    from rich.console import Console
+
+    from crmcms.entrypoints.demo import example_catalog
+    from crmcms.entrypoints.demo_prospects import run_prospects_demo
+    from crmcms.storage.memory import MemoryStore
+
+    out = Console(record=True, width=200)
+    store = MemoryStore()
+    client_id = run_prospects_demo(example_catalog(), out, store.unit_of_work, None)
+    shown = out.export_text()
+    assert "converted" in shown
+    assert f"became client {client_id}" in shown
+    assert [c.client_id for c in store.contacts.values()] == [client_id]
