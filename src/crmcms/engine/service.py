@@ -16,6 +16,7 @@ from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine import attachments as files
 from crmcms.engine import notes as notebook
 from crmcms.engine import prospects as prospecting
+from crmcms.engine import subscriptions as hooks
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk import BulkResult, run_bulk
@@ -33,6 +34,7 @@ from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaRetry, SlaScan
 from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
+from crmcms.engine.webhook_store import Subscription, WebhookStore
 from crmcms.errors import (
     AuthenticationError,
     ConcurrencyError,
@@ -59,6 +61,7 @@ from crmcms.model import (
     SlaAttempt,
     SlaClock,
     SlaView,
+    Webhook,
 )
 
 __all__ = ["Acting", "ContactRegistration", "Engine"]
@@ -112,6 +115,7 @@ class Engine:
         dictionary_queries: DictionaryQueries | None = None,
         file_store: FileStore | None = None,
         publish_events_to: Collection[str] = (),
+        webhook_store: WebhookStore | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -130,7 +134,8 @@ class Engine:
 
         Every history event an action records goes through the outbox to the catalog's
         webhooks that want its kind and to each target in ``publish_events_to`` (``amqp``:
-        the publisher ``crmcms worker --exchange`` registers)."""
+        the publisher ``crmcms worker --exchange`` registers), and to the subscriptions kept
+        in ``webhook_store`` (:meth:`subscribe_webhook`)."""
         self.limits = limits or Limits()
         self.audit = audit
         """Where refused actions are recorded (``refused`` audit events), if anywhere."""
@@ -155,6 +160,7 @@ class Engine:
             delivery_domain=delivery_domain,
             dictionary_queries=dictionary_queries,
             publish_events_to=publish_events_to,
+            webhook_store=webhook_store,
         )
         self.runtime.relay.deliverers[PROSPECT_CONVERSION] = prospecting.ConversionDeliverer(
             self.runtime, self.run
@@ -647,6 +653,22 @@ class Engine:
             return tx.uow.contacts.of_prospect(prospect_id)
 
         return self.run(act, principal=who)
+
+    # --- Webhook subscriptions (``administer``) ---------------------------------------------
+
+    def webhook_subscriptions(self, *, operator: Acting | None = None) -> list[Subscription]:
+        """The webhooks declared in the definition files, then the stored ones."""
+        return hooks.subscriptions(self.runtime, self.principal(operator))
+
+    def subscribe_webhook(self, webhook: Webhook, *, operator: Acting | None = None) -> Webhook:
+        """Store a subscription, served at once like a declared webhook; a code declared or
+        stored already is refused."""
+        return hooks.subscribe(self.runtime, self.principal(operator), webhook)
+
+    def unsubscribe_webhook(self, code: str, *, operator: Acting | None = None) -> Webhook:
+        """Remove a stored subscription (its undelivered messages are given up); declared
+        webhooks are read-only here."""
+        return hooks.unsubscribe(self.runtime, self.principal(operator), code)
 
     # --- Attachments -------------------------------------------------------------------------
 

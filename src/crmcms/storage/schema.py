@@ -36,6 +36,7 @@ __all__ = [
     "sla_fired",
     "subscriber",
     "system_problem",
+    "webhook",
 ]
 
 metadata = sa.MetaData(
@@ -123,6 +124,20 @@ prospect = sa.Table(
     sa.Column("conversion_id", sa.String(300)),
     sa.Column("conversion_error", sa.Text, nullable=False, server_default=""),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+webhook = sa.Table(
+    "crm_webhook",
+    metadata,
+    sa.Column("code", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    # The name of the environment variable holding the secret, never the secret itself.
+    sa.Column("secret_env", sa.String(200), nullable=False),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("created_by", sa.String(200)),
 )
 
 contact = sa.Table(

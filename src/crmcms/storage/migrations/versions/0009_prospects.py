@@ -1,4 +1,7 @@
-"""Prospects: who registered them, the conversion under way, versions; contacts by prospect.
+"""Prospects and their conversion by billing; webhook subscriptions made through the API.
+
+Prospects get who registered them, the conversion under way, billing's last refusal and a
+version; contacts are indexed by prospect.
 
 Revision ID: 0009
 Revises: 0008
@@ -27,9 +30,22 @@ def upgrade() -> None:
         )
         prospect.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
     op.create_index(op.f("ix_crm_contact_prospect_id"), "crm_contact", ["prospect_id"])
+    op.create_table(
+        "crm_webhook",
+        sa.Column("code", sa.String(length=200), nullable=False),
+        sa.Column("name", sa.String(length=400), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret_env", sa.String(length=200), nullable=False),
+        sa.Column("events", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_crm_webhook")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("crm_webhook")
     op.drop_index(op.f("ix_crm_contact_prospect_id"), table_name="crm_contact")
     with op.batch_alter_table("crm_prospect") as prospect:
         for column in ("version", "conversion_error", "conversion_id", "registered_by"):
