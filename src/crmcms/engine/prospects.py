@@ -197,7 +197,7 @@ def request_conversion(tx: Tx, prospect_id: int) -> Prospect:
     return prospect
 
 
-def _converted(tx: Tx, prospect_id: int, key: str, client_id: int) -> Prospect:
+def _converted(tx: Tx, prospect_id: int, client_id: int) -> Prospect:
     """Give the prospect's contacts to ``client_id``, record it on each of their appeals and
     mark the prospect converted: one transaction. A prospect converted already stays."""
     prospect = tx.uow.prospects.get(prospect_id)
@@ -269,7 +269,7 @@ class ConversionDeliverer:
             if refused or message.attempts >= self.runtime.relay.settings.max_attempts:
                 self._record_failure(prospect_id, key, str(exc), refused)
             raise
-        self.run(lambda tx: _converted(tx, prospect_id, key, int(client_id)))
+        self.run(lambda tx: _converted(tx, prospect_id, int(client_id)))
 
     def _record_failure(self, prospect_id: int, key: str, error: str, refused: bool) -> None:
         # Changed meanwhile: the message's own dead mark still reports the failure.
