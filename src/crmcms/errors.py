@@ -10,6 +10,7 @@ __all__ = [
     "AuthenticationError",
     "ConcurrencyError",
     "ConfigurationError",
+    "ConversionError",
     "CrmcmsError",
     "DefinitionError",
     "DeliveryError",
@@ -209,6 +210,18 @@ class ConcurrencyError(CrmcmsError):
 
 class WorkflowError(CrmcmsError):
     """A workflow action cannot be carried out (transition unavailable, no queue, ...)."""
+
+
+class ConversionError(WorkflowError):
+    """A prospect cannot be converted: it already is a client, or a conversion is under way.
+
+    ``client_id`` is the client it became (``None`` while the conversion is under way).
+    """
+
+    def __init__(self, prospect_id: int, reason: str, client_id: int | None = None) -> None:
+        self.prospect_id = prospect_id
+        self.client_id = client_id
+        super().__init__(f"prospect {prospect_id} cannot be converted: {reason}")
 
 
 class PluginError(CrmcmsError):

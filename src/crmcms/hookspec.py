@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
     from crmcms.dsl.rules.functions import RuleFunction
     from crmcms.dsl.rules.schema import SchemaBuilder
-    from crmcms.model import AuditEvent, HistoryEvent, Notification, Principal
+    from crmcms.model import AuditEvent, HistoryEvent, Notification, Principal, Prospect
     from crmcms.model.handler_calls import HandlerCall
 
 PROJECT = "crmcms"
@@ -88,6 +88,20 @@ def crmcms_find_contact_person(contact_person_id: str) -> Mapping[str, object] |
     """Look up the person who spoke for the client; return ``Name``, ``Phone``, ``Email``...
 
     Asked only when a rule reads ``ContactPerson``; an unknown person reads as empty.
+    """
+
+
+@hookspec(firstresult=True)
+def crmcms_export_prospect(prospect: Prospect, idempotency_key: str) -> int | None:
+    """Make a client of ``prospect`` in billing and return the client's id (``None``: not
+    yours).
+
+    Called by the outbox relay after the conversion's request has committed, never inside
+    it. ``idempotency_key`` is the request's delivery id, the same on every retry: billing
+    must give the same client back for a key it has seen, so a retry after billing answered
+    (the process died before crmcms recorded the answer) makes no second client. Raise
+    ``crmcms.errors.DeliveryError`` with ``permanent=True`` when billing refuses for good
+    (the prospect stays a prospect, with the reason), any other exception to be retried.
     """
 
 

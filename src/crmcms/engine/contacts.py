@@ -6,6 +6,7 @@ from datetime import datetime
 
 from crmcms.engine.context import client_data
 from crmcms.engine.obstacles import require
+from crmcms.engine.prospects import for_new_contact
 from crmcms.engine.transaction import Tx
 from crmcms.errors import NotFoundError, Problem, ValidationError
 from crmcms.model import Contact, Direction, Permission
@@ -97,6 +98,8 @@ def register_contact(
                         f"client category {category} is not allowed by template {template.code}",
                     )
                 )
+    if prospect_id is not None:
+        problems.extend(for_new_contact(tx, prospect_id, client_id))
     if problems:
         raise ValidationError(problems, subject="contact")
     assert place is not None

@@ -196,7 +196,7 @@ def replay(current: Appeal, events: Sequence[HistoryEvent], moment: datetime) ->
                     values.pop(code, None)
                 else:
                     values[code] = change.new
-            else:
+            elif change.field in state:  # not what the contact, a file or a client holds
                 state[change.field] = change.new
     state["state"] = AppealState(state["state"])
     return attrs.evolve(current, values=values, **state)

@@ -20,6 +20,8 @@ from crmcms.model import (
     NoteSubject,
     OutboxMessage,
     OutboxStatus,
+    Prospect,
+    ProspectStatus,
     SlaAttempt,
     SlaClock,
     SlaViewItem,
@@ -38,6 +40,7 @@ __all__ = [
     "IdempotencyRepository",
     "NoteRepository",
     "OutboxRepository",
+    "ProspectRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -69,6 +72,15 @@ class ContactRepository(Protocol):
 
     def get(self, contact_id: int) -> Contact:
         """The contact; :class:`~crmcms.errors.NotFoundError` if there is none."""
+
+    def update(self, contact: Contact) -> None:
+        """Stage ``contact`` in place of the stored one with its id: what a contact is for
+        (a prospect, then the client it became) is all that ever changes. Unknown raises
+        :class:`~crmcms.errors.NotFoundError`."""
+
+    def of_prospect(self, prospect_id: int) -> list[Contact]:
+        """The contacts for the prospect (registered for it or attached), in id order, this
+        unit's staged changes included."""
 
 
 class AppealRepository(Protocol):
@@ -238,6 +250,26 @@ class NoteRepository(Protocol):
         """Every version of the note, oldest first."""
 
 
+class ProspectRepository(Protocol):
+    """Prospects: would-be clients, until billing makes clients of them."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids are never reused, even when the unit of work rolls back."""
+
+    def add(self, prospect: Prospect) -> None:
+        """Stage a new prospect (version 1)."""
+
+    def get(self, prospect_id: int) -> Prospect:
+        """A copy of the prospect (staged changes included); unknown raises NotFoundError."""
+
+    def update(self, prospect: Prospect) -> None:
+        """Stage ``prospect`` in place of the stored one, whose version must be
+        ``prospect.version - 1`` (else ConcurrencyError, here or at commit)."""
+
+    def find(self, *, status: ProspectStatus | None = None, limit: int = 100) -> list[Prospect]:
+        """Prospects with ``status`` (any if ``None``), newest first, at most ``limit``."""
+
+
 class IdempotencyRepository(Protocol):
     """Outcomes of external calls by idempotency key."""
 
@@ -346,6 +378,9 @@ class UnitOfWork(Protocol):
 
     @property
     def notes(self) -> NoteRepository: ...
+
+    @property
+    def prospects(self) -> ProspectRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,6 +29,7 @@ from crmcms.engine.queues import QueueIndex
 from crmcms.engine.relay import Relay, RelaySettings
 from crmcms.engine.rules import RuleBook
 from crmcms.engine.validation import ValueChecker
+from crmcms.engine.webhook_store import WebhookStore
 from crmcms.engine.webhooks import WebhookDeliverer
 from crmcms.errors import CrmcmsError, DeliveryError, PluginError
 from crmcms.model import (
@@ -38,6 +42,7 @@ from crmcms.model import (
     OutboxMessage,
     Principal,
     Route,
+    Webhook,
 )
 
 __all__ = ["Runtime"]
@@ -61,6 +66,8 @@ class Runtime:
         delivery_domain: str | None = None,
         dictionary_queries: DictionaryQueries | None = None,
         publish_events_to: Collection[str] = (),
+        webhook_store: WebhookStore | None = None,
+        webhook_refresh: float = 5.0,
     ) -> None:
         self.catalog = catalog
         self.dictionary_queries = dictionary_queries
@@ -102,8 +109,16 @@ class Runtime:
             clock=clock,
             settings=relay,
         )
-        self.event_targets = EventTargets(catalog.webhooks, publish_events_to)
-        """Where the history events an action records go through the outbox, by kind."""
+        self.publish_events_to = tuple(publish_events_to)
+        self._targets = EventTargets(catalog.webhooks, publish_events_to)
+        self.webhook_store = webhook_store
+        """Subscriptions made while the system runs (``POST /webhooks``), if kept anywhere."""
+        self.webhook_refresh = webhook_refresh
+        """Seconds the stored subscriptions are trusted before they are read again: what
+        another process added or removed is heard of within that time."""
+        self._stored: dict[str, WebhookDeliverer] = {}
+        self._stored_at = -math.inf
+        self._refreshing = threading.Lock()
         self.webhook_secrets: dict[str, bytes] = {}
         """Secrets by webhook code, for hosts that keep them in settings; a webhook missing
         here signs with its environment variable's."""
@@ -113,6 +128,44 @@ class Runtime:
         self.event_publishers: dict[str, Callable[[EventMessage], None]] = {}
         """Deliverers of the targets named in ``publish_events_to`` (``amqp``), registered
         by the process that runs the relay."""
+
+    @property
+    def event_targets(self) -> EventTargets:
+        """Where the history events an action records go through the outbox, by kind: the
+        declared webhooks, the stored ones (read again every :attr:`webhook_refresh`
+        seconds) and the publishers."""
+        if self.webhook_store is not None and (
+            time.monotonic() - self._stored_at > self.webhook_refresh
+        ):
+            self.refresh_webhooks()
+        return self._targets
+
+    def refresh_webhooks(self) -> None:
+        """Read the stored subscriptions again, now: after one is added or removed here."""
+        store = self.webhook_store
+        if store is None:
+            return
+        with self._refreshing:
+            stored = [w for w in store.subscriptions() if w.code not in self.webhooks]
+            self._stored = {
+                w.code: WebhookDeliverer(w, secrets=self.webhook_secrets) for w in stored
+            }
+            every: list[Webhook] = [*self.catalog.webhooks, *stored]
+            self._targets = EventTargets(every, self.publish_events_to)
+            self._stored_at = time.monotonic()
+
+    def webhook(self, code: str) -> WebhookDeliverer | None:
+        """The deliverer of webhook ``code``, declared or stored; a code not known here is
+        looked up in the store once more, for a subscription another process just made."""
+        found = self.webhooks.get(code)
+        if found is not None:
+            return found
+        self.event_targets  # noqa: B018 - read again once webhook_refresh seconds are past
+        found = self._stored.get(code)
+        if found is None and self.webhook_store is not None:
+            self.refresh_webhooks()
+            found = self._stored.get(code)
+        return found
 
     def route(self, code: str, version: int) -> Route:
         """Route ``code`` at ``version``, looked up once."""
@@ -150,10 +203,13 @@ class Runtime:
         target = found.target
         deliver: Callable[[EventMessage], None] | None
         if target.startswith(WEBHOOK_PREFIX):
-            deliver = self.webhooks.get(target.removeprefix(WEBHOOK_PREFIX))
+            deliver = self.webhook(target.removeprefix(WEBHOOK_PREFIX))
             if deliver is None:
                 raise DeliveryError(
-                    target, "no such webhook in the definitions", permanent=True, hook="webhook"
+                    target,
+                    "no such webhook in the definitions or the subscriptions",
+                    permanent=True,
+                    hook="webhook",
                 )
         else:
             deliver = self.event_publishers.get(target)

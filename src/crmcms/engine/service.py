@@ -15,6 +15,8 @@ from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
 from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine import attachments as files
 from crmcms.engine import notes as notebook
+from crmcms.engine import prospects as prospecting
+from crmcms.engine import subscriptions as hooks
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk import BulkResult, run_bulk
@@ -32,6 +34,7 @@ from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaRetry, SlaScan
 from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
+from crmcms.engine.webhook_store import Subscription, WebhookStore
 from crmcms.errors import (
     AuthenticationError,
     ConcurrencyError,
@@ -39,6 +42,7 @@ from crmcms.errors import (
     PermissionDeniedError,
 )
 from crmcms.model import (
+    PROSPECT_CONVERSION,
     Appeal,
     Attachment,
     AuditKind,
@@ -52,9 +56,12 @@ from crmcms.model import (
     NoteVisibility,
     Permission,
     Principal,
+    Prospect,
+    ProspectStatus,
     SlaAttempt,
     SlaClock,
     SlaView,
+    Webhook,
 )
 
 __all__ = ["Acting", "ContactRegistration", "Engine"]
@@ -108,6 +115,7 @@ class Engine:
         dictionary_queries: DictionaryQueries | None = None,
         file_store: FileStore | None = None,
         publish_events_to: Collection[str] = (),
+        webhook_store: WebhookStore | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -126,7 +134,8 @@ class Engine:
 
         Every history event an action records goes through the outbox to the catalog's
         webhooks that want its kind and to each target in ``publish_events_to`` (``amqp``:
-        the publisher ``crmcms worker --exchange`` registers)."""
+        the publisher ``crmcms worker --exchange`` registers), and to the subscriptions kept
+        in ``webhook_store`` (:meth:`subscribe_webhook`)."""
         self.limits = limits or Limits()
         self.audit = audit
         """Where refused actions are recorded (``refused`` audit events), if anywhere."""
@@ -151,6 +160,10 @@ class Engine:
             delivery_domain=delivery_domain,
             dictionary_queries=dictionary_queries,
             publish_events_to=publish_events_to,
+            webhook_store=webhook_store,
+        )
+        self.runtime.relay.deliverers[PROSPECT_CONVERSION] = prospecting.ConversionDeliverer(
+            self.runtime, self.run
         )
 
     @property
@@ -571,6 +584,91 @@ class Engine:
         return self.run(
             lambda tx: notebook.note_history(tx, note_id), principal=self.principal(operator)
         )
+
+    # --- Prospects ---------------------------------------------------------------------------
+
+    def register_prospect(
+        self,
+        operator: Acting | None,
+        *,
+        name: str,
+        phone: str | None = None,
+        email: str | None = None,
+        region: str | None = None,
+        category: str | None = None,
+    ) -> Prospect:
+        """Register a would-be client; problems are reported by field code (``name``,
+        ``phone``, ``email``, ``region``, ``category``), all at once, storing nothing.
+        ``operator=None`` registers as the system where logins are trusted (an import)."""
+        who = self.principal(operator)
+        return self.run(
+            lambda tx: prospecting.register_prospect(
+                tx, name=name, phone=phone, email=email, region=region, category=category
+            ),
+            principal=who,
+        )
+
+    def attach_to_prospect(
+        self, prospect_id: int, contact_id: int, operator: Acting | None
+    ) -> Contact:
+        """Give an existing contact, of no client or other prospect, to the prospect."""
+        who = self.principal(operator)
+        return self.run(
+            lambda tx: prospecting.attach_contact(tx, prospect_id, contact_id), principal=who
+        )
+
+    def convert_prospect(self, prospect_id: int, operator: Acting | None) -> Prospect:
+        """Ask billing to make a client of the prospect, through the outbox: the prospect
+        is returned converting, and becomes converted once the relay has billing's answer.
+        A prospect converted or converting is refused (:class:`~crmcms.errors.ConversionError`)."""
+        who = self.principal(operator)
+        return self.run(lambda tx: prospecting.request_conversion(tx, prospect_id), principal=who)
+
+    def prospect(self, prospect_id: int, *, operator: Acting | None = None) -> Prospect:
+        who = self.principal(operator)
+        self._require(who, Permission.READ, f"read prospect {prospect_id}")
+        return self.run(lambda tx: tx.uow.prospects.get(prospect_id), principal=who)
+
+    def prospects(
+        self,
+        *,
+        status: ProspectStatus | None = None,
+        limit: int = 100,
+        operator: Acting | None = None,
+    ) -> list[Prospect]:
+        """Prospects (with ``status``, if given), newest first."""
+        who = self.principal(operator)
+        self._require(who, Permission.READ, "read prospects")
+        return self.run(lambda tx: tx.uow.prospects.find(status=status, limit=limit), principal=who)
+
+    def prospect_contacts(
+        self, prospect_id: int, *, operator: Acting | None = None
+    ) -> list[Contact]:
+        """The prospect's contacts, in id order (after conversion, the client's too)."""
+        who = self.principal(operator)
+        self._require(who, Permission.READ, f"read prospect {prospect_id}")
+
+        def act(tx: Tx) -> list[Contact]:
+            tx.uow.prospects.get(prospect_id)
+            return tx.uow.contacts.of_prospect(prospect_id)
+
+        return self.run(act, principal=who)
+
+    # --- Webhook subscriptions (``administer``) ---------------------------------------------
+
+    def webhook_subscriptions(self, *, operator: Acting | None = None) -> list[Subscription]:
+        """The webhooks declared in the definition files, then the stored ones."""
+        return hooks.subscriptions(self.runtime, self.principal(operator))
+
+    def subscribe_webhook(self, webhook: Webhook, *, operator: Acting | None = None) -> Webhook:
+        """Store a subscription, served at once like a declared webhook; a code declared or
+        stored already is refused."""
+        return hooks.subscribe(self.runtime, self.principal(operator), webhook)
+
+    def unsubscribe_webhook(self, code: str, *, operator: Acting | None = None) -> Webhook:
+        """Remove a stored subscription (its undelivered messages are given up); declared
+        webhooks are read-only here."""
+        return hooks.unsubscribe(self.runtime, self.principal(operator), code)
 
     # --- Attachments -------------------------------------------------------------------------
 

@@ -343,6 +343,14 @@ class Tx:
             return
         self._enqueue(notification)
 
+    def deliver_after_commit(self, message_ids: Sequence[int]) -> None:
+        """Outbox messages this action wrote itself, delivered right after its commit when
+        the engine delivers after commit (else left to a relay)."""
+        if self.rt.deliver_after_commit:
+            if self._written is None:
+                self._written = []
+            self._written.extend(message_ids)
+
     def _enqueue(self, notification: Notification) -> None:
         ids = enqueue_notification(
             self.uow.outbox, notification, now=self.now, domain=self.rt.delivery_domain

@@ -40,7 +40,7 @@ def app_from_environment() -> Litestar:
     from crmcms.plugins import make_plugin_manager, rule_schema
     from crmcms.storage.database import create_engine
     from crmcms.storage.definitions import DefinitionStore
-    from crmcms.storage.sql import SqlLoginStore, SqlStore
+    from crmcms.storage.sql import SqlLoginStore, SqlStore, SqlWebhookStore
 
     specs = [s for s in os.environ.get(PLUGINS_VARIABLE, "").split(",") if s.strip()]
     pm = make_plugin_manager(load_plugins(specs))
@@ -52,7 +52,9 @@ def app_from_environment() -> Litestar:
         catalog = load_catalog(paths, schema=rule_schema(pm))
     else:
         catalog = DefinitionStore(database).load()
-    engine = Engine(catalog, store.unit_of_work, plugins=pm)
+    engine = Engine(
+        catalog, store.unit_of_work, plugins=pm, webhook_store=SqlWebhookStore(store.engine)
+    )
     gateway = LoginGateway(SqlLoginStore(database, upgrade=False), catalog)
     secret = os.environ.get(CURSOR_SECRET_VARIABLE)
     return create_app(

@@ -154,7 +154,7 @@ def _serve(
     from crmcms.plugins import make_plugin_manager, rule_schema
     from crmcms.storage.database import create_engine
     from crmcms.storage.definitions import DefinitionStore
-    from crmcms.storage.sql import SqlStore
+    from crmcms.storage.sql import SqlStore, SqlWebhookStore
 
     pm = make_plugin_manager(load_plugins(plugins))
     database = create_engine(url)
@@ -176,6 +176,7 @@ def _serve(
             plugins=pm,
             relay=settings,
             publish_events_to=("amqp",) if publish else (),
+            webhook_store=SqlWebhookStore(store.engine),
         )
         if publish:
             from crmcms.entrypoints.amqp_publisher import AMQP_TARGET, ExchangePublisher

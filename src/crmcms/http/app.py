@@ -32,7 +32,8 @@ from crmcms.http.queues import FiltersController, QueuesController
 from crmcms.http.schemas import ProblemItem
 from crmcms.http.services import Services
 from crmcms.http.sessions import SessionsController
-from crmcms.storage.sql import SqlStore
+from crmcms.http.webhooks import WebhooksController
+from crmcms.storage.sql import SqlStore, SqlWebhookStore
 
 __all__ = ["body_limit", "create_app"]
 
@@ -89,8 +90,11 @@ def create_app(
 
     ``cursor_secret`` signs page cursors (give every worker the same one);
     ``idempotency_lease`` is how long a request with an ``Idempotency-Key`` that never
-    finished keeps blocking the key.
+    finished keeps blocking the key. Webhook subscriptions made through ``/webhooks`` are
+    kept in ``store``'s database unless the engine keeps them elsewhere already.
     """
+    if engine.runtime.webhook_store is None:
+        engine.runtime.webhook_store = SqlWebhookStore(store.engine)
     services = Services(
         engine,
         gateway,
@@ -121,6 +125,7 @@ def create_app(
             QueuesController,
             FiltersController,
             DefinitionsController,
+            WebhooksController,
             HealthController,
         ],
         dependencies={

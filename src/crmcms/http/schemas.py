@@ -42,6 +42,8 @@ __all__ = [
     "ReopenBody",
     "SessionView",
     "TransitionView",
+    "WebhookCreate",
+    "WebhookView",
 ]
 
 TextValue = str | list[str] | None
@@ -55,6 +57,20 @@ TextValue = str | list[str] | None
 class LoginBody:
     login: str
     password: str
+
+
+@attrs.frozen
+class WebhookCreate:
+    """A subscription: history events of ``events`` (every kind when empty) POSTed to
+    ``url``, signed with the secret in the environment variable ``secret_env`` where the
+    worker runs (the secret itself is never sent)."""
+
+    code: str
+    name: str
+    url: str
+    secret_env: str
+    events: list[str] = attrs.field(factory=list)
+    description: str = ""
 
 
 @attrs.frozen
@@ -342,3 +358,16 @@ class DictionaryView:
 @attrs.frozen
 class Health:
     status: str
+
+
+@attrs.frozen
+class WebhookView:
+    """A subscription; ``source`` is ``definitions`` (read-only here) or ``api``."""
+
+    code: str
+    name: str
+    url: str
+    events: list[str]
+    secret_env: str
+    description: str
+    source: str

@@ -20,8 +20,24 @@ from crmcms.model.history import Change, HistoryEvent, HistoryKind
 from crmcms.model.masks import InputMask
 from crmcms.model.messages import MessageTemplate
 from crmcms.model.notifications import Notification, NotificationKind
-from crmcms.model.outbox import AUDIT, EVENT, NOTIFICATION, OutboxMessage, OutboxStatus, delivery_id
-from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role, Subscriber
+from crmcms.model.outbox import (
+    AUDIT,
+    EVENT,
+    NOTIFICATION,
+    PROSPECT_CONVERSION,
+    OutboxMessage,
+    OutboxStatus,
+    delivery_id,
+)
+from crmcms.model.people import (
+    Client,
+    ContactPerson,
+    Operator,
+    Prospect,
+    ProspectStatus,
+    Role,
+    Subscriber,
+)
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
 from crmcms.model.records import (
@@ -79,6 +95,7 @@ __all__ = [
     "DEFAULT_ROLE",
     "EVENT",
     "NOTIFICATION",
+    "PROSPECT_CONVERSION",
     "QUEUE_ADMINISTRATOR",
     "SYSTEM",
     "WEEKDAYS",
@@ -139,6 +156,7 @@ __all__ = [
     "ProblemState",
     "Process",
     "Prospect",
+    "ProspectStatus",
     "Queue",
     "QueueMember",
     "QueuePolicy",

@@ -34,6 +34,9 @@ class HistoryKind(enum.Enum):
     """A file was attached: the change ``attachment`` holds its name."""
     DETACHED = "detached"
     """An attachment was removed: the change ``attachment`` held its name."""
+    CLIENT_ASSIGNED = "client_assigned"
+    """The appeal's contact now belongs to a client: its prospect was converted by billing;
+    the change ``client_id`` holds the client, the comment names the prospect."""
 
 
 # No ``__weakref__`` slot: nothing needs weak references to history, and without it the

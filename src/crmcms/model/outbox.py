@@ -9,7 +9,15 @@ from typing import Any
 
 import attrs
 
-__all__ = ["AUDIT", "EVENT", "NOTIFICATION", "OutboxMessage", "OutboxStatus", "delivery_id"]
+__all__ = [
+    "AUDIT",
+    "EVENT",
+    "NOTIFICATION",
+    "PROSPECT_CONVERSION",
+    "OutboxMessage",
+    "OutboxStatus",
+    "delivery_id",
+]
 
 NOTIFICATION = "notification"
 """The kind of a message holding a :class:`~crmcms.model.Notification` for ``crmcms_notify``.
@@ -22,6 +30,9 @@ AUDIT = "audit"
 EVENT = "event"
 """The kind of a message holding a committed history event for one target: a webhook
 (``webhook:CODE``) or a publisher the host registered (``amqp``)."""
+PROSPECT_CONVERSION = "prospect_conversion"
+"""The kind of a message asking billing to make a client of a prospect
+(``crmcms_export_prospect``): ``{"prospect_id", "delivery_id"}``."""
 
 
 class OutboxStatus(enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import attrs
@@ -9,7 +10,15 @@ import attrs
 from crmcms.errors import ValidationError
 from crmcms.model._checks import require_code, unique_codes
 
-__all__ = ["Client", "ContactPerson", "Operator", "Prospect", "Role", "Subscriber"]
+__all__ = [
+    "Client",
+    "ContactPerson",
+    "Operator",
+    "Prospect",
+    "ProspectStatus",
+    "Role",
+    "Subscriber",
+]
 
 
 # --- Definitions --------------------------------------------------------------------------
@@ -89,9 +98,23 @@ class ContactPerson:
     client_id: int | None = None
 
 
+class ProspectStatus(enum.Enum):
+    PROSPECT = "prospect"
+    """Registered, not (or not yet successfully) converted."""
+    CONVERTING = "converting"
+    """A conversion is requested: its outbox message is on its way to billing."""
+    CONVERTED = "converted"
+    """Billing made a client of them: ``client_id`` holds it."""
+
+
 @attrs.define
 class Prospect:
-    """A would-be client, exported to billing when they sign up."""
+    """A would-be client, exported to billing when they sign up.
+
+    ``conversion_id`` is the delivery id of the conversion under way (the idempotency key
+    billing sees); ``conversion_error`` what billing said when it last refused one.
+    ``version`` counts saved changes, so two conversions asked at once cannot both start.
+    """
 
     id: int
     name: str
@@ -103,11 +126,26 @@ class Prospect:
     exported_at: datetime | None = None
     client_id: int | None = None
     """The billing client created on export."""
+    registered_by: str | None = None
+    """Login of the operator who registered the prospect."""
+    conversion_id: str | None = None
+    conversion_error: str = ""
+    version: int = 1
 
     @property
     def exported(self) -> bool:
         return self.exported_at is not None
 
+    @property
+    def status(self) -> ProspectStatus:
+        if self.client_id is not None:
+            return ProspectStatus.CONVERTED
+        if self.conversion_id is not None:
+            return ProspectStatus.CONVERTING
+        return ProspectStatus.PROSPECT
+
     def mark_exported(self, client_id: int, at: datetime) -> None:
         self.client_id = client_id
         self.exported_at = at
+        self.conversion_id = None
+        self.conversion_error = ""

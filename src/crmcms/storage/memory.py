@@ -24,6 +24,7 @@ from crmcms.model import (
     NoteRevision,
     NoteSubject,
     OutboxMessage,
+    Prospect,
     SlaAttempt,
     SlaClock,
     SlaViewItem,
@@ -32,6 +33,7 @@ from crmcms.model import (
     copy_appeal,
 )
 from crmcms.storage.memory_outbox import MemoryOutbox
+from crmcms.storage.memory_prospects import MemoryProspects
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -65,6 +67,7 @@ class MemoryStore:
         self.attachments: dict[int, Attachment] = {}
         self.notes: dict[int, Note] = {}
         self.note_revisions: dict[int, list[NoteRevision]] = {}
+        self.prospects: dict[int, Prospect] = {}
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
@@ -74,6 +77,7 @@ class MemoryStore:
         self.message_ids = itertools.count(1)
         self.attachment_ids = itertools.count(1)
         self.note_ids = itertools.count(1)
+        self.prospect_ids = itertools.count(1)
         self.idle: list[MemoryUnitOfWork] = []
         """Units of work left, with nothing staged, for the next actions to take again."""
 
@@ -103,17 +107,20 @@ _IDLE = 8
 
 
 class _Contacts:
-    __slots__ = ("_store", "new", "next_id")
+    __slots__ = ("_store", "changed", "new", "next_id")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self.new: dict[int, Contact] = {}
+        self.changed: dict[int, Contact] = {}
+        """Stored contacts given another prospect or client here."""
         # Straight from the store's counter: no method of ours in between.
         self.next_id: Callable[[], int] = store.contact_ids.__next__
 
     def reset(self) -> None:
         """Drop what is staged."""
         self.new.clear()
+        self.changed.clear()
 
     def add(self, contact: Contact) -> None:
         if contact.id in self.new or contact.id in self._store.contacts:
@@ -125,7 +132,24 @@ class _Contacts:
         found = (new and new.get(contact_id)) or self._store.contacts.get(contact_id)
         if found is None:
             raise NotFoundError("contact", contact_id)
-        return found
+        changed = self.changed
+        return changed.get(contact_id, found) if changed else found
+
+    def update(self, contact: Contact) -> None:
+        if contact.id in self.new:
+            self.new[contact.id] = contact
+            return
+        if contact.id not in self._store.contacts:
+            raise NotFoundError("contact", contact.id)
+        self.changed[contact.id] = contact
+
+    def every(self) -> dict[int, Contact]:
+        """Every contact as this unit of work sees it."""
+        return {**self._store.contacts, **self.changed, **self.new}
+
+    def of_prospect(self, prospect_id: int) -> list[Contact]:
+        found = [c for c in self.every().values() if c.prospect_id == prospect_id]
+        return sorted(found, key=lambda c: c.id)
 
 
 class _Appeals:
@@ -203,7 +227,7 @@ class _Appeals:
         return [_copy_appeal(a) for a in sorted(found, key=lambda a: a.id)]
 
     def of_client(self, client_id: int) -> list[Appeal]:
-        contacts = {**self._store.contacts, **self._contacts.new}
+        contacts = self._contacts.every()
         mine = {c.id for c in contacts.values() if c.client_id == client_id}
         found = [a for a in self._all() if a.contact_id in mine]
         return [_copy_appeal(a) for a in sorted(found, key=lambda a: (a.registered_at, a.id))]
@@ -541,6 +565,7 @@ class MemoryUnitOfWork:
         "inside",
         "notes",
         "outbox",
+        "prospects",
     )
 
     def __init__(self, store: MemoryStore) -> None:
@@ -553,6 +578,7 @@ class MemoryUnitOfWork:
         self.clocks = _Clocks(store, self.appeals)
         self.attachments = _Attachments(store)
         self.notes = _Notes(store)
+        self.prospects = MemoryProspects(store.prospects, store.prospect_ids)
         self.idle = False
         """Whether it is among the store's idle units of work."""
         self.inside = False
@@ -580,11 +606,13 @@ class MemoryUnitOfWork:
             or self.history.new
             or appeals.new
             or self.contacts.new
+            or self.contacts.changed
             or self.idempotency.new
             or self.outbox
             or self.clocks.staged
             or self.attachments.staged
             or self.notes.staged
+            or self.prospects.staged
         ):
             self.rollback()
         idle = self._store.idle
@@ -598,10 +626,12 @@ class MemoryUnitOfWork:
         if (
             new
             or self.contacts.new
+            or self.contacts.changed
             or self.idempotency.new
             or self.outbox
             or self.attachments.staged
             or self.notes.staged
+            or self.prospects.staged
         ):
             self._commit_all()
         elif changed or events or self.clocks.staged:
@@ -654,6 +684,10 @@ class MemoryUnitOfWork:
             if edited is not None:
                 self.rollback()
                 raise ConcurrencyError("note", *edited)
+            converted = self.prospects.conflict()
+            if converted is not None:
+                self.rollback()
+                raise ConcurrencyError("prospect", *converted)
             if keys.new:
                 for key in keys.new:
                     if key in store.idempotency:
@@ -662,9 +696,10 @@ class MemoryUnitOfWork:
                 store.idempotency.update(keys.new)
                 keys.new.clear()
             # Only what was staged is written, and the staging goes once the store has it.
-            if contacts.new:
+            if contacts.new or contacts.changed:
                 store.contacts.update(contacts.new)
-                contacts.new.clear()
+                store.contacts.update(contacts.changed)
+                contacts.reset()
             if changed:
                 stored.update(changed)
                 changed.clear()
@@ -683,6 +718,8 @@ class MemoryUnitOfWork:
                 self.attachments.write()
             if self.notes.staged:
                 self.notes.write()
+            if self.prospects.staged:
+                self.prospects.write()
 
     def _check_fired(self) -> None:
         """Refuse (and roll back) if a level fired here was fired meanwhile elsewhere."""
@@ -696,7 +733,7 @@ class MemoryUnitOfWork:
         # of them at most.
         if self.appeals.new or self.appeals.changed:
             self.appeals.reset()
-        if self.contacts.new:
+        if self.contacts.new or self.contacts.changed:
             self.contacts.reset()
         if self.history.new:
             self.history.reset()
@@ -710,6 +747,8 @@ class MemoryUnitOfWork:
             self.attachments.reset()
         if self.notes.staged:
             self.notes.reset()
+        if self.prospects.staged:
+            self.prospects.reset()
 
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "sla_fired",
     "subscriber",
     "system_problem",
+    "webhook",
 ]
 
 metadata = sa.MetaData(
@@ -117,7 +118,26 @@ prospect = sa.Table(
     sa.Column("category", sa.String(100)),
     sa.Column("registered_at", Time),
     sa.Column("exported_at", Time),
-    sa.Column("client_id", Id, sa.ForeignKey("crm_client.id")),
+    # The client billing made of them, which may live in billing only: no foreign key.
+    sa.Column("client_id", Id),
+    sa.Column("registered_by", sa.String(200)),
+    sa.Column("conversion_id", sa.String(300)),
+    sa.Column("conversion_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+webhook = sa.Table(
+    "crm_webhook",
+    metadata,
+    sa.Column("code", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    # The name of the environment variable holding the secret, never the secret itself.
+    sa.Column("secret_env", sa.String(200), nullable=False),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("created_by", sa.String(200)),
 )
 
 contact = sa.Table(
@@ -139,6 +159,8 @@ contact = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     # Client history: a client's contacts, newest first.
     sa.Index(None, "client_id", "registered_at"),
+    # A prospect's contacts, moved to the client on conversion.
+    sa.Index(None, "prospect_id"),
     # Reports by period (contacts per channel, per operator, ...).
     sa.Index(None, "registered_at"),
 )

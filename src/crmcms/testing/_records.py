@@ -99,6 +99,10 @@ def prospects() -> st.SearchStrategy[Prospect]:
         registered_at=st.none() | timestamps(),
         exported_at=st.none() | timestamps(),
         client_id=_optional_ids(),
+        registered_by=st.none() | codes(),
+        conversion_id=st.none() | st.builds("<outbox-{}.crmcms@test>".format, ids()),
+        conversion_error=st.text(max_size=40),
+        version=st.integers(1, 10),
     )
 
 

@@ -10,7 +10,8 @@ import pluggy
 
 from crmcms.engine import Engine, Notification
 from crmcms.engine.context import party_data
-from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscriber
+from crmcms.errors import DeliveryError
+from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Prospect, Subscriber
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.storage.files import MemoryFileStore
 from crmcms.storage.memory import MemoryStore
@@ -34,7 +35,13 @@ class ManualClock:
 
 class FakeBilling:
     """A plugin standing in for billing: clients, external dictionaries, business functions;
-    it keeps every notification and history event it is given."""
+    it keeps every notification and history event it is given.
+
+    It makes clients of prospects (``crmcms_export_prospect``) as billing should: once per
+    idempotency key, the same client for a key seen before. ``export_failures`` are raised
+    one by one before exporting (billing down, or refusing); ``after_export`` is called once
+    the client is made, before answering (raise there to lose the answer).
+    """
 
     def __init__(
         self,
@@ -54,6 +61,12 @@ class FakeBilling:
         self.actions = dict(actions or {})
         self.notifications: list[Notification] = []
         self.events: list[HistoryEvent] = []
+        self.exports: dict[str, int] = {}
+        """The client made for each idempotency key."""
+        self.created: list[tuple[int, int]] = []
+        """``(prospect id, client id)`` of every client made, in order."""
+        self.export_failures: list[BaseException] = []
+        self.after_export: Callable[[Prospect, int], None] | None = None
 
     @hookimpl
     def crmcms_find_client(self, client_id: str) -> Mapping[str, Any] | None:
@@ -83,6 +96,27 @@ class FakeBilling:
     @hookimpl
     def crmcms_handler_actions(self) -> Mapping[str, Any]:
         return self.actions
+
+    @hookimpl
+    def crmcms_export_prospect(self, prospect: Prospect, idempotency_key: str) -> int:
+        client_id = self.exports.get(idempotency_key)
+        if self.export_failures:
+            failure = self.export_failures.pop(0)
+            # A refusal is billing's answer to a new request: a key it has answered before
+            # gets that answer again, whatever else fails on the way there.
+            replayed = isinstance(failure, DeliveryError) and failure.permanent
+            if not (replayed and client_id is not None):
+                raise failure
+        if client_id is None:
+            client_id = max((int(k) for k in self.clients), default=0) + 1
+            self.clients[str(client_id)] = Client(
+                client_id, prospect.name, prospect.category, prospect.region
+            )
+            self.exports[idempotency_key] = client_id
+            self.created.append((prospect.id, client_id))
+        if self.after_export is not None:
+            self.after_export(prospect, client_id)
+        return client_id
 
     @hookimpl
     def crmcms_notify(self, notification: Notification) -> None:

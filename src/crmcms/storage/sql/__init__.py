@@ -23,6 +23,7 @@ from crmcms.storage.sql.query_dictionaries import SqlDictionaryQueries
 from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
 from crmcms.storage.sql.rules_to_sql import SqlBinding, TableBinding, rule_to_sql
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
+from crmcms.storage.sql.webhooks import SqlWebhookStore
 
 __all__ = [
     "REPORT_FIELDS",
@@ -43,6 +44,7 @@ __all__ = [
     "SqlLoginStore",
     "SqlStore",
     "SqlUnitOfWork",
+    "SqlWebhookStore",
     "TableBinding",
     "attribute_index",
     "attribute_types",

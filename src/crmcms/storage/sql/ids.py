@@ -16,6 +16,7 @@ from crmcms.storage.schema import (
     id_counter,
     note,
     outbox,
+    prospect,
 )
 
 __all__ = ["COUNTERS", "IdAllocator", "bump_counters", "ensure_counter", "reserve_ids"]
@@ -27,6 +28,7 @@ COUNTERS: dict[str, sa.Table] = {
     "event": history,
     "message": outbox,
     "note": note,
+    "prospect": prospect,
 }
 """Counter name -> the table whose ids it hands out."""
 

@@ -36,6 +36,7 @@ from crmcms.storage.sql.codec import (
 from crmcms.storage.sql.ids import IdAllocator
 from crmcms.storage.sql.notes import SqlNotes
 from crmcms.storage.sql.outbox import SqlOutbox, wake_statement
+from crmcms.storage.sql.prospects import SqlProspects
 from crmcms.storage.sql.query_dictionaries import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT,
@@ -144,6 +145,8 @@ class _Contacts(_Part):
     def __init__(self, uow: SqlUnitOfWork) -> None:
         super().__init__(uow)
         self.new: dict[int, Contact] = {}
+        self.changed: dict[int, Contact] = {}
+        """Stored contacts given another prospect or client here."""
         self.fresh: set[int] = set()
 
     def next_id(self) -> int:
@@ -162,14 +165,52 @@ class _Contacts(_Part):
     def get(self, contact_id: int) -> Contact:
         if contact_id in self.new:
             return attrs.evolve(self.new[contact_id])
+        if contact_id in self.changed:
+            return self.changed[contact_id]
         rows = self._rows(sa.select(contact).where(contact.c.id == contact_id))
         if not rows:
             raise NotFoundError("contact", contact_id)
         return contact_from_row(rows[0])
 
+    def update(self, item: Contact) -> None:
+        if item.id in self.new:
+            self.new[item.id] = item
+            return
+        if not self._stored(item.id):
+            raise NotFoundError("contact", item.id)
+        self.changed[item.id] = item
+
+    def of_prospect(self, prospect_id: int) -> list[Contact]:
+        query = sa.select(contact).where(contact.c.prospect_id == prospect_id)
+        found = {c.id: c for c in map(contact_from_row, self._rows(query))}
+        for staged in (*self.changed.values(), *self.new.values()):
+            if staged.prospect_id == prospect_id:
+                found[staged.id] = staged
+            else:
+                found.pop(staged.id, None)
+        return [found[k] for k in sorted(found)]
+
+    def write_changes(self, conn: sa.Connection) -> None:
+        """Inside the commit: the prospect and client of each contact changed here, and
+        the client its appeals copy."""
+        for item in self.changed.values():
+            conn.execute(
+                sa.update(contact)
+                .where(contact.c.id == item.id)
+                .values(prospect_id=item.prospect_id, client_id=item.client_id)
+            )
+            # Appeals keep their contact's client for client history.
+            conn.execute(
+                sa.update(appeal)
+                .where(appeal.c.contact_id == item.id)
+                .values(client_id=item.client_id)
+            )
+
     def client_of(self, contact_id: int) -> int | None:
         if contact_id in self.new:
             return self.new[contact_id].client_id
+        if contact_id in self.changed:
+            return self.changed[contact_id].client_id
         rows = self._rows(sa.select(contact.c.client_id).where(contact.c.id == contact_id))
         return rows[0][0] if rows else None
 
@@ -427,6 +468,7 @@ class SqlUnitOfWork:
         self.clocks = SqlClocks(self)
         self.attachments = SqlAttachments(self)
         self.notes = SqlNotes(self)
+        self.prospects = SqlProspects(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -458,6 +500,8 @@ class SqlUnitOfWork:
             conn.rollback()  # end the reads' transaction: the writes start from fresh data
         try:
             writes.insert(conn, contact, map(contact_row, self.contacts.new.values()))
+            if self.contacts.changed:
+                self.contacts.write_changes(conn)
             writes.insert(conn, appeal, inserts)
             self._write_updates(conn, updates)
             writes.insert(conn, history, map(event_row, self.history.new))
@@ -487,6 +531,8 @@ class SqlUnitOfWork:
                 self.attachments.write(conn)
             if self.notes:
                 self.notes.write(conn)
+            if self.prospects:
+                self.prospects.write(conn)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()
