@@ -186,6 +186,7 @@ def test_a_failed_action_stops_the_test(catalog: Catalog) -> None:
         ("expect process nowhere", "has no process nowhere"),
         ("expect queue nowhere", "nowhere"),
         ("expect hidden 999", "has no attribute 999"),
+        ("expect available nowhere", "has no transition nowhere"),
         ("operator nobody\nperform to_sd", "nobody"),
         ("expect deadline 1d in calendar NOWHERE", "NOWHERE"),
         ("expect process registration\ntopic TERMINATION", "before the first action"),

@@ -189,6 +189,7 @@ class _Run:
         client = self._client(givens)
         route, topic = self._route_and_topic(givens)
         login = self._operator(givens)
+        self._check_references(route or self.catalog.routes_for_topic(topic)[0], topic, steps)
         moment = givens["at"].moment if "at" in givens else None
         self.engine, self.billing, self.clock = make_engine(
             self.catalog, FakeBilling([client]), ManualClock(moment)
@@ -259,6 +260,59 @@ class _Run:
             else:
                 steps.append(statement)
         return givens, steps
+
+    def _check_references(self, route: Route, topic: str, steps: Sequence[Any]) -> None:
+        """Refuse, at its place, a reference to what the catalog lacks, before anything runs:
+        a wrong test should not pass for a failing one."""
+        self.route = route
+        attributes = {a.definition.code for a in self.catalog.effective_attributes(topic)}
+        for step in steps:
+            if isinstance(step, Setting):
+                self._login(step.value)
+            elif isinstance(step, Perform):
+                self._transition_code(step.transition)
+                if step.by is not None:
+                    self._login(step.by)
+            elif isinstance(step, Fields):
+                self._values(step, topic)
+            elif isinstance(step, Expect):
+                self._check_expect(step, route, attributes)
+
+    def _check_expect(self, e: Expect, route: Route, attributes: set[str]) -> None:
+        match e.kind:
+            case ExpectKind.PROCESS:
+                codes = {p.code for p in route.processes}
+                for ref in e.codes:
+                    if ref.code not in codes:
+                        raise self.wrong(
+                            f"route {route.code} v{route.version} has no process {ref.code}",
+                            ref.span,
+                            f"its processes: {', '.join(sorted(codes))}",
+                        )
+            case ExpectKind.AVAILABLE | ExpectKind.UNAVAILABLE:
+                for ref in e.codes:
+                    self._transition_code(ref)
+            case ExpectKind.QUEUE:
+                for ref in e.codes:
+                    try:
+                        self.catalog.queue(ref.code)
+                    except NotFoundError as exc:
+                        raise self.wrong(str(exc), ref.span) from None
+            case ExpectKind.FLAG:
+                for ref in e.codes:
+                    if ref.code not in attributes:
+                        raise self.wrong(
+                            f"its topic has no attribute {ref.code}",
+                            ref.span,
+                            f"its attributes: {', '.join(sorted(attributes))}",
+                        )
+            case ExpectKind.DEADLINE | ExpectKind.APPEAL_DEADLINE if e.calendar is not None:
+                try:
+                    self.catalog.calendar(e.calendar.code)
+                except NotFoundError as exc:
+                    raise self.wrong(str(exc), e.calendar.span) from None
+            case _:
+                pass
 
     def _client(self, givens: Mapping[str, Any]) -> Client:
         fields: dict[str, Any] = {"name": "Client"}
