@@ -397,7 +397,11 @@ class _Run:
         key = (route.code, route.version)
         if appeal.queue is not None:
             seen.queues.add((*key, appeal.process, appeal.queue))
-        for option in self.options():
+        try:
+            options = self.options()
+        except CrmcmsError:  # the operator no longer sees the appeal: nothing to offer
+            options = []
+        for option in options:
             (seen.available if option.available else seen.unavailable).add((*key, option.code))
         rules = {t.rule for t in route.transitions_from(appeal.process) if t.rule}
         process = route.process(appeal.process)
