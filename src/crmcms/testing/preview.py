@@ -204,14 +204,16 @@ def preview_route_version(
         groups.append(made)
         stuck_count += made.stuck_count
         room = stuck_limit - len(stuck)
-        if why:
-            reasons = dict.fromkeys(waiting.ids(group, limit=room), why)
-        elif lacking:
+        reason = why
+        lacking_codes: tuple[str, ...] = ()
+        if not why and lacking:
             reason = (
                 f"lacks a value of {', '.join(required)}, required in process {process} of "
                 f"route {group.route} v{new_version}"
             )
-            ids = waiting.ids(group, lacking=required, limit=room)
+            lacking_codes = required
+        if reason:
+            ids = waiting.ids(group, lacking=lacking_codes, limit=room)
             stuck += [
                 StuckAppeal(i, group.route, group.version, group.process, reason) for i in ids
             ]
