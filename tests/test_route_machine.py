@@ -3,6 +3,7 @@ required attributes nobody can fill are found and told as the operators' actions
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ topic T "Topic" { attribute A "A": string }
 
 def test_the_planted_bug_is_found_and_told_as_actions() -> None:
     catalog = load_catalog([EXAMPLES / "broken"])
-    report = explore_route(catalog, "REFUND", budget=5, derandomize=True)
+    report = explore_route(catalog, "REFUND", budget=10)
     assert not report.passed
     assert report.problem is not None
     assert "is stuck in process review of route REFUND v1" in report.problem
@@ -35,12 +36,12 @@ def test_the_planted_bug_is_found_and_told_as_actions() -> None:
     assert "nobody working in queue REVIEW may close it" in report.problem
     steps = report.problem.split("steps: ", 1)[1]
     assert steps.startswith("anna registers an appeal on REFUND for a ")
-    assert "anna performs to_review on appeal 1" in steps
+    assert re.search(r"(anna|boris) performs to_review on appeal \d+$", steps), steps
 
 
 def test_the_example_routes_can_always_be_walked() -> None:
     catalog = load_catalog([EXAMPLES / "telecom"])
-    report = explore_route(catalog, "TERMINATION", budget=1, batch=40, derandomize=True)
+    report = explore_route(catalog, "TERMINATION", budget=2)
     assert report.passed, report.problem
     assert report.tally.done["transition"] > 0
     assert ("TERMINATION", 2, "to_sd") in report.exercised.performed
@@ -62,7 +63,7 @@ def test_an_empty_queue_choice_is_found() -> None:
         """,
         check=False,
     )
-    report = explore_route(catalog, "R", budget=5, derandomize=True)
+    report = explore_route(catalog, "R", budget=10)
     assert report.problem is not None
     assert "no queue takes the new appeal" in report.problem
     assert "rule PSKOV is false" in report.problem
@@ -84,10 +85,10 @@ def test_a_required_attribute_nobody_can_fill_is_found() -> None:
         """,
         check=False,
     )
-    report = explore_route(catalog, "R", budget=5, derandomize=True)
+    report = explore_route(catalog, "R", budget=10)
     assert report.problem is not None
     assert "needs attribute A in process check, which is read-only there" in report.problem
-    assert "anna performs go on appeal" in report.problem
+    assert "anna performs go on appeal" in report.problem, report.problem
 
 
 def test_a_loop_without_an_end_is_found() -> None:
@@ -107,7 +108,7 @@ def test_a_loop_without_an_end_is_found() -> None:
         """,
         check=False,
     )
-    report = explore_route(catalog, "R", budget=5, derandomize=True)
+    report = explore_route(catalog, "R", budget=10)
     assert report.problem is not None
     assert "can never reach a final process" in report.problem
 

@@ -43,6 +43,12 @@ __all__ = ["verify"]
     help="Walk every route with random operators (RouteMachine).",
 )
 @click.option(
+    "--shrink/--no-shrink",
+    default=True,
+    show_default=True,
+    help="On a stuck route, look for the shortest walk that gets it stuck (a few seconds more).",
+)
+@click.option(
     "--against",
     metavar="URL",
     help="Preview the routes on the appeals waiting in this database instead of testing.",
@@ -58,6 +64,7 @@ def verify(
     budget: float,
     junit: Path | None,
     machines: bool,
+    shrink: bool,
     against: str | None,
     stuck_limit: int,
 ) -> None:
@@ -84,6 +91,7 @@ def verify(
         paths or (Path("."),),
         budget=budget,
         machines=machines,
+        shrink=shrink,
         schema=installed_schema(),
         functions=installed_functions(),
     )

@@ -78,7 +78,8 @@ class RouteMachine(WorkflowMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.steps: list[str] = []
+        self.steps: list[tuple[int | None, str]] = []
+        """What happened, in words, with the appeal it happened to (``None``: to all)."""
         self.client_of: dict[int, Client] = {}
         self._can_hold: dict[tuple[str, int], bool] = {}
 
@@ -113,9 +114,22 @@ class RouteMachine(WorkflowMachine):
         route = self.route
         return [t for t in super()._topics(login) if t in route.topics]
 
-    def problem(self, message: str) -> RouteProblem:
-        steps = "; ".join(self.steps) or "nothing yet"
-        return RouteProblem(f"{message}\n  steps: {steps}")
+    def say(self, text: str, appeal_id: int | None = None) -> None:
+        self.steps.append((appeal_id, text))
+
+    def problem(self, message: str, appeal_id: int | None = None) -> RouteProblem:
+        """The failure, told as the actions that led to it: those on ``appeal_id`` (and time
+        passing) when given, repeats of one action said once."""
+        told: list[str] = []
+        started = appeal_id is None
+        for about, text in self.steps:
+            started = started or about == appeal_id
+            if not started or (appeal_id is not None and about not in (None, appeal_id)):
+                continue
+            if told and told[-1] == text:
+                continue
+            told.append(text)
+        return RouteProblem(f"{message}\n  steps: {'; '.join(told) or 'nothing yet'}")
 
     # --- Rules -------------------------------------------------------------------------------
 
@@ -136,7 +150,7 @@ class RouteMachine(WorkflowMachine):
             )
         except WorkflowError as exc:
             if "no queue accepts" in str(exc):
-                self.steps.append(said)
+                self.say(said)
                 raise self.problem(f"no queue takes the new appeal: {exc}") from None
             self.record(REGISTER, False)
             return
@@ -147,7 +161,7 @@ class RouteMachine(WorkflowMachine):
         appeal = registered.appeals[0]
         if appeal.route != self.route_code:
             return
-        self.steps.append(f"{said} (appeal {appeal.id})")
+        self.say(f"{said} (appeal {appeal.id})", appeal.id)
         self.ids.append(appeal.id)
         self.client_of[appeal.id] = client
         self._seen(appeal)
@@ -169,9 +183,10 @@ class RouteMachine(WorkflowMachine):
             after = self.engine.transition(appeal_id, login, code)
         except WorkflowError as exc:
             if "no queue accepts" in str(exc):
-                self.steps.append(said)
+                self.say(said, appeal_id)
                 raise self.problem(
-                    f"no queue takes appeal {appeal_id} along {code} from {before.process}: {exc}"
+                    f"no queue takes appeal {appeal_id} along {code} from {before.process}: {exc}",
+                    appeal_id,
                 ) from None
             self.record("transition", False)
             return
@@ -179,7 +194,7 @@ class RouteMachine(WorkflowMachine):
             self.record("transition", False)
             return
         self.record("transition", True)
-        self.steps.append(said)
+        self.say(said, appeal_id)
         route = self.catalog.route(after.route, after.route_version)
         type(self).exercised.performed.add((route.code, route.version, code))
         self._seen(after)
@@ -198,15 +213,16 @@ class RouteMachine(WorkflowMachine):
             self.record("edit", False)
             return
         self.record("edit", True)
-        self.steps.append(
-            f"{login} sets {', '.join(sorted(values)) or 'no value'} of appeal {appeal_id}"
+        self.say(
+            f"{login} sets {', '.join(sorted(values)) or 'no value'} of appeal {appeal_id}",
+            appeal_id,
         )
 
     @rule(hours=st.integers(1, 72))
     def time_passes(self, hours: int) -> None:
         self.clock.advance(hours=hours)
         self.engine.scan_deadlines()
-        self.steps.append(f"{hours}h pass")
+        self.say(f"{hours}h pass")
 
     # Closing, rejecting and child appeals are the catalog-wide machine's; here they would
     # end walks without the route.
@@ -262,14 +278,16 @@ class RouteMachine(WorkflowMachine):
                 detail += f", and nobody working in queue {appeal.queue} may close it"
                 raise self.problem(
                     f"appeal {appeal_id} of {describe_client(client)} is stuck in process "
-                    f"{appeal.process} of route {route.code} v{route.version}: {detail}"
+                    f"{appeal.process} of route {route.code} v{route.version}: {detail}",
+                    appeal_id,
                 )
             if not self._reaches_final(route, appeal.process, client):
                 raise self.problem(
                     f"appeal {appeal_id} of {describe_client(client)} in process "
                     f"{appeal.process} of route {route.code} v{route.version} can never reach "
                     "a final process, and nobody working in queue "
-                    f"{appeal.queue} may close it"
+                    f"{appeal.queue} may close it",
+                    appeal_id,
                 )
 
     def _may_close(self, appeal: Appeal) -> bool:
@@ -310,7 +328,8 @@ class RouteMachine(WorkflowMachine):
                     why = "hidden" if state.hidden else "read-only"
                     raise self.problem(
                         f"appeal {appeal_id} needs attribute {state.code} in process "
-                        f"{appeal.process}, which is {why} there: nobody can fill it"
+                        f"{appeal.process}, which is {why} there: nobody can fill it",
+                        appeal_id,
                     )
 
 
@@ -356,10 +375,12 @@ def explore_route(
     clients: Sequence[Client] | None = None,
     billing: Callable[[Sequence[Client]], FakeBilling] = FakeBilling,
     derandomize: bool = False,
+    shrink: bool = True,
 ) -> MachineReport:
     """Run :class:`RouteMachine` for route ``code`` in batches of ``batch`` walks of up to
     ``steps`` actions until ``budget`` seconds are spent (one batch at least) or a walk breaks
-    the route; the report holds the shortest failing sequence of actions found."""
+    the route; the report tells the failing walk's actions on the appeal concerned (with
+    ``shrink``, of the shortest failing walk hypothesis finds, which takes longer)."""
     machine = RouteMachine.for_route(catalog, code, clients=clients, billing=billing)
     started = time.perf_counter()
     runs = 0
@@ -372,7 +393,9 @@ def explore_route(
             deadline=None,
             database=None,
             derandomize=derandomize,
-            phases=tuple(p for p in Phase if p is not Phase.explain),
+            phases=tuple(
+                p for p in Phase if p is not Phase.explain and (shrink or p is not Phase.shrink)
+            ),
             suppress_health_check=list(HealthCheck),
             print_blob=False,
             report_multiple_bugs=False,

@@ -71,12 +71,14 @@ def verify(
     *,
     budget: float = DEFAULT_BUDGET,
     machines: bool = True,
+    shrink: bool = True,
     schema: Schema | None = None,
     functions: PluginFunctions | None = None,
 ) -> Verification:
     """Check the definition files in ``paths`` (directories: every ``*.crm`` and ``*.crmtest``
     inside), run their route test files, and walk each route with
-    :class:`~crmcms.testing.route_machine.RouteMachine` for a share of ``budget`` seconds.
+    :class:`~crmcms.testing.route_machine.RouteMachine` for a share of ``budget`` seconds
+    (a failing walk is then shortened with ``shrink``, which may take a few seconds more).
 
     Static problems stop it there: tests of definitions that do not load say nothing."""
     started = time.perf_counter()
@@ -103,7 +105,7 @@ def verify(
         for i, code in enumerate(codes):
             left = budget - (time.perf_counter() - started - check_seconds)
             share = max(0.0, left) / (len(codes) - i)
-            reports.append(explore_route(catalog, code, budget=share))
+            reports.append(explore_route(catalog, code, budget=share, shrink=shrink))
     return Verification(
         names,
         (),
