@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crmcms.dsl.definitions.loader import load_catalog
+from crmcms.dsl.definitions.loader import load_catalog, load_catalog_text
 from crmcms.dsl.route_tests import ExpectKind, parse_route_tests
 from crmcms.errors import DefinitionError, DslError
 from crmcms.model import Catalog
@@ -112,6 +112,8 @@ CASES = [
     ("expect required 166, 168", "expect optional 166", "it is required there"),
     ("expect visible 203", "expect hidden 203", "it is visible, editable and optional"),
     ("expect editable 166", "expect readonly 166", "keeps the topic's flags"),
+    ("expect optional 167", "expect required 203", "it is visible, editable and optional"),
+    ("expect editable 171", "perform to_sd\nexpect editable 169", "it is hidden there"),
     ("perform to_sd\nexpect hidden 169", "perform to_sd\nexpect visible 169", "overrides"),
     ("expect appeal deadline 5d", "expect appeal deadline 4d", "5d after"),
     ("perform to_sd\nexpect deadline 2d", "perform to_sd\nexpect deadline 1d", "2d after"),
@@ -153,6 +155,31 @@ def test_every_expectation_passes_and_fails(
     failures = _run(catalog, failing)
     assert failures, failing
     assert why in "\n".join(failures)
+
+
+def test_readonly_passes_and_fails() -> None:
+    catalog = load_catalog_text(
+        """
+        role OPERATOR "Operator" { permissions: register, handle, read }
+        operator anna "Anna" { roles: OPERATOR }
+        place CC "Contact centre"
+        channel PHONE "Phone"
+        topic T "Topic" { attribute A "A": string readonly
+                          attribute B "B": string }
+        queue Q "Everyone"
+        route R "R" {
+            topics: T
+            process start "Start" initial
+            process done "Done" final
+            transition finish start -> done "Finish"
+        }
+        """
+    )
+    text = 'test "t" {{ route R  operator anna  {} }}'
+    for body, failures in (("expect readonly A", 0), ("expect readonly B", 1)):
+        parsed = parse_route_tests(text.format(body), file="t.crmtest")
+        result = run_route_test(catalog, parsed.tests[0], parsed)
+        assert len(result.failures) == failures, result.failures
 
 
 def test_unavailable_because_names_the_rule_its_text_or_the_reason(catalog: Catalog) -> None:

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from crmcms.dsl.route_tests import SUFFIX, RouteTest, RouteTestFile, parse_route_tests
 from crmcms.errors import CrmcmsError
-from crmcms.model import Catalog
-from crmcms.testing.route_tests import RouteTestResult, run_route_test
+
+if TYPE_CHECKING:
+    from crmcms.dsl.route_tests import RouteTest, RouteTestFile
+    from crmcms.model import Catalog
+    from crmcms.testing.route_tests import RouteTestResult
 
 __all__ = ["RouteTestFailed", "RouteTestItem", "RouteTestModule", "definitions_for"]
 
-_CATALOGS = pytest.StashKey[dict[tuple[Path, ...], Catalog]]()
+# Installed plugins load in every pytest run: the engine is imported only when a route test
+# file is collected.
+_CATALOGS = pytest.StashKey[dict[tuple[Path, ...], "Catalog"]]()
+SUFFIX = ".crmtest"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,6 +97,8 @@ class RouteTestModule(pytest.File):
     """One ``*.crmtest`` file: a test item for each ``test "..." { }`` in it."""
 
     def collect(self) -> Iterator[RouteTestItem]:
+        from crmcms.dsl.route_tests import parse_route_tests
+
         paths = definitions_for(self.config, self.path)
         if not paths:
             raise self.CollectError(
@@ -127,6 +134,8 @@ class RouteTestItem(pytest.Item):
         self.catalog = catalog
 
     def runtest(self) -> None:
+        from crmcms.testing.route_tests import run_route_test
+
         result = run_route_test(self.catalog, self.test, self.parsed)
         if not result.passed:
             raise RouteTestFailed(result)
