@@ -183,7 +183,12 @@ def test_readonly_passes_and_fails() -> None:
 
 
 def test_unavailable_because_names_the_rule_its_text_or_the_reason(catalog: Catalog) -> None:
-    for because in ("ONLY_BIS", '"Клиент.Категория = \\"BIS\\""', '"is \\"VIP\\""'):
+    for because in (
+        "ONLY_BIS",
+        '"Клиент.Категория = \\"BIS\\""',
+        '"Client.Category = \\"BIS\\""',  # the same rule in English
+        '"is \\"VIP\\""',
+    ):
         assert _run(catalog, f"expect unavailable to_sd because {because}", "VIP") == []
     (failure,) = _run(catalog, "expect unavailable to_sd because NOT_PSKOV", "VIP")
     assert "something else stands in its way" in failure

@@ -29,6 +29,9 @@ from crmcms.dsl.route_tests import (
     Wait,
     read_route_tests,
 )
+from crmcms.dsl.rules import ast as rules_ast
+from crmcms.dsl.rules.compiled_rule import check_rule
+from crmcms.dsl.rules.unparse import unparse
 from crmcms.engine import AppealDraft, TransitionOption
 from crmcms.engine.deadlines import add_business_time
 from crmcms.engine.queues import candidate_queues
@@ -564,7 +567,7 @@ class _Run:
     def _blocked_by(self, because: str, rule: str | None, reasons: Sequence[str]) -> bool:
         if rule is not None and because == rule:
             return True
-        if rule is not None and _plain(self.catalog.rule(rule).expression) == _plain(because):
+        if rule is not None and _same_rule(self.catalog.rule(rule).expression, because):
             return True
         return any(_plain(because) in _plain(r) for r in reasons)
 
@@ -683,6 +686,39 @@ class _Run:
                 else "none was sent",
                 map(_notification, sent),
             )
+
+
+def _canonical(node: Any) -> Any:
+    """``node`` with every path spelled in canonical English names (``Клиент.Категория`` is
+    ``Client.Category``)."""
+    if isinstance(node, rules_ast.Path) and node.resolved:
+        parts = tuple(
+            attrs.evolve(part, name=name)
+            for name, part in zip(node.resolved, node.parts, strict=False)
+        )
+        return attrs.evolve(node, parts=parts)
+    if not attrs.has(type(node)):
+        return node
+    changes = {}
+    for field in attrs.fields(type(node)):
+        value = getattr(node, field.name)
+        if isinstance(value, rules_ast.Node):
+            changes[field.name] = _canonical(value)
+        elif isinstance(value, tuple) and any(isinstance(v, rules_ast.Node) for v in value):
+            changes[field.name] = tuple(_canonical(v) for v in value)
+    return attrs.evolve(node, **changes) if changes else node
+
+
+def _same_rule(expression: str, written: str) -> bool:
+    """Whether two rule texts say the same, in whichever language their names are written."""
+    if _plain(expression) == _plain(written):
+        return True
+    try:
+        ours = unparse(_canonical(check_rule(expression)))
+        theirs = unparse(_canonical(check_rule(written)))
+    except CrmcmsError:  # not a rule the built-in schema knows: the texts alone decide
+        return False
+    return _plain(ours) == _plain(theirs)
 
 
 def _plain(text: str) -> str:
