@@ -139,6 +139,11 @@ CASES = [
     ),
     ("perform to_sd\nperform close\nexpect process closed", "perform close", "refused"),
     (
+        "perform to_sd\nperform close\nexpect notification result to client",
+        "perform to_sd\nexpect notification result to client",
+        "hand_over",
+    ),
+    (
         'set { 171: "x" }\nexpect process registration',
         'perform to_sd\nset { 169: "VIP" }',
         "refused",

@@ -10,6 +10,7 @@ queues chosen, rule outcomes — is collected in :class:`Exercised` for the cove
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -150,8 +151,6 @@ def run_route_test(catalog: Catalog, test: RouteTest, file: RouteTestFile) -> Ro
     A test that names what the catalog lacks (a route, an operator, a transition, an
     attribute, a client field) raises :class:`~crmcms.errors.DslError` at the place it is
     named: such a test is wrong, not failing."""
-    import time
-
     started = time.perf_counter()
     run = _Run(catalog, test, file)
     run.go()
@@ -668,7 +667,7 @@ class _Run:
         def matches(n: Any) -> bool:
             return (
                 (kind is None or n.kind.value == kind)
-                and (to is None or to in n.to or to in n.recipients or f"client:{to}" in n.to)
+                and (to is None or _addressed(n, to))
                 and (text is None or text in n.subject or text in n.text)
             )
 
@@ -719,6 +718,12 @@ def _same_rule(expression: str, written: str) -> bool:
     except CrmcmsError:  # not a rule the built-in schema knows: the texts alone decide
         return False
     return _plain(ours) == _plain(theirs)
+
+
+def _addressed(n: Any, to: str) -> bool:
+    """Whether ``n`` goes to ``to``: a mailing list, login or address named or reached, or
+    ``client`` (``subscriber``, ...) for the party of the appeal's contact."""
+    return to in n.to or to in n.recipients or any(t.split(":", 1)[0] == to for t in n.to)
 
 
 def _plain(text: str) -> str:
