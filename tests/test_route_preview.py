@@ -136,6 +136,22 @@ def test_a_queue_no_longer_taking_them_leaves_them_stuck(store: SqlStore) -> Non
     assert preview.stuck_count == 5
 
 
+def test_appeals_on_a_newer_version_than_the_definitions_are_stuck(
+    database_url: str,
+) -> None:
+    store = SqlStore(database_url)
+    try:
+        engine = Engine(_catalog(V1, v2("")), store.unit_of_work, trust_logins=True)
+        engine.register_contact("anna", place="CC", channel="PHONE", drafts=[AppealDraft("T", {})])
+        preview = preview_route_version(store, _catalog(V1))
+        (group,) = preview.groups
+        assert group.version == 2
+        assert "newer than the new definitions' v1" in group.stuck
+        assert preview.stuck_count == 1
+    finally:
+        store.dispose()
+
+
 def test_nothing_is_written(store: SqlStore) -> None:
     import sqlalchemy as sa
 

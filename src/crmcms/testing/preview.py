@@ -113,6 +113,13 @@ def _target(new_catalog: Catalog, group: AppealGroup) -> tuple[Route | None, str
         return None, None, f"route {group.route} is gone from the new definitions"
     if route.version == group.version:
         return route, group.process, ""
+    if route.version < group.version:
+        return (
+            route,
+            None,
+            f"the appeals are on v{group.version} of route {route.code}, newer than the "
+            f"new definitions' v{route.version}",
+        )
     process = group.process
     # Follow `moved` through every version between theirs and the new one.
     versions = [v for v in new_catalog.route_versions(route.code) if v > group.version]
