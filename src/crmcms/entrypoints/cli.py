@@ -20,6 +20,7 @@ from crmcms.entrypoints.prospects_cli import prospects
 from crmcms.entrypoints.rules_cli import rule
 from crmcms.entrypoints.serve_cli import serve
 from crmcms.entrypoints.sla_cli import sla
+from crmcms.entrypoints.verify_cli import verify
 from crmcms.entrypoints.worker_cli import worker
 from crmcms.errors import CrmcmsError
 
@@ -55,6 +56,7 @@ for _command in (
     fmt,
     graph,
     explore,
+    verify,
     worker,
     outbox,
     audit,

@@ -4,6 +4,12 @@ Definitions come out valid (they pass their own construction checks); :func:`cat
 gives small catalogs whose cross-references resolve; :func:`values_for` gives valid
 values of one attribute. :func:`strategy_for` finds the strategy for a model class.
 :func:`in_memory_engine` and :func:`make_engine` give an engine on an in-memory store.
+
+Route testing (docs/testing.md): :func:`load_route_tests` and :func:`run_route_tests` run
+route test files (``*.crmtest``), :class:`RouteMachine` walks one route with random operators,
+:func:`crmcms.testing.verify.verify` does both with the static checks and coverage, and
+:func:`preview_route_version` tells what new definitions would do to the appeals waiting in a
+database.
 """
 
 from __future__ import annotations
@@ -79,11 +85,18 @@ from crmcms.testing._records import (
 )
 from crmcms.testing._webhooks import webhooks
 from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
+from crmcms.testing.preview import Preview, preview_route_version
+from crmcms.testing.route_machine import RouteMachine, explore_route
+from crmcms.testing.route_tests import load_route_tests, run_route_test, run_route_tests
+from crmcms.testing.verify import Verification
 
 __all__ = [
     "STRATEGIES",
     "FakeBilling",
     "ManualClock",
+    "Preview",
+    "RouteMachine",
+    "Verification",
     "appeal_values",
     "appeals",
     "attachments",
@@ -111,10 +124,12 @@ __all__ = [
     "dictionaries",
     "dictionary_items",
     "durations",
+    "explore_route",
     "flags",
     "handlers",
     "history_events",
     "in_memory_engine",
+    "load_route_tests",
     "mailing_lists",
     "make_engine",
     "masked_texts",
@@ -125,6 +140,7 @@ __all__ = [
     "notes",
     "operators",
     "optional_flags",
+    "preview_route_version",
     "priorities",
     "processes",
     "prospects",
@@ -134,6 +150,8 @@ __all__ = [
     "roles",
     "routes",
     "rules",
+    "run_route_test",
+    "run_route_tests",
     "scalars",
     "strategy_for",
     "subscribers",
