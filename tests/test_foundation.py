@@ -161,3 +161,13 @@ def test_the_layer_picture_in_the_docs_is_the_layers_contract() -> None:
         name.strip().removeprefix("crmcms.") for layer in layers for name in re.split("[:|]", layer)
     }
     assert parts == placed
+
+
+def test_the_pytest_plugin_costs_nothing_in_projects_without_route_tests() -> None:
+    # Installed with crmcms, it loads in every pytest run of every project that has crmcms.
+    code = (
+        "import sys, crmcms.entrypoints.pytest_plugin\n"
+        "heavy = ('hypothesis', 'sqlalchemy', 'lark', 'crmcms.engine', 'crmcms.testing')\n"
+        "assert not [m for m in heavy if m in sys.modules], sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

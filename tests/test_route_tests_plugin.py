@@ -10,7 +10,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 TELECOM = Path(__file__).resolve().parent.parent / "examples" / "telecom"
-PLUGIN = "crmcms.testing.pytest_plugin"
+PLUGIN = "crmcms.entrypoints.pytest_plugin"
 
 PASSING = """
 test "a BIS client is handed over" {

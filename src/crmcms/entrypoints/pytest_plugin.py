@@ -1,7 +1,7 @@
 """A pytest plugin that collects route test files (``*.crmtest``) as test items.
 
 Installed with crmcms (entry point ``pytest11``); without the entry point, load it with
-``pytest -p crmcms.testing.pytest_plugin``. The definitions a file is tested against come from
+``pytest -p crmcms.entrypoints.pytest_plugin``. The definitions a file is tested against come from
 ``--crm-definitions PATH`` (repeatable), else the ini option ``crm_definitions``, else the
 ``.crm`` files of the nearest directory, the file's own or a parent, that holds any.
 """
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RouteTestFailed", "RouteTestItem", "RouteTestModule", "definitions_for"]
 
-# Installed plugins load in every pytest run: the engine is imported only when a route test
-# file is collected.
+# Installed plugins load in every pytest run of every project that has crmcms installed: this
+# module lives outside crmcms.testing (whose strategies import hypothesis and the storage) and
+# imports the engine only when a route test file is collected.
 _CATALOGS = pytest.StashKey[dict[tuple[Path, ...], "Catalog"]]()
 SUFFIX = ".crmtest"
 
