@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -49,6 +50,15 @@ class Broker:
         declared = self.channel.queue_declare(queue, durable=True, passive=True)
         count: int = declared.method.message_count
         return count
+
+    def wait_for(self, queue: str, count: int, timeout: float = 10.0) -> int:
+        """The count of ``queue`` once it is ``count``, or the last one seen after ``timeout``
+        seconds: the broker requeues a dead consumer's messages when it notices the closed
+        connection, a moment after the process is gone."""
+        deadline = time.monotonic() + timeout
+        while (found := self.count(queue)) != count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
 
     def close(self) -> None:
         for queue in self.queues:

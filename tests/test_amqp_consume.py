@@ -101,7 +101,7 @@ def test_a_consumer_killed_between_commit_and_ack_does_nothing_twice(
         )
         assert crashed.returncode == 3, crashed.stderr
         assert len(appeals(database_url)) == 1  # committed ...
-        assert broker.count(queue) == 1  # ... and not acknowledged: the broker has it again
+        assert broker.wait_for(queue, 1) == 1  # ... and not acknowledged: the broker has it again
         again = consumer(w, broker, queue)
         totals = again.run(until_idle=0.5)
         assert totals.applied == 1
