@@ -25,6 +25,7 @@ from crmcms.model.people import Client, ContactPerson, Operator, Prospect, Role,
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
 from crmcms.model.records import (
+    OPEN_PROBLEM_STATES,
     Appeal,
     AppealState,
     Attachment,
@@ -33,6 +34,7 @@ from crmcms.model.records import (
     NoteRevision,
     NoteSubject,
     NoteVisibility,
+    ProblemOutcome,
     ProblemState,
     ReadOnlyValues,
     StoredAppeal,
@@ -79,6 +81,7 @@ __all__ = [
     "DEFAULT_ROLE",
     "EVENT",
     "NOTIFICATION",
+    "OPEN_PROBLEM_STATES",
     "QUEUE_ADMINISTRATOR",
     "SYSTEM",
     "WEEKDAYS",
@@ -136,6 +139,7 @@ __all__ = [
     "Permission",
     "Principal",
     "Priority",
+    "ProblemOutcome",
     "ProblemState",
     "Process",
     "Prospect",

@@ -34,6 +34,10 @@ class HistoryKind(enum.Enum):
     """A file was attached: the change ``attachment`` holds its name."""
     DETACHED = "detached"
     """An attachment was removed: the change ``attachment`` held its name."""
+    PROBLEM_LINKED = "problem_linked"
+    """Linked to a system problem (by hand, by its rule on registration, or by a search for
+    matching appeals): the change ``system_problem_id`` holds it."""
+    PROBLEM_UNLINKED = "problem_unlinked"
 
 
 # No ``__weakref__`` slot: nothing needs weak references to history, and without it the

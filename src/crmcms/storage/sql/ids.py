@@ -16,6 +16,7 @@ from crmcms.storage.schema import (
     id_counter,
     note,
     outbox,
+    system_problem,
 )
 
 __all__ = ["COUNTERS", "IdAllocator", "bump_counters", "ensure_counter", "reserve_ids"]
@@ -27,6 +28,7 @@ COUNTERS: dict[str, sa.Table] = {
     "event": history,
     "message": outbox,
     "note": note,
+    "system_problem": system_problem,
 }
 """Counter name -> the table whose ids it hands out."""
 

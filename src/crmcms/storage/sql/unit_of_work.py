@@ -36,6 +36,7 @@ from crmcms.storage.sql.codec import (
 from crmcms.storage.sql.ids import IdAllocator
 from crmcms.storage.sql.notes import SqlNotes
 from crmcms.storage.sql.outbox import SqlOutbox, wake_statement
+from crmcms.storage.sql.problems import SqlProblems
 from crmcms.storage.sql.query_dictionaries import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT,
@@ -427,6 +428,7 @@ class SqlUnitOfWork:
         self.clocks = SqlClocks(self)
         self.attachments = SqlAttachments(self)
         self.notes = SqlNotes(self)
+        self.problems = SqlProblems(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -487,6 +489,8 @@ class SqlUnitOfWork:
                 self.attachments.write(conn)
             if self.notes:
                 self.notes.write(conn)
+            if self.problems:
+                self.problems.write(conn)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()
