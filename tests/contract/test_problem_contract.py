@@ -134,9 +134,14 @@ def test_linked_appeals_and_outcomes_tell_what_a_resolution_has_left(
         uow.problems.record(failed)
         assert uow.problems.unresolved(made.id, 1) == [ids[2]]
         assert uow.problems.outcomes(made.id) == [done, failed]
-        with pytest.raises(ConcurrencyError):
-            uow.problems.record(done)  # committed before: never twice
         uow.commit()
+    with uow_factory() as uow:
+        # Committed before: never twice (refused at once, or by the commit).
+        late = ProblemOutcome(problem_id=made.id, appeal_id=ids[2], ok=True, at=T0, version=2)
+        with pytest.raises(ConcurrencyError):
+            uow.problems.record(late)
+            uow.problems.record(done)
+            uow.commit()
     with uow_factory() as uow:
         assert uow.problems.outcomes(made.id) == [done, failed]
         # A staged link counts before the commit.
