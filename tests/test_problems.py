@@ -43,6 +43,11 @@ template T "Phone calls" {
     channel: PHONE
 }
 operator ann "Ann" { template: T }
+role DESK "Front desk" { permissions: register }
+operator desk "Desk" {
+    roles: DESK
+    template: T
+}
 operator pm "Problem manager" {
     roles: SYSTEM_PROBLEM_MANAGER
     template: T
@@ -151,6 +156,11 @@ def test_linking_by_hand_is_all_or_nothing(world: World) -> None:
         engine.problems.link(999, [first.id], who["pm"])
     with pytest.raises(PermissionDeniedError):
         engine.problems.link(problem.id, [first.id], who["ann"])
+    # ann reads the problem, and sees only the linked appeals she may read.
+    assert engine.problems.get(problem.id, operator=who["ann"]).title == "Billing run"
+    assert engine.problems.linked(problem.id, operator=who["ann"]) == [second.id]
+    with pytest.raises(PermissionDeniedError):
+        engine.problems.find(operator=engine.trusted("desk"))
 
 
 def test_bad_input_is_refused_with_its_place_and_changes_nothing(world: World) -> None:

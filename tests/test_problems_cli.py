@@ -65,7 +65,7 @@ def test_a_problem_from_registration_to_closing_at_the_console(tmp_path: pathlib
     assert "linked 2 open appeals" in out
     bad = invoke("register", "--db", url, "Bad", "--value", "REGION=XX")
     assert isinstance(bad.exception, ValidationError)
-    assert "REGION" in str(bad.exception)
+    assert "is not an item of REGIONS" in str(bad.exception)
     refused = invoke("register", "--db", url, "--as", "ann", "Mine", "--value", "REGION=PSK")
     assert refused.exit_code != 0
     listed = wide("list", "--db", url)

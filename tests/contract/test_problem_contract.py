@@ -138,7 +138,7 @@ def test_linked_appeals_and_outcomes_tell_what_a_resolution_has_left(
     with uow_factory() as uow:
         # Committed before: never twice (refused at once, or by the commit).
         late = ProblemOutcome(problem_id=made.id, appeal_id=ids[2], ok=True, at=T0, version=2)
-        with pytest.raises(ConcurrencyError):
+        with pytest.raises(ConcurrencyError):  # noqa: PT012 - here or at commit, alike
             uow.problems.record(late)
             uow.problems.record(done)
             uow.commit()

@@ -18,7 +18,7 @@ import attrs
 
 from crmcms.engine import problems as desk
 from crmcms.engine.bulk import BulkItem, BulkResult, run_batched
-from crmcms.engine.obstacles import require
+from crmcms.engine.obstacles import may_read, require
 from crmcms.errors import ConcurrencyError, CrmcmsError, Problem, ValidationError, WorkflowError
 from crmcms.model import (
     Appeal,
@@ -343,7 +343,13 @@ class SystemProblems:
         def act(tx: Tx) -> list[int]:
             require(tx.principal, Permission.READ, "read system problems")
             tx.uow.problems.get(problem_id)
-            return tx.uow.problems.linked(problem_id)
+            found = tx.uow.problems.linked(problem_id)
+            who = tx.principal
+            if who is None or Permission.READ_ALL in who.permissions:
+                return found
+            # An appeal the reader may not see is not named, not even by its id.
+            queues = tx.rt.queues
+            return [i for i in found if may_read(who, tx.uow.appeals.get(i), queues)]
 
         return self.engine.run(act, principal=self._manager(operator))
 
