@@ -349,3 +349,30 @@ def test_every_appeal_matching_an_open_problem_is_linked_exactly_once(steps: lis
         else:
             assert linked is None
             assert HistoryKind.PROBLEM_LINKED not in kinds
+
+
+def test_each_state_of_a_problem_is_in_the_audit() -> None:
+    from crmcms.engine import AuditLog
+    from crmcms.model import AuditKind
+    from crmcms.storage import MemoryLoginStore
+
+    store = MemoryStore()
+    audit = AuditLog(MemoryLoginStore(store=store))
+    billing = FakeBilling([Client(1, "a", region="Pskov")])
+    plugins = make_plugin_manager([billing], load_entry_points=False)
+    engine = Engine(
+        load_catalog_text(DEFINITIONS), store.unit_of_work, plugins=plugins, audit=audit
+    )
+    pm = engine.trusted("pm")
+    problem = outage(engine, {"pm": pm})
+    engine.problems.confirm(problem.id, pm)
+    engine.problems.resolve(problem.id, pm, transition="fixed")
+    engine.problems.close(problem.id, pm)
+    events = audit.list(kind=AuditKind.SYSTEM_PROBLEM)
+    assert [e.outcome for e in reversed(events)] == [
+        "registered",
+        "confirmed",
+        "resolved",
+        "closed",
+    ]
+    assert {e.login for e in events} == {"pm"}

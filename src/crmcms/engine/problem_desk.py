@@ -10,6 +10,7 @@ committed batch stopped, so no appeal is moved, and no client told, twice.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 __all__ = ["ProblemResolution", "SystemProblems"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("crmcms.problems")
+
+_RETRIES = 5
+"""Searches for matching appeals tried again after a conflict, before it is raised."""
 
 Progress = Callable[[int, int], None]
 """Told ``(done, total)`` after each batch of a resolution commits."""
@@ -75,13 +81,18 @@ class SystemProblems:
         if audit is None:
             return
         login = None if who is None else who.login
-        audit.record(
-            AuditKind.SYSTEM_PROBLEM,
-            login,
-            actor=login,
-            outcome=problem.state.value,
-            detail=f"system problem {problem.id}: {problem.title}",
-        )
+        # After the commit: the change stands whatever the audit does, so a failing audit
+        # is logged, not raised.
+        try:
+            audit.record(
+                AuditKind.SYSTEM_PROBLEM,
+                login,
+                actor=login,
+                outcome=problem.state.value,
+                detail=f"system problem {problem.id}: {problem.title}",
+            )
+        except Exception:
+            log.exception("recording system problem %s in the audit failed", problem.id)
 
     # --- Registering and confirming ---------------------------------------------------------
 
@@ -180,6 +191,7 @@ class SystemProblems:
         a transaction."""
         who = self._manager(operator)
         linked: list[int] = []
+        conflicts = 0
         while True:
 
             def act(tx: Tx) -> list[int]:
@@ -190,7 +202,16 @@ class SystemProblems:
                 )
                 return desk.link_matching(tx, desk.open_problem(tx, problem_id), batch)
 
-            found = self.engine.run(act, principal=who)
+            try:
+                found = self.engine.run(act, principal=who)
+            except ConcurrencyError:
+                # An appeal of the batch changed meanwhile (linked by another problem's
+                # search, moved by an operator): search again, it no longer matches or
+                # matches as it is now.
+                conflicts += 1
+                if conflicts > _RETRIES:
+                    raise
+                continue
             linked += found
             if len(found) < batch:
                 return linked
