@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pathlib
+import shutil
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +25,7 @@ from crmcms.errors import (
 from crmcms.model import HistoryKind, NotificationKind, ProblemState
 from crmcms.plugins import make_plugin_manager
 from crmcms.storage.memory import MemoryStore
+from crmcms.storage.schema import client as client_table
 from crmcms.storage.sql import SqlStore
 from crmcms.testing.engine import FakeBilling, ManualClock
 
@@ -300,18 +303,12 @@ _STEPS = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
-@given(steps=_STEPS)
-def test_every_appeal_matching_an_open_problem_is_linked_exactly_once(steps: list[Any]) -> None:
+def _links_exactly_once(factory: Any, steps: list[Any]) -> None:
     clock = ManualClock(MONDAY)
     billing = FakeBilling([Client(1, "a", region="Pskov"), Client(2, "b", region="Moscow")])
     plugins = make_plugin_manager([billing], load_entry_points=False)
     engine = Engine(
-        load_catalog_text(DEFINITIONS),
-        MemoryStore().unit_of_work,
-        plugins=plugins,
-        clock=clock,
-        trust_logins=True,
+        load_catalog_text(DEFINITIONS), factory, plugins=plugins, clock=clock, trust_logins=True
     )
     pm, ann = engine.trusted("pm"), engine.trusted("ann")
     rules: dict[int, str] = {}
@@ -349,6 +346,44 @@ def test_every_appeal_matching_an_open_problem_is_linked_exactly_once(steps: lis
         else:
             assert linked is None
             assert HistoryKind.PROBLEM_LINKED not in kinds
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=_STEPS)
+def test_every_appeal_matching_an_open_problem_is_linked_exactly_once(steps: list[Any]) -> None:
+    _links_exactly_once(MemoryStore().unit_of_work, steps)
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """An SQLite file at the current schema whose client table holds the directory's
+    clients: where a rule run in SQL reads Client.Region."""
+    path = tmp_path_factory.mktemp("problems") / "template.sqlite"
+    store = SqlStore(f"sqlite:///{path}")
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(client_table),
+            [
+                {"id": 1, "name": "a", "category": None, "region": "Pskov", "status": "active"},
+                {"id": 2, "name": "b", "category": None, "region": "Moscow", "status": "active"},
+            ],
+        )
+    store.dispose()
+    return path
+
+
+@settings(max_examples=12, deadline=None)
+@given(steps=_STEPS)
+def test_the_same_holds_when_the_rule_runs_in_sql(
+    steps: list[Any], migrated: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("example") / "crm.sqlite"
+    shutil.copy(migrated, path)
+    store = SqlStore(f"sqlite:///{path}", upgrade=False)
+    try:
+        _links_exactly_once(store.unit_of_work, steps)
+    finally:
+        store.dispose()
 
 
 def test_each_state_of_a_problem_is_in_the_audit() -> None:
