@@ -57,13 +57,19 @@ operator pm "Problem manager" {
 }
 queue LINE "First line" {
     members: ann
-    processes: new, done
+    processes: new, done, open, closed
 }
 route R "Repair" {
-    topics: NO_NET, BILL
+    topics: NO_NET
     process new "New" initial
     process done "Done" final
     transition fixed new -> done "Fixed"
+}
+route B "Billing" {
+    topics: BILL
+    process open "Open" initial
+    process closed "Closed" final
+    transition settle open -> closed "Fixed"
 }
 """
 
@@ -231,6 +237,18 @@ def test_an_appeal_that_cannot_move_keeps_its_failure_and_the_others_move(world:
     (failed,) = resolved.result.failed
     assert failed.appeal_id == made[1]
     assert failed.error_type == "WorkflowError"
+
+
+def test_appeals_on_different_routes_move_by_the_transition_of_that_name(world: World) -> None:
+    engine, _, _, who = world
+    problem = engine.problems.register(who["pm"], "Billing run", values={"REGION": "MSK"})
+    repair = register(engine, who["ann"]).appeals[0]
+    bill = register(engine, who["ann"], topic="BILL").appeals[0]
+    engine.problems.link(problem.id, [repair.id, bill.id], who["pm"])
+    resolved = engine.problems.resolve(problem.id, who["pm"], transition="Fixed")
+    assert resolved.result.succeeded == (repair.id, bill.id)
+    assert engine.appeal(repair.id).process == "done"
+    assert engine.appeal(bill.id).process == "closed"
 
 
 def test_a_resolution_interrupted_goes_on_where_it_stopped(

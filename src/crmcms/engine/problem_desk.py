@@ -230,9 +230,11 @@ class SystemProblems:
     ) -> ProblemResolution:
         """Resolve the problem: move every linked appeal along ``transition`` and tell
         each appeal's client through the outbox (one notification per appeal), ``batch``
-        appeals a transaction, an outcome per appeal. An appeal that cannot move (the
-        transition is not available to it) keeps its failure as its outcome; the others
-        move on.
+        appeals a transaction, an outcome per appeal. ``transition`` is an external event:
+        for each appeal, the transition out of its process of that code, or else of that
+        name, so appeals in different processes or on different routes move each its own
+        way. An appeal that cannot move (no such transition out of its process, or one not
+        available to it) keeps its failure as its outcome; the others move on.
 
         Calling it again after an interruption goes on with the appeals left (the
         transition given first holds; ``transition`` may be left out). A problem resolved
@@ -289,7 +291,7 @@ class SystemProblems:
             raise ValidationError(
                 [Problem("transition", "resolving needs the transition the appeals take")]
             )
-        known = {t.code for r in tx.catalog.routes for t in r.transitions}
+        known = {n for r in tx.catalog.routes for t in r.transitions for n in (t.code, t.name)}
         if transition not in known:
             raise ValidationError(
                 [Problem("transition", f"no route has a transition {transition!r}")]
