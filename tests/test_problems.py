@@ -429,3 +429,44 @@ def test_each_state_of_a_problem_is_in_the_audit() -> None:
         "closed",
     ]
     assert {e.login for e in events} == {"pm"}
+
+
+def test_two_managers_resolving_at_once_move_each_appeal_once(world: World) -> None:
+    import threading
+
+    from crmcms.errors import ConcurrencyError
+
+    engine, _, billing, who = world
+    problem = outage(engine, who)
+    made = [register(engine, who["ann"]).appeals[0].id for _ in range(30)]
+    errors: list[Exception] = []
+    unexpected: list[Exception] = []
+
+    def resolve() -> None:
+        try:
+            engine.problems.resolve(problem.id, who["pm"], transition="fixed", batch=4)
+        except ConcurrencyError as clash:  # both started it at once: one start stands
+            errors.append(clash)
+        except WorkflowError as late:  # the other had finished it already
+            if "already resolved" not in str(late):
+                unexpected.append(late)
+        except Exception as other:
+            unexpected.append(other)
+
+    threads = [threading.Thread(target=resolve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert unexpected == []
+    if engine.problems.get(problem.id).resolving:  # a start refused: go on where it is
+        assert errors
+        engine.problems.resolve(problem.id, who["pm"])
+    for appeal_id in made:
+        moves = [e for e in engine.history(appeal_id) if e.kind is HistoryKind.MOVED]
+        assert len(moves) == 1
+    engine.deliver_outbox()
+    resolved_kind = NotificationKind.PROBLEM_RESOLVED
+    told = [n.appeal_id for n in billing.notifications if n.kind is resolved_kind]
+    assert sorted(told) == made
+    assert not engine.problems.get(problem.id).resolving
