@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from crmcms.dsl import compile_rule
 from crmcms.engine import routing
@@ -84,7 +84,8 @@ def check_problem_values(tx: Tx, values: Mapping[str, object]) -> dict[str, Attr
             problems.append(Problem(code, "is required"))
     if problems:
         raise ValidationError(problems, subject="system problem")
-    return {code: value for code, value in given.items() if value is not None}  # type: ignore[misc]
+    # Every value left has passed its definition's checks: it is an attribute value.
+    return cast(dict[str, AttributeValue], {c: v for c, v in given.items() if v is not None})
 
 
 def _check_rule(tx: Tx, rule: str) -> str:
