@@ -263,6 +263,7 @@ def test_every_kind_of_gateway_event_is_exported(make_world: Any) -> None:
     assert {str(k) for k in AuditKind} - {e.kind for e in exporter.taken} == {
         AuditKind.DEFINITIONS_PUBLISHED,
         AuditKind.ROLES_SET_UP,
+        AuditKind.SYSTEM_PROBLEM,
     }
     assert exporter.taken == sorted(world.events(), key=lambda e: e.id)
 

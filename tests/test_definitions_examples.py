@@ -104,7 +104,7 @@ def test_the_reference_error_examples_fail_as_documented(block: str) -> None:
 def test_check_command_passes_the_examples() -> None:
     result = CliRunner().invoke(cli, ["check", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
-    assert "9 files checked, no problems" in result.output
+    assert "10 files checked, no problems" in result.output
 
 
 def test_check_command_reports_every_problem_with_positions(tmp_path: pathlib.Path) -> None:

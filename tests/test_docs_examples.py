@@ -23,6 +23,7 @@ GUIDES = [
     "attachments.md",
     "notes.md",
     "prospects.md",
+    "problems.md",
 ]
 
 

@@ -100,3 +100,33 @@ def test_events_written_before_reasons_keep_theirs_in_the_comment(database_url: 
     ]
     assert explain_queue(got, events).reason == "rule NOT_PSKOV holds"
     store.dispose()
+
+
+def test_system_problems_stored_before_their_states_count_as_registered(
+    database_url: str,
+) -> None:
+    import sqlalchemy as sa
+
+    from crmcms.model import ProblemState
+
+    engine = create_engine(database_url)
+    upgrade_schema(engine, "0008")
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO crm_system_problem (id, title, registered_by, opened_at,"
+                " description, state, resolved_at, resolution, attribute_values, version)"
+                " VALUES (1, 'Outage', 'olga', :t, '', 'open', NULL, '', '{}', 1),"
+                " (2, 'Fixed', 'olga', :t, '', 'resolved', :t, 'done', '{}', 2)"
+            ),
+            {"t": t0},
+        )
+    upgrade_schema(engine)
+    store = SqlStore(engine, upgrade=False)
+    with store.unit_of_work() as uow:
+        old, fixed = uow.problems.find()
+    assert (old.state, old.rule, old.resolving) == (ProblemState.REGISTERED, "", False)
+    assert fixed.state is ProblemState.RESOLVED
+    assert fixed.resolution == "done"
+    store.dispose()

@@ -157,7 +157,7 @@ def test_explore_command(monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["explore", EXAMPLES, "--runs", "20", "--steps", "10", "--derandomize"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "20 runs of up to 10 actions on 2 route versions with 12 clients" in result.output
+    assert "20 runs of up to 10 actions on 3 route versions with 12 clients" in result.output
     assert re.search(r"│ register +│ +[1-9]\d* │ +\d+ │", result.output), result.output
     monkeypatch.setitem(sys.modules, "crmcms.testing.workflows", None)
     missing = CliRunner().invoke(cli, ["explore", EXAMPLES])

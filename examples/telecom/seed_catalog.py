@@ -153,6 +153,7 @@ TOPICS = (
         ),
     ),
     TERMINATION,
+    Topic("NO_SERVICE", "Нет связи"),
     Topic(
         "Vers_32",
         "Тема с большим набором атрибутов",
@@ -271,7 +272,28 @@ def _termination_route(version: int) -> Route:
     )
 
 
-ROUTES = (_termination_route(1), _termination_route(2))
+# The appeals an outage brings in: a system problem's resolution moves them all on.
+OUTAGE = Route(
+    "OUTAGE",
+    "Обращения при массовой аварии",
+    topics=("NO_SERVICE",),
+    initial="registration",
+    processes=(
+        Process("registration", "Регистрация"),
+        Process("restored", "Связь восстановлена", final=True),
+    ),
+    transitions=(
+        Transition("service_restored", "Связь восстановлена", "registration", "restored"),
+    ),
+)
+
+ROUTES = (_termination_route(1), _termination_route(2), OUTAGE)
+
+PROBLEM_ATTRIBUTES = (
+    AttributeDef("REGION", "Регион", STRING, required=YES),
+    AttributeDef("SERVICE", "Услуга", STRING),
+    AttributeDef("ETA", "Ожидаемое восстановление", ValueType.DATE),
+)
 
 QUEUES = (
     Queue(
@@ -505,4 +527,5 @@ def build_catalog() -> Catalog:
         templates=TEMPLATES,
         message_templates=MESSAGE_TEMPLATES,
         calendars=(MOSCOW,),
+        problem_attributes=PROBLEM_ATTRIBUTES,
     )

@@ -6,7 +6,7 @@ from crmcms.engine.admin import UNCHANGED
 from crmcms.engine.appeals import AppealDraft
 from crmcms.engine.audit import AuditLog, audit_event_of, record_audit
 from crmcms.engine.authentication import KeyProfile, LoginGateway, LoginSession
-from crmcms.engine.bulk import BulkItem, BulkResult
+from crmcms.engine.bulk import BulkItem, BulkResult, run_batched
 from crmcms.engine.credentials import (
     AuditEvent,
     AuditKind,
@@ -42,9 +42,11 @@ from crmcms.engine.ports import (
     IdempotencyRecord,
     IdempotencyRepository,
     OutboxRepository,
+    ProblemRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from crmcms.engine.problem_desk import ProblemResolution, SystemProblems
 from crmcms.engine.queues import QueueChoice, candidate_queues
 from crmcms.engine.relay import DeliveryReport, Relay, RelaySettings, retry_delay
 from crmcms.engine.routing import MAX_AUTOMATIC_STEPS, TransitionOption
@@ -93,6 +95,8 @@ __all__ = [
     "Obstacle",
     "ObstacleKind",
     "OutboxRepository",
+    "ProblemRepository",
+    "ProblemResolution",
     "QueueChoice",
     "QueueExplanation",
     "ReadScope",
@@ -106,6 +110,7 @@ __all__ = [
     "SlaLevel",
     "SlaRetry",
     "SlaScan",
+    "SystemProblems",
     "TransitionOption",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -122,4 +127,5 @@ __all__ = [
     "read_scope",
     "record_audit",
     "retry_delay",
+    "run_batched",
 ]

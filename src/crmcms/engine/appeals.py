@@ -10,6 +10,7 @@ import attrs
 from crmcms.engine.deadlines import calendar_for, due_at
 from crmcms.engine.history import snapshot
 from crmcms.engine.obstacles import Requirements, ensure_allowed, require
+from crmcms.engine.problems import link_new_appeals
 from crmcms.engine.routing import enter_process, run_automatic
 from crmcms.engine.transaction import Tx
 from crmcms.engine.validation import normalise
@@ -140,7 +141,7 @@ def register_appeals(
             problems += [Problem(prefix + p.code, p.message) for p in err.problems]
     if problems:
         raise ValidationError(problems, subject="appeals")
-    return appeals
+    return link_new_appeals(tx, appeals)
 
 
 def create_child(tx: Tx, parent_id: int, login: str, draft: AppealDraft) -> Appeal:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
 from crmcms.errors import CrmcmsError
 from crmcms.model import Appeal
 
-__all__ = ["BulkItem", "BulkResult", "run_bulk"]
+__all__ = ["BulkItem", "BulkResult", "run_batched", "run_bulk"]
 
 
 @attrs.frozen
@@ -48,3 +48,31 @@ def run_bulk(appeal_ids: Iterable[int], action: Callable[[int], Appeal]) -> Bulk
         else:
             items.append(BulkItem(appeal_id, True, version=appeal.version))
     return BulkResult(tuple(items))
+
+
+def run_batched(
+    pending: Callable[[], Sequence[int]],
+    together: Callable[[list[int]], None],
+    alone: Callable[[int], None],
+    done: Callable[[int], None] | None = None,
+) -> None:
+    """Work through what ``pending`` hands out until it hands out nothing.
+
+    Each batch goes to ``together``, one transaction for the lot; a batch one item of
+    refuses (a :class:`~crmcms.errors.CrmcmsError`) is done again item by item with
+    ``alone``, each its own transaction, which must leave the item done whatever happens
+    to it (a failure recorded as its outcome). The callables keep the progress where
+    ``pending`` reads it, with the work itself: after a crash, running again goes on with
+    what no committed batch did. ``done`` is told how many each batch finished.
+    """
+    while True:
+        batch = list(pending())
+        if not batch:
+            return
+        try:
+            together(batch)
+        except CrmcmsError:
+            for item in batch:
+                alone(item)
+        if done is not None:
+            done(len(batch))

@@ -58,6 +58,8 @@ _BLANK: dict[str, Any] = {
     "deadline": None,
     "process_deadline": None,
     "closed_at": None,
+    # Not diffed like the fields above: linking to a system problem records its own change.
+    "system_problem_id": None,
 }
 
 

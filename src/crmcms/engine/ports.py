@@ -9,6 +9,7 @@ from typing import Any, Protocol, Self
 
 import attrs
 
+from crmcms.dsl import CompiledRule
 from crmcms.model import (
     Appeal,
     Attachment,
@@ -20,6 +21,8 @@ from crmcms.model import (
     NoteSubject,
     OutboxMessage,
     OutboxStatus,
+    ProblemOutcome,
+    ProblemState,
     Prospect,
     ProspectStatus,
     SlaAttempt,
@@ -27,6 +30,7 @@ from crmcms.model import (
     SlaViewItem,
     SlaViewRow,
     StoredAppeal,
+    SystemProblem,
 )
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "IdempotencyRepository",
     "NoteRepository",
     "OutboxRepository",
+    "ProblemRepository",
     "ProspectRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -270,6 +275,54 @@ class ProspectRepository(Protocol):
         """Prospects with ``status`` (any if ``None``), newest first, at most ``limit``."""
 
 
+class ProblemRepository(Protocol):
+    """System problems, the appeals linked to them, and what resolving each did."""
+
+    def next_id(self) -> int:
+        """A fresh id; ids are never reused, even when the unit of work rolls back."""
+
+    def add(self, problem: SystemProblem) -> None:
+        """Stage a new problem (version 1)."""
+
+    def get(self, problem_id: int) -> SystemProblem:
+        """The problem (staged changes included); unknown raises NotFoundError."""
+
+    def update(self, problem: SystemProblem) -> None:
+        """Stage ``problem`` in place of the stored one, whose version must be
+        ``problem.version - 1`` (else ConcurrencyError, here or at commit)."""
+
+    def find(self, states: Collection[ProblemState] = ()) -> list[SystemProblem]:
+        """The problems in any of ``states`` (every one if empty), in id order."""
+
+    def linked(self, problem_id: int, *, after: int = 0, limit: int | None = None) -> list[int]:
+        """Ids of the appeals linked to the problem above ``after``, ascending, at most
+        ``limit`` (this unit's staged appeals included)."""
+
+    def unresolved(self, problem_id: int, limit: int) -> list[int]:
+        """Ids of linked appeals with no outcome of the problem's resolution yet, ascending,
+        at most ``limit``: what resolving goes on with."""
+
+    def matching(
+        self,
+        rule: CompiledRule | None,
+        since: datetime | None,
+        until: datetime | None,
+        check: Callable[[Appeal], bool],
+        limit: int,
+    ) -> list[int]:
+        """Ids of open appeals linked to no problem, registered in ``since``..``until``
+        (either end open), that ``rule`` holds for: at most ``limit``, ascending. An SQL
+        store runs the rule in the database (:func:`~crmcms.storage.sql.rule_to_sql`);
+        one that cannot calls ``check`` on each candidate instead."""
+
+    def record(self, outcome: ProblemOutcome) -> None:
+        """Stage what resolving did to one appeal; a second outcome for the same appeal
+        and problem raises :class:`~crmcms.errors.ConcurrencyError` (here or at commit)."""
+
+    def outcomes(self, problem_id: int) -> list[ProblemOutcome]:
+        """Every outcome of the problem's resolution, by appeal id."""
+
+
 class IdempotencyRepository(Protocol):
     """Outcomes of external calls by idempotency key."""
 
@@ -381,6 +434,9 @@ class UnitOfWork(Protocol):
 
     @property
     def prospects(self) -> ProspectRepository: ...
+
+    @property
+    def problems(self) -> ProblemRepository: ...
 
     def __enter__(self) -> Self: ...
 

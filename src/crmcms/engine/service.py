@@ -27,6 +27,7 @@ from crmcms.engine.limits import Limits
 from crmcms.engine.obstacles import ReadScope, may_read, read_scope, require
 from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import DictionaryQueries, UnitOfWorkFactory
+from crmcms.engine.problem_desk import SystemProblems
 from crmcms.engine.relay import DeliveryReport, RelaySettings
 from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
@@ -61,6 +62,7 @@ from crmcms.model import (
     SlaAttempt,
     SlaClock,
     SlaView,
+    SystemProblem,
     Webhook,
 )
 
@@ -81,12 +83,15 @@ def _utc_now() -> datetime:
 
 @attrs.frozen
 class ContactRegistration:
-    """A registered contact, its appeals, and the pinned notes on what it is about (its
-    client, subscriber and contact person) that the operator may read."""
+    """A registered contact, its appeals, the pinned notes on what it is about (its
+    client, subscriber and contact person) that the operator may read, and the system
+    problems its appeals were linked to as they were registered (an outage the operator
+    should tell the client about)."""
 
     contact: Contact
     appeals: tuple[Appeal, ...]
     pinned_notes: tuple[Note, ...] = ()
+    problems: tuple[SystemProblem, ...] = ()
 
 
 class Engine:
@@ -169,6 +174,11 @@ class Engine:
     @property
     def catalog(self) -> Catalog:
         return self.runtime.catalog
+
+    @functools.cached_property
+    def problems(self) -> SystemProblems:
+        """System problems (mass incidents): register, link appeals, resolve in bulk."""
+        return SystemProblems(self)
 
     def trusted(self, login: str) -> Principal:
         """The principal of operator ``login`` with its catalog roles, for a host that has
@@ -294,7 +304,13 @@ class Engine:
                 comment=comment,
             )
             made = appeals.register_appeals(tx, contact.id, login, drafts)
-            return ContactRegistration(contact, tuple(made), notebook.pinned_notes(tx, contact))
+            linked = dict.fromkeys(a.system_problem_id for a in made if a.system_problem_id)
+            return ContactRegistration(
+                contact,
+                tuple(made),
+                notebook.pinned_notes(tx, contact),
+                tuple(tx.uow.problems.get(p) for p in linked if p is not None),
+            )
 
         return self.run(act, principal=who)
 

@@ -16,6 +16,7 @@ from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
 from crmcms.entrypoints.notes_cli import notes
 from crmcms.entrypoints.outbox_cli import outbox
+from crmcms.entrypoints.problems_cli import problems
 from crmcms.entrypoints.prospects_cli import prospects
 from crmcms.entrypoints.rules_cli import rule
 from crmcms.entrypoints.serve_cli import serve
@@ -65,6 +66,7 @@ for _command in (
     attachments,
     notes,
     prospects,
+    problems,
     serve,
     consume,
 ):

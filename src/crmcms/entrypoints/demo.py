@@ -86,6 +86,9 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
 
     ledger = Path(db_path).parent / "billing-ledger.json"
     run_prospects_demo(catalog, out, records.unit_of_work, ledger)
+    from crmcms.entrypoints.demo_problems import run_problems_demo
+
+    run_problems_demo(catalog, out, records.unit_of_work)
     kept = AppealFilters(records.engine).count("true")
     out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
     records.dispose()

@@ -41,6 +41,7 @@ from crmcms.model.people import (
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind, Direction
 from crmcms.model.queues import MemberKind, Queue, QueueMember
 from crmcms.model.records import (
+    OPEN_PROBLEM_STATES,
     Appeal,
     AppealState,
     Attachment,
@@ -49,6 +50,7 @@ from crmcms.model.records import (
     NoteRevision,
     NoteSubject,
     NoteVisibility,
+    ProblemOutcome,
     ProblemState,
     ReadOnlyValues,
     StoredAppeal,
@@ -95,6 +97,7 @@ __all__ = [
     "DEFAULT_ROLE",
     "EVENT",
     "NOTIFICATION",
+    "OPEN_PROBLEM_STATES",
     "PROSPECT_CONVERSION",
     "QUEUE_ADMINISTRATOR",
     "SYSTEM",
@@ -153,6 +156,7 @@ __all__ = [
     "Permission",
     "Principal",
     "Priority",
+    "ProblemOutcome",
     "ProblemState",
     "Process",
     "Prospect",

@@ -25,6 +25,8 @@ class AuditKind(enum.StrEnum):
     """An action refused for want of a permission."""
     DEFINITIONS_PUBLISHED = "definitions_published"
     ROLES_SET_UP = "roles_set_up"
+    SYSTEM_PROBLEM = "system_problem"
+    """A system problem registered, confirmed, resolved or closed (the outcome says which)."""
 
 
 @attrs.frozen

@@ -116,6 +116,8 @@ class Catalog:
     """Business calendars; ``WEEKDAYS`` and ``ALWAYS`` are known without being listed."""
     webhooks: tuple[Webhook, ...] = ()
     """Subscriptions of other systems to history events."""
+    problem_attributes: tuple[AttributeDef, ...] = ()
+    """The attributes every system problem carries (``problem attribute`` declarations)."""
 
     _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -221,6 +223,9 @@ class Catalog:
 
     def webhook(self, code: str) -> Webhook:
         return self._get("webhooks", "webhook", code, Webhook)
+
+    def problem_attribute(self, code: str) -> AttributeDef:
+        return self._get("problem_attributes", "system problem attribute", code, AttributeDef)
 
     # --- Routes ---------------------------------------------------------------------------
 

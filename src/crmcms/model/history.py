@@ -37,6 +37,10 @@ class HistoryKind(enum.Enum):
     CLIENT_ASSIGNED = "client_assigned"
     """The appeal's contact now belongs to a client: its prospect was converted by billing;
     the change ``client_id`` holds the client, the comment names the prospect."""
+    PROBLEM_LINKED = "problem_linked"
+    """Linked to a system problem (by hand, by its rule on registration, or by a search for
+    matching appeals): the change ``system_problem_id`` holds it."""
+    PROBLEM_UNLINKED = "problem_unlinked"
 
 
 # No ``__weakref__`` slot: nothing needs weak references to history, and without it the

@@ -18,6 +18,8 @@ class NotificationKind(enum.Enum):
     """Sent by a ``notify`` handler."""
     DEADLINE_WARNING = "deadline_warning"
     ESCALATION = "escalation"
+    PROBLEM_RESOLVED = "problem_resolved"
+    """The client is told that the system problem behind its appeal is resolved."""
 
 
 @attrs.frozen

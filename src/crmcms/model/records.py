@@ -15,6 +15,7 @@ from crmcms.model.places import Direction
 from crmcms.model.values import AttributeValue
 
 __all__ = [
+    "OPEN_PROBLEM_STATES",
     "Appeal",
     "AppealState",
     "Attachment",
@@ -23,6 +24,7 @@ __all__ = [
     "NoteRevision",
     "NoteSubject",
     "NoteVisibility",
+    "ProblemOutcome",
     "ProblemState",
     "StoredAppeal",
     "SystemProblem",
@@ -341,29 +343,100 @@ class NoteRevision:
 
 
 class ProblemState(enum.Enum):
-    OPEN = "open"
+    """Where a system problem stands: registered, confirmed, resolved, then closed."""
+
+    REGISTERED = "registered"
+    CONFIRMED = "confirmed"
     RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_PROBLEM_STATES = frozenset({ProblemState.REGISTERED, ProblemState.CONFIRMED})
+"""The states in which a problem links appeals (new ones as they are registered)."""
 
 
 @attrs.define(kw_only=True)
 class SystemProblem:
-    """A mass incident (e.g. a network outage) that many appeals link to and close with."""
+    """A mass incident (a network outage in one region, a billing run gone wrong) that many
+    appeals link to and are resolved with.
+
+    ``rule`` (a rule over appeals, as queue rules are written) and the window
+    ``since``..``until`` (registration times, either end open) choose the appeals linked
+    automatically; a problem without a rule links only by hand. ``resolving`` holds while a
+    resolution has started and not yet moved every linked appeal: calling it again goes on
+    where it stopped.
+    """
 
     id: int
     title: str
     registered_by: str
     opened_at: datetime
+    """When it was registered."""
     description: str = ""
-    state: ProblemState = ProblemState.OPEN
+    state: ProblemState = ProblemState.REGISTERED
+    rule: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    confirmed_at: datetime | None = None
+    confirmed_by: str | None = None
     resolved_at: datetime | None = None
+    resolved_by: str | None = None
     resolution: str = ""
+    transition: str | None = None
+    """The transition every linked appeal is moved along when the problem is resolved."""
+    resolving: bool = False
+    closed_at: datetime | None = None
+    closed_by: str | None = None
     values: dict[str, AttributeValue] = attrs.field(factory=dict)
     """System problem attributes by code."""
     version: int = 1
 
-    def resolve(self, at: datetime, resolution: str) -> None:
-        if self.state is ProblemState.RESOLVED:
+    @property
+    def is_open(self) -> bool:
+        """Whether it still links appeals (registered or confirmed)."""
+        return self.state in OPEN_PROBLEM_STATES
+
+    def in_window(self, at: datetime) -> bool:
+        """Whether an appeal registered ``at`` falls in the problem's window."""
+        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+
+    def confirm(self, at: datetime, by: str) -> None:
+        if self.state is not ProblemState.REGISTERED:
+            raise WorkflowError(f"system problem {self.id} is {self.state.value}, not registered")
+        self.state = ProblemState.CONFIRMED
+        self.confirmed_at, self.confirmed_by = at, by
+
+    def resolve(self, at: datetime, by: str, resolution: str, transition: str) -> None:
+        """Start the resolution: the problem links nothing more from now on."""
+        if self.state is ProblemState.RESOLVED and not self.resolving:
             raise WorkflowError(f"system problem {self.id} is already resolved")
+        if not self.is_open:
+            raise WorkflowError(f"system problem {self.id} is {self.state.value}")
         self.state = ProblemState.RESOLVED
-        self.resolved_at = at
-        self.resolution = resolution
+        self.resolved_at, self.resolved_by = at, by
+        self.resolution, self.transition = resolution, transition
+        self.resolving = True
+
+    def close(self, at: datetime, by: str) -> None:
+        if self.state is not ProblemState.RESOLVED or self.resolving:
+            shown = "still resolving" if self.resolving else self.state.value
+            raise WorkflowError(
+                f"system problem {self.id} is {shown}: only a resolved problem closes"
+            )
+        self.state = ProblemState.CLOSED
+        self.closed_at, self.closed_by = at, by
+
+
+@attrs.frozen(kw_only=True)
+class ProblemOutcome:
+    """What resolving a system problem did to one linked appeal, kept so that a resolution
+    interrupted goes on where it stopped and never moves an appeal twice."""
+
+    problem_id: int
+    appeal_id: int
+    ok: bool
+    at: datetime
+    version: int | None = None
+    """The appeal's version after it was moved."""
+    error: str | None = None
+    error_type: str | None = None

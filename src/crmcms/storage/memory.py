@@ -11,6 +11,7 @@ from typing import Self
 
 import attrs
 
+from crmcms.dsl import CompiledRule
 from crmcms.engine.notes import first_revision, sorted_notes
 from crmcms.engine.ports import IdempotencyRecord
 from crmcms.engine.records import replace_staged
@@ -24,12 +25,15 @@ from crmcms.model import (
     NoteRevision,
     NoteSubject,
     OutboxMessage,
+    ProblemOutcome,
+    ProblemState,
     Prospect,
     SlaAttempt,
     SlaClock,
     SlaViewItem,
     SlaViewRow,
     StoredAppeal,
+    SystemProblem,
     copy_appeal,
 )
 from crmcms.storage.memory_outbox import MemoryOutbox
@@ -68,6 +72,8 @@ class MemoryStore:
         self.notes: dict[int, Note] = {}
         self.note_revisions: dict[int, list[NoteRevision]] = {}
         self.prospects: dict[int, Prospect] = {}
+        self.problems: dict[int, SystemProblem] = {}
+        self.outcomes: dict[tuple[int, int], ProblemOutcome] = {}
         self.lock = threading.Lock()
         """Held while a commit checks and writes (never while another lock is taken)."""
         # Ids come from counters outside transactions, like database sequences.
@@ -78,6 +84,7 @@ class MemoryStore:
         self.attachment_ids = itertools.count(1)
         self.note_ids = itertools.count(1)
         self.prospect_ids = itertools.count(1)
+        self.problem_ids = itertools.count(1)
         self.idle: list[MemoryUnitOfWork] = []
         """Units of work left, with nothing staged, for the next actions to take again."""
 
@@ -545,6 +552,120 @@ class _Notes:
         self.reset()
 
 
+class _Problems:
+    __slots__ = ("_appeals", "_store", "base", "next_id", "staged", "staged_outcomes")
+
+    def __init__(self, store: MemoryStore, appeals: _Appeals) -> None:
+        self._store = store
+        self._appeals = appeals
+        self.staged: dict[int, SystemProblem] = {}
+        self.base: dict[int, int] = {}
+        """The stored version each problem changed here had (0 for a new one)."""
+        self.staged_outcomes: dict[tuple[int, int], ProblemOutcome] = {}
+        self.next_id: Callable[[], int] = store.problem_ids.__next__
+
+    def __bool__(self) -> bool:
+        return bool(self.staged or self.staged_outcomes)
+
+    def reset(self) -> None:
+        self.staged.clear()
+        self.base.clear()
+        self.staged_outcomes.clear()
+
+    def add(self, problem: SystemProblem) -> None:
+        if problem.id in self.staged or problem.id in self._store.problems:
+            raise StorageError(f"system problem {problem.id} is already stored")
+        self.staged[problem.id] = _copy_problem(problem)
+        self.base[problem.id] = 0
+
+    def get(self, problem_id: int) -> SystemProblem:
+        found = self.staged.get(problem_id) or self._store.problems.get(problem_id)
+        if found is None:
+            raise NotFoundError("system problem", problem_id)
+        return _copy_problem(found)
+
+    def update(self, problem: SystemProblem) -> None:
+        current = self.get(problem.id).version
+        if current != problem.version - 1:
+            raise ConcurrencyError("system problem", problem.id, problem.version - 1, current)
+        self.base.setdefault(problem.id, current)
+        self.staged[problem.id] = _copy_problem(problem)
+
+    def find(self, states: Collection[ProblemState] = ()) -> list[SystemProblem]:
+        every = {**self._store.problems, **self.staged}
+        return [
+            _copy_problem(p) for _, p in sorted(every.items()) if not states or p.state in states
+        ]
+
+    def _appeals_now(self) -> list[Appeal]:
+        return self._appeals._all()
+
+    def linked(self, problem_id: int, *, after: int = 0, limit: int | None = None) -> list[int]:
+        found = sorted(
+            a.id for a in self._appeals_now() if a.system_problem_id == problem_id and a.id > after
+        )
+        return found if limit is None else found[:limit]
+
+    def unresolved(self, problem_id: int, limit: int) -> list[int]:
+        done = {a for p, a in (*self._store.outcomes, *self.staged_outcomes) if p == problem_id}
+        return [a for a in self.linked(problem_id) if a not in done][:limit]
+
+    def matching(
+        self,
+        rule: CompiledRule | None,
+        since: datetime | None,
+        until: datetime | None,
+        check: Callable[[Appeal], bool],
+        limit: int,
+    ) -> list[int]:
+        found = []
+        for appeal in sorted(self._appeals_now(), key=lambda a: a.id):
+            if not appeal.is_open or appeal.system_problem_id is not None:
+                continue
+            if since is not None and appeal.registered_at < since:
+                continue
+            if until is not None and appeal.registered_at >= until:
+                continue
+            if check(appeal):
+                found.append(appeal.id)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def record(self, outcome: ProblemOutcome) -> None:
+        key = (outcome.problem_id, outcome.appeal_id)
+        if key in self.staged_outcomes or key in self._store.outcomes:
+            raise ConcurrencyError("problem outcome", key, 0, 1)
+        self.staged_outcomes[key] = outcome
+
+    def outcomes(self, problem_id: int) -> list[ProblemOutcome]:
+        every = {**self._store.outcomes, **self.staged_outcomes}
+        return [o for (p, _), o in sorted(every.items()) if p == problem_id]
+
+    def conflict(self) -> tuple[str, object, int, int | None] | None:
+        """A problem changed here that another unit of work changed meanwhile, or an
+        outcome another one recorded first."""
+        for problem_id, base in self.base.items():
+            stored = self._store.problems.get(problem_id)
+            version = 0 if stored is None else stored.version
+            if version != base:
+                return "system problem", problem_id, base, version
+        for key in self.staged_outcomes:
+            if key in self._store.outcomes:
+                return "problem outcome", key, 0, 1
+        return None
+
+    def write(self) -> None:
+        """Inside the commit, under the store's lock."""
+        self._store.problems.update(self.staged)
+        self._store.outcomes.update(self.staged_outcomes)
+        self.reset()
+
+
+def _copy_problem(problem: SystemProblem) -> SystemProblem:
+    return attrs.evolve(problem, values=dict(problem.values))
+
+
 class MemoryUnitOfWork:
     """A transaction over a :class:`MemoryStore`: writes are staged here until commit.
 
@@ -565,6 +686,7 @@ class MemoryUnitOfWork:
         "inside",
         "notes",
         "outbox",
+        "problems",
         "prospects",
     )
 
@@ -579,6 +701,7 @@ class MemoryUnitOfWork:
         self.attachments = _Attachments(store)
         self.notes = _Notes(store)
         self.prospects = MemoryProspects(store.prospects, store.prospect_ids)
+        self.problems = _Problems(store, self.appeals)
         self.idle = False
         """Whether it is among the store's idle units of work."""
         self.inside = False
@@ -613,6 +736,7 @@ class MemoryUnitOfWork:
             or self.attachments.staged
             or self.notes.staged
             or self.prospects.staged
+            or self.problems
         ):
             self.rollback()
         idle = self._store.idle
@@ -632,6 +756,7 @@ class MemoryUnitOfWork:
             or self.attachments.staged
             or self.notes.staged
             or self.prospects.staged
+            or self.problems
         ):
             self._commit_all()
         elif changed or events or self.clocks.staged:
@@ -688,6 +813,10 @@ class MemoryUnitOfWork:
             if converted is not None:
                 self.rollback()
                 raise ConcurrencyError("prospect", *converted)
+            clash = self.problems.conflict()
+            if clash is not None:
+                self.rollback()
+                raise ConcurrencyError(*clash)
             if keys.new:
                 for key in keys.new:
                     if key in store.idempotency:
@@ -720,6 +849,8 @@ class MemoryUnitOfWork:
                 self.notes.write()
             if self.prospects.staged:
                 self.prospects.write()
+            if self.problems:
+                self.problems.write()
 
     def _check_fired(self) -> None:
         """Refuse (and roll back) if a level fired here was fired meanwhile elsewhere."""
@@ -749,6 +880,8 @@ class MemoryUnitOfWork:
             self.notes.reset()
         if self.prospects.staged:
             self.prospects.reset()
+        if self.problems:
+            self.problems.reset()
 
 
 def _append_history(histories: dict[int, list[HistoryEvent]], events: list[HistoryEvent]) -> None:

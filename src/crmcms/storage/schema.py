@@ -28,6 +28,7 @@ __all__ = [
     "note",
     "note_revision",
     "outbox",
+    "problem_outcome",
     "prospect",
     "saved_filter",
     "session",
@@ -178,6 +179,35 @@ system_problem = sa.Table(
     sa.Column("resolution", sa.Text, nullable=False),
     sa.Column("attribute_values", Json, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Which appeals it links automatically: a rule over appeals and a window of
+    # registration times (either end open).
+    sa.Column("rule", sa.Text, nullable=False, server_default=""),
+    sa.Column("since", Time),
+    sa.Column("until", Time),
+    sa.Column("confirmed_at", Time),
+    sa.Column("confirmed_by", sa.String(200)),
+    sa.Column("resolved_by", sa.String(200)),
+    sa.Column("transition", sa.String(200)),
+    # A resolution started and not finished: the next call goes on with it.
+    sa.Column("resolving", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("closed_at", Time),
+    sa.Column("closed_by", sa.String(200)),
+    # Every registration reads the problems still open.
+    sa.Index(None, "state"),
+)
+
+problem_outcome = sa.Table(
+    "crm_problem_outcome",
+    metadata,
+    # What resolving a problem did to each linked appeal, written with the appeal's move:
+    # the key makes a second resolution of one appeal fail instead of moving it twice.
+    sa.Column("problem_id", Id, primary_key=True),
+    sa.Column("appeal_id", Id, primary_key=True),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("error_type", sa.String(100)),
 )
 
 OPEN = "open"

@@ -9,9 +9,11 @@ from crmcms.model.catalog import Catalog
 from crmcms.model.places import ContactPlace
 from crmcms.model.routes import Route
 from crmcms.model.topics import TopicGroup
+from crmcms.model.values import Flag
 from crmcms.testing._basics import codes
 from crmcms.testing._calendars import business_calendars
 from crmcms.testing._definitions import (
+    _attribute_sets,
     channels,
     client_categories,
     contact_place_kinds,
@@ -142,8 +144,20 @@ def catalogs(draw: st.DrawFn) -> Catalog:
     ]
     queue_list = tuple(attrs.evolve(q, calendar=draw(calendar_codes)) for q in queue_list)
     webhook_list = tuple(draw(st.lists(webhooks(), max_size=2, unique_by=lambda w: w.code)))
+    # No rule reads a system problem: its attributes' flags hold always, none is computed.
+    problem_list = tuple(
+        attrs.evolve(
+            a,
+            computed_default=None,
+            hidden=Flag(a.hidden.value),
+            read_only=Flag(a.read_only.value),
+            required=Flag(a.required.value),
+        )
+        for a in draw(_attribute_sets(dicts_built, 3))
+    )
     return Catalog(
         webhooks=webhook_list,
+        problem_attributes=problem_list,
         message_templates=tuple(messages),
         dictionaries=dicts_built,
         place_kinds=kinds,

@@ -19,6 +19,7 @@ from crmcms.model.records import (
     NoteRevision,
     NoteSubject,
     NoteVisibility,
+    ProblemOutcome,
     ProblemState,
     SystemProblem,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "contacts",
     "history_events",
     "notes",
+    "problem_outcomes",
     "prospects",
     "subscribers",
     "system_problems",
@@ -246,7 +248,9 @@ def note_revisions() -> st.SearchStrategy[NoteRevision]:
 @st.composite
 def system_problems(draw: st.DrawFn) -> SystemProblem:
     state = draw(st.sampled_from(ProblemState))
-    resolved = state is ProblemState.RESOLVED
+    confirmed = state is not ProblemState.REGISTERED and draw(st.booleans())
+    resolved = state in (ProblemState.RESOLVED, ProblemState.CLOSED)
+    closed = state is ProblemState.CLOSED
     return SystemProblem(
         id=draw(ids()),
         title=draw(names()),
@@ -254,10 +258,33 @@ def system_problems(draw: st.DrawFn) -> SystemProblem:
         opened_at=draw(timestamps()),
         description=draw(names()),
         state=state,
+        rule=draw(st.sampled_from(["", 'Client.Region = "Pskov"', 'Appeal.Topic.Code = "NO_NET"'])),
+        since=draw(st.none() | timestamps()),
+        confirmed_at=draw(timestamps()) if confirmed else None,
+        confirmed_by=draw(codes()) if confirmed else None,
         resolved_at=draw(timestamps()) if resolved else None,
+        resolved_by=draw(codes()) if resolved else None,
         resolution=draw(names()) if resolved else "",
+        transition=draw(codes()) if resolved else None,
+        resolving=state is ProblemState.RESOLVED and draw(st.booleans()),
+        closed_at=draw(timestamps()) if closed else None,
+        closed_by=draw(codes()) if closed else None,
         values=draw(appeal_values()),
         version=draw(st.integers(1, 1000)),
+    )
+
+
+@st.composite
+def problem_outcomes(draw: st.DrawFn) -> ProblemOutcome:
+    ok = draw(st.booleans())
+    return ProblemOutcome(
+        problem_id=draw(ids()),
+        appeal_id=draw(ids()),
+        ok=ok,
+        at=draw(timestamps()),
+        version=draw(st.integers(2, 1000)) if ok else None,
+        error=None if ok else draw(names()),
+        error_type=None if ok else "WorkflowError",
     )
 
 

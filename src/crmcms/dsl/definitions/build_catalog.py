@@ -78,6 +78,7 @@ class CatalogBuilder:
             "message": lambda d: build_message(self.draft, d),
             "calendar": lambda d: build_calendar(self.draft, d),
             "webhook": lambda d: build_webhook(self.draft, d),
+            "problem attribute": self.problem_attribute,
         }
         # Places first: templates may name a place by its path of names.
         ordered = sorted(
@@ -468,6 +469,30 @@ class CatalogBuilder:
                 **flags,
             ),
         )
+
+    def problem_attribute(self, decl: Decl) -> None:
+        """An attribute of every system problem; its flags hold always, since no rule
+        reads a problem."""
+        for item in (o for o in decl.options if o.key == "flag" and o.values[1] is not None):
+            self.draft.error(
+                f"system problem attribute {decl.code.code}: a flag here takes no condition",
+                item.span,
+                f"write '{item.values[0]}' alone",
+            )
+        computed = self.draft.single(decl, "computed")
+        if computed is not None:
+            self.draft.error(
+                f"system problem attribute {decl.code.code} cannot be computed",
+                computed.span,
+                "no rule reads a problem: give a fixed default",
+            )
+            return
+        made = self.attribute(decl, ("problem",))
+        if made is None:
+            return
+        key = decl.code.code
+        if self.draft.claim("problem_attributes", key, decl.code.span, f"problem attribute {key}"):
+            self.draft.fields["problem_attributes"].append(made)
 
     # --- rules and queues ------------------------------------------------------------
 

@@ -238,13 +238,13 @@ def _header(decl: Decl, cond: Condition = unparse) -> str:
     )
     if decl.kind == "item":
         return f"{code}{name}{tail}"
-    if decl.kind == "attribute":
+    if decl.kind in ("attribute", "problem attribute"):
         type_item = decl.option("type")
         if type_item is None:
             return f"attribute {code}"
         value = type_item.values[0]
         shown = _ref(value) if isinstance(value, Ref) else str(value)
-        return f"attribute {code}{name}: {shown}{tail}"
+        return f"{decl.kind} {code}{name}: {shown}{tail}"
     if decl.kind == "rule":
         described = decl.option("description")
         extra = f" description {quote(described.values[0])}" if described else ""

@@ -268,6 +268,8 @@ class _DefinitionBuilder(Transformer[Token, Any]):
         decl = _decl("attribute", items)
         return decl
 
+    problem_attribute = _decl_of("problem attribute")
+
     def value_type(self, items: list[Any]) -> Item:
         (value,) = items
         if isinstance(value, Token):

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+import attrs
+
 from crmcms.dsl.definitions.ast import Decl, Item, Ref
 from crmcms.dsl.definitions.formatter import print_definitions
 from crmcms.dsl.rules import ast
@@ -346,6 +348,8 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
         yield _d("message", msg.code, msg.name or None, (), body)
     for webhook in c.webhooks:
         yield _webhook(webhook)
+    for attribute in c.problem_attributes:
+        yield attrs.evolve(_attribute(attribute), kind="problem attribute")
 
 
 def dump_catalog(catalog: Catalog) -> str:

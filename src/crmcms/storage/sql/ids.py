@@ -17,6 +17,7 @@ from crmcms.storage.schema import (
     note,
     outbox,
     prospect,
+    system_problem,
 )
 
 __all__ = ["COUNTERS", "IdAllocator", "bump_counters", "ensure_counter", "reserve_ids"]
@@ -29,6 +30,7 @@ COUNTERS: dict[str, sa.Table] = {
     "message": outbox,
     "note": note,
     "prospect": prospect,
+    "system_problem": system_problem,
 }
 """Counter name -> the table whose ids it hands out."""
 

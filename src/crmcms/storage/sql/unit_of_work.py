@@ -36,6 +36,7 @@ from crmcms.storage.sql.codec import (
 from crmcms.storage.sql.ids import IdAllocator
 from crmcms.storage.sql.notes import SqlNotes
 from crmcms.storage.sql.outbox import SqlOutbox, wake_statement
+from crmcms.storage.sql.problems import SqlProblems
 from crmcms.storage.sql.prospects import SqlProspects
 from crmcms.storage.sql.query_dictionaries import (
     DEFAULT_MAX_ROWS,
@@ -469,6 +470,7 @@ class SqlUnitOfWork:
         self.attachments = SqlAttachments(self)
         self.notes = SqlNotes(self)
         self.prospects = SqlProspects(self)
+        self.problems = SqlProblems(self)
 
     def connection(self) -> sa.Connection:
         if self._conn is None:
@@ -533,6 +535,8 @@ class SqlUnitOfWork:
                 self.notes.write(conn)
             if self.prospects:
                 self.prospects.write(conn)
+            if self.problems:
+                self.problems.write(conn)
             conn.commit()
         except ConcurrencyError:
             conn.rollback()
