@@ -215,6 +215,9 @@ def test_resolving_moves_every_linked_appeal_and_tells_each_client(world: World)
     assert sorted(n.appeal_id for n in told if n.appeal_id) == made
     assert told[0].to == ("client:1",)
     assert told[0].text == "The cable is repaired"
+    # One notice per client: closing the appeals adds no "result" one beside the problem's.
+    results = [n for n in billing.notifications if n.kind is NotificationKind.RESULT]
+    assert not [n for n in results if n.appeal_id in made]
     with pytest.raises(WorkflowError, match="already resolved"):
         engine.problems.resolve(problem.id, who["pm"], transition="fixed")
     # New appeals are no longer linked to a resolved problem.

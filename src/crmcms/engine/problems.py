@@ -253,7 +253,9 @@ def resolve_appeal(tx: Tx, problem: SystemProblem, appeal_id: int) -> ProblemOut
     comment = f"system problem {problem.id} resolved"
     if problem.resolution:
         comment += f": {problem.resolution}"
-    moved = routing.perform(tx, appeal, _way_out(tx, appeal, problem.transition), None, comment)
+    # The problem's own notice tells the client; closing adds no "result" one beside it.
+    way_out = _way_out(tx, appeal, problem.transition)
+    moved = routing.perform(tx, appeal, way_out, None, comment, tell_result=False)
     client_id = tx.contact(appeal.contact_id).client_id
     if client_id is not None:
         to = (f"client:{client_id}",)

@@ -97,12 +97,16 @@ def perform(
     code: str,
     operator: Operator | None,
     comment: str = "",
+    *,
+    tell_result: bool = True,
 ) -> Appeal:
     """Move ``appeal`` along transition ``code``; refuses with every reason it is unavailable.
 
     Order: process-left handlers, hand-over handlers, the move and queue choice, then
     process-entered handlers (each: own handlers first, the route's global ones after),
     closing if the target is final, and finally any automatic transitions that now hold.
+    ``tell_result=False`` is for a caller that tells the client itself (a system problem's
+    resolution): closing then sends no ``result`` notification of its own.
     """
     plan = tx.rt.plans[appeal.route, appeal.route_version]
     step = plan.transitions.get(code) or plan.transition(code)
@@ -152,10 +156,10 @@ def perform(
         tx.event(appeal, _MOVED, changes, login, code, name, reason)
         stored: Appeal = tx.save(appeal)
     else:
-        _move(tx, appeal, plan, step, operator, comment, data)
+        _move(tx, appeal, plan, step, operator, comment, data, tell_result)
         stored = tx.kept(appeal)
     # Only a process with automatic transitions out of it can start a chain of them.
-    return run_automatic(tx, appeal) if target.automatic else stored
+    return run_automatic(tx, appeal, tell_result=tell_result) if target.automatic else stored
 
 
 def _entry_changes(
@@ -190,6 +194,7 @@ def _move(
     operator: Operator | None,
     comment: str,
     data: RuleData,
+    tell_result: bool = True,
 ) -> None:
     """Take ``step``; ``data`` is the rule data of the appeal as it is before the move."""
     login = operator.login if operator else None
@@ -221,7 +226,20 @@ def _move(
     # Nothing reads the data as it was any more: it can show the appeal in its new process.
     data.refresh(appeal)
     name = comment or step.transition.name
-    _enter(tx, appeal, plan, target, operator, step.code, True, data, _MOVED, step.moved, name)
+    _enter(
+        tx,
+        appeal,
+        plan,
+        target,
+        operator,
+        step.code,
+        True,
+        data,
+        _MOVED,
+        step.moved,
+        name,
+        tell_result,
+    )
 
 
 def enter_process(
@@ -261,6 +279,7 @@ def _enter(
     kind: HistoryKind = _MOVED,
     before: Sequence[Change] = (),
     comment: str = "",
+    tell_result: bool = True,
 ) -> str:
     """Enter ``step``; ``data`` shows the appeal as it is, in that process (live). Saved, the
     action is recorded as one event (see :func:`enter_process`)."""
@@ -296,7 +315,7 @@ def _enter(
             transition=transition,
         )
     if step.final and appeal.state is _OPEN:
-        _close(tx, appeal, step, operator, "", save)
+        _close(tx, appeal, step, operator, "", save, tell_result)
     elif save:
         tx.save(appeal)
     return reason
@@ -323,6 +342,7 @@ def _close(
     operator: Operator | None,
     comment: str,
     save: bool,
+    tell_result: bool = True,
 ) -> None:
     login = operator.login if operator else None
     before = CLOSE.read(appeal)
@@ -337,34 +357,35 @@ def _close(
             tx.data(appeal, operator),
             operator=login,
         )
-    contact = tx.contact(appeal.contact_id)
-    to = tuple(
-        f"{kind}:{ident}"
-        for kind, ident in (
-            ("client", contact.client_id),
-            ("subscriber", contact.subscriber_id),
-            ("contact_person", contact.contact_person_id),
-            ("prospect", contact.prospect_id),
+    if tell_result:
+        contact = tx.contact(appeal.contact_id)
+        to = tuple(
+            f"{kind}:{ident}"
+            for kind, ident in (
+                ("client", contact.client_id),
+                ("subscriber", contact.subscriber_id),
+                ("contact_person", contact.contact_person_id),
+                ("prospect", contact.prospect_id),
+            )
+            if ident is not None
         )
-        if ident is not None
-    )
-    topic = tx.catalog.topic(appeal.topic).name
-    tx.notify(
-        Notification(
-            NotificationKind.RESULT,
-            appeal.id,
-            to,
-            to,
-            f"Your appeal {appeal.id} ({topic}) is resolved",
-            comment,
+        topic = tx.catalog.topic(appeal.topic).name
+        tx.notify(
+            Notification(
+                NotificationKind.RESULT,
+                appeal.id,
+                to,
+                to,
+                f"Your appeal {appeal.id} ({topic}) is resolved",
+                comment,
+            )
         )
-    )
     if save:
         tx.save(appeal)
         tx.event(appeal, HistoryKind.CLOSED, CLOSE.changes(before, appeal), login, None, comment)
 
 
-def run_automatic(tx: Tx, appeal: Appeal) -> Appeal:
+def run_automatic(tx: Tx, appeal: Appeal, *, tell_result: bool = True) -> Appeal:
     """Take automatic transitions, as the system, while one out of the process holds;
     returns the appeal as it is then (``appeal`` itself when none was taken)."""
     for _ in range(MAX_AUTOMATIC_STEPS):
@@ -388,7 +409,7 @@ def run_automatic(tx: Tx, appeal: Appeal) -> Appeal:
             return tx.kept(appeal)
         # Move the appeal as stored now (handlers may have saved it since it was read).
         appeal = tx.appeal(appeal.id)
-        _move(tx, appeal, plan, ready, None, "", data)
+        _move(tx, appeal, plan, ready, None, "", data, tell_result)
     raise WorkflowError(
         f"appeal {appeal.id}: more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row"
     )
