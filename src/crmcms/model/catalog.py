@@ -20,6 +20,7 @@ from crmcms.model.notifications import NotificationKind
 from crmcms.model.people import Operator, Role
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind
 from crmcms.model.queues import Queue
+from crmcms.model.reports import ReportDefinition
 from crmcms.model.routes import Route
 from crmcms.model.security import BUILTIN_ROLES, Principal
 from crmcms.model.templates import ContactTemplate
@@ -116,6 +117,8 @@ class Catalog:
     """Business calendars; ``WEEKDAYS`` and ``ALWAYS`` are known without being listed."""
     webhooks: tuple[Webhook, ...] = ()
     """Subscriptions of other systems to history events."""
+    reports: tuple[ReportDefinition, ...] = ()
+    """Custom reports of the definition files (the built-in ones are known without)."""
 
     _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -221,6 +224,9 @@ class Catalog:
 
     def webhook(self, code: str) -> Webhook:
         return self._get("webhooks", "webhook", code, Webhook)
+
+    def report(self, code: str) -> ReportDefinition:
+        return self._get("reports", "report", code, ReportDefinition)
 
     # --- Routes ---------------------------------------------------------------------------
 

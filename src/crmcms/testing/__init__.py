@@ -77,6 +77,7 @@ from crmcms.testing._records import (
     subscribers,
     system_problems,
 )
+from crmcms.testing._reports import report_definitions, report_dimensions, report_periods
 from crmcms.testing._webhooks import webhooks
 from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
 
@@ -131,6 +132,9 @@ __all__ = [
     "queue_members",
     "queues",
     "regexes",
+    "report_definitions",
+    "report_dimensions",
+    "report_periods",
     "roles",
     "routes",
     "rules",
@@ -368,6 +372,9 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.TopicGroup: topic_groups(),
     model.Transition: transitions(),
     model.Webhook: webhooks(),
+    model.ReportDefinition: report_definitions(),
+    model.ReportDimension: report_dimensions(),
+    model.ReportPeriod: report_periods(),
     model.WorkingInterval: working_intervals(),
 }
 """The strategy for each model class."""
