@@ -16,6 +16,7 @@ from crmcms.entrypoints.definitions_cli import check, fmt, graph
 from crmcms.entrypoints.explore_cli import explore
 from crmcms.entrypoints.notes_cli import notes
 from crmcms.entrypoints.outbox_cli import outbox
+from crmcms.entrypoints.report_cli import report
 from crmcms.entrypoints.rules_cli import rule
 from crmcms.entrypoints.serve_cli import serve
 from crmcms.entrypoints.sla_cli import sla
@@ -58,6 +59,7 @@ for _command in (
     outbox,
     audit,
     sla,
+    report,
     calendar,
     attachments,
     notes,
