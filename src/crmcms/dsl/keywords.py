@@ -23,6 +23,7 @@ DECLARATION_KEYWORDS: tuple[str, ...] = (
     "message",
     "calendar",
     "webhook",
+    "report",
 )
 """What a declaration starts with, as ``definitions.lark`` spells it (a test holds the two
 together): the syntax error that expects a declaration lists them, and after a syntax error
@@ -46,6 +47,7 @@ DEFINITION_WORDS: frozenset[str] = frozenset(
             "event subject html",
             "timezone holidays working none mon tue wed thu fri sat sun attachments",
             "webhook url events secret env",
+            "report rows columns measures filter bucket repeat days",
         )
     ).split()
 )

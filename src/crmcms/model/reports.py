@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-class DimensionKind(enum.StrEnum):
+class DimensionKind(enum.Enum):
     """What appeals are grouped by."""
 
     TOPIC = "topic"
@@ -87,7 +87,7 @@ class ReportDimension:
         return cls(kind)
 
 
-class Measure(enum.StrEnum):
+class Measure(enum.Enum):
     """What is computed for each group.
 
     Most measures are over the appeals *registered* in the period (or the bucket); the flow
@@ -132,7 +132,7 @@ FLOW_MEASURES = frozenset({Measure.OPENED, Measure.RESOLVED, Measure.BACKLOG})
 has either kind, not both."""
 
 
-class TimeBucket(enum.StrEnum):
+class TimeBucket(enum.Enum):
     """How the period dimension cuts time, in the report's time zone."""
 
     HOUR = "hour"

@@ -33,7 +33,11 @@ def report_definitions(draw: st.DrawFn, *, code: str | None = None) -> ReportDef
     dims = draw(st.lists(report_dimensions(), min_size=1, max_size=3, unique=True))
     split = draw(st.integers(0, min(1, len(dims) - 1)))
     flow = draw(st.booleans())
-    pool = sorted(FLOW_MEASURES) if flow else [m for m in Measure if m not in FLOW_MEASURES]
+    pool = (
+        sorted(FLOW_MEASURES, key=lambda m: m.value)
+        if flow
+        else [m for m in Measure if m not in FLOW_MEASURES]
+    )
     measures = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
     return ReportDefinition(
         code=code if code is not None else draw(codes()),
