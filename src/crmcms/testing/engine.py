@@ -14,6 +14,7 @@ from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Subscribe
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.storage.files import MemoryFileStore
 from crmcms.storage.memory import MemoryStore
+from crmcms.storage.memory_reports import MemoryReports
 
 __all__ = ["FakeBilling", "ManualClock", "in_memory_engine", "make_engine"]
 
@@ -102,7 +103,7 @@ def in_memory_engine(
     """An engine on a fresh in-memory store (the installed plugins unless ``plugins`` is
     given, the wall clock unless ``clock`` is) that delivers each action's notifications
     right after it commits, so a test sees them as soon as the action returns; attached
-    files are kept in memory."""
+    files are kept in memory, and reports are worked out over the store."""
     store = MemoryStore()
     if clock is None:
         return Engine(
@@ -112,6 +113,7 @@ def in_memory_engine(
             deliver_after_commit=True,
             trust_logins=True,
             file_store=MemoryFileStore(),
+            reports=MemoryReports(store, catalog),
         )
     return Engine(
         catalog,
@@ -121,6 +123,7 @@ def in_memory_engine(
         deliver_after_commit=True,
         trust_logins=True,
         file_store=MemoryFileStore(),
+        reports=MemoryReports(store, catalog),
     )
 
 
