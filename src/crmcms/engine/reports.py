@@ -13,7 +13,14 @@ from crmcms.dsl import RuleType, compile_rule, type_named
 from crmcms.engine.obstacles import ReadScope
 from crmcms.engine.report_queries import ReportQueries, ReportQuery
 from crmcms.engine.runtime import Runtime
-from crmcms.errors import ConfigurationError, NotFoundError, Problem, ValidationError
+from crmcms.errors import (
+    ConfigurationError,
+    DefinitionError,
+    DslError,
+    NotFoundError,
+    Problem,
+    ValidationError,
+)
 from crmcms.export import ChartKind, ColumnKind, ReportCell, ReportChart, ReportColumn, ReportTable
 from crmcms.model import (
     Catalog,
@@ -396,9 +403,14 @@ class ReportRunner:
         zone(period.timezone)
         texts = [t for t in (definition.filter, filter) if t]
         schema = self.runtime.rules.schema
-        rules = tuple(
-            compile_rule(text, schema=schema, file=f"report {code} filter") for text in texts
-        )
+        try:
+            rules = tuple(compile_rule(text, schema=schema, file="filter") for text in texts)
+        except (DslError, DefinitionError) as exc:
+            # Bad input of a run, like a bad dimension: problems naming where they are.
+            found = exc.problems if isinstance(exc, DefinitionError) else [exc]
+            raise ValidationError(
+                [Problem("filter", str(p).splitlines()[0]) for p in found]
+            ) from exc
         query = ReportQuery(
             definition,
             period,

@@ -29,6 +29,7 @@ from crmcms.http.definitions import DefinitionsController
 from crmcms.http.health import HealthController
 from crmcms.http.problems import PROBLEM_JSON, HttpProblem, problem_for
 from crmcms.http.queues import FiltersController, QueuesController
+from crmcms.http.reports import ReportsController
 from crmcms.http.schemas import ProblemItem
 from crmcms.http.services import Services
 from crmcms.http.sessions import SessionsController
@@ -89,8 +90,11 @@ def create_app(
 
     ``cursor_secret`` signs page cursors (give every worker the same one);
     ``idempotency_lease`` is how long a request with an ``Idempotency-Key`` that never
-    finished keeps blocking the key.
+    finished keeps blocking the key. Reports run through the engine's report port, or on
+    ``store``'s database if the engine was made without one.
     """
+    if engine.reporting.queries is None:
+        engine.reporting.queries = store.reports()
     services = Services(
         engine,
         gateway,
@@ -121,6 +125,7 @@ def create_app(
             QueuesController,
             FiltersController,
             DefinitionsController,
+            ReportsController,
             HealthController,
         ],
         dependencies={
