@@ -74,24 +74,9 @@ def test_crmcms_report_takes_a_read_only_url(read_only: tuple[str, str]) -> None
     store = SqlStore(primary)
     made = generate(store.unit_of_work, 80)
     store.dispose()
-    result = CliRunner().invoke(
-        cli,
-        [
-            "report",
-            "by_topic",
-            "--db",
-            primary,
-            "--read-db",
-            replica,
-            "--definitions",
-            "examples/telecom",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-31",
-        ],  # fmt: skip
-        env={"COLUMNS": "200"},
-    )
+    args = ["report", "by_topic", "--db", primary, "--read-db", replica]
+    args += ["--definitions", "examples/telecom", "--from", "2026-03-01", "--to", "2026-03-31"]
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     body = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))[1:]
     assert sum(int(r[1]) for r in body) == sum(g.appeal.registered_at >= START for g in made)
