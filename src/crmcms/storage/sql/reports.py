@@ -230,13 +230,21 @@ class _Compiler:
                     )
                 )
             if self.measures & _REOPENS:
-                reopened = sa.exists().where(
-                    h.c.appeal_id == t.c.id, h.c.kind == sa.literal("reopened")
-                )
-                columns.append(_flag(reopened).label("reopened"))
+                reopening = h.c.kind == sa.literal("reopened")
+                if self.dialect == "postgresql":
+                    # One hash join with the reopened appeals' ids beats a probe per appeal.
+                    ids = sa.select(h.c.appeal_id).where(reopening).distinct().subquery()
+                    source = source.outerjoin(ids, ids.c.appeal_id == t.c.id)
+                    columns.append(_flag(ids.c.appeal_id.is_not(None)).label("reopened"))
+                else:
+                    reopened = sa.exists().where(h.c.appeal_id == t.c.id, reopening)
+                    columns.append(_flag(reopened).label("reopened"))
             if repeats is not None:
-                source = source.outerjoin(repeats, repeats.c.id == t.c.id)
-                columns.append(sa.func.coalesce(repeats.c.repeated, 0).label("repeated"))
+                # Every appeal of the period is among the recent ones, so an inner join loses
+                # none, and lets the database read the window's rows once and look each
+                # appeal up by its key (a left join made SQLite scan them per appeal).
+                source = source.join(repeats, repeats.c.id == t.c.id)
+                columns.append(repeats.c.repeated.label("repeated"))
             parts.append(
                 sa.select(*columns)
                 .select_from(source)
@@ -276,11 +284,14 @@ class _Compiler:
             return sa.func.percentile_cont(share).within_group(u.c[column])
         return None  # a percentile on SQLite: joined from its own ranked query
 
-    def percentile(self, u: Any, column: str, share: float, dims: list[Any]) -> sa.Subquery:
-        """``share``'s percentile of ``column`` per group, interpolated as percentile_cont:
-        the values at ranks floor(p(n-1)) and the next, weighted by the fraction."""
+    def percentiles(
+        self, u: Any, column: str, shares: list[tuple[int, float]], width: int
+    ) -> sa.Subquery:
+        """The percentiles ``shares`` ((output index, share) pairs) of ``column`` per group,
+        interpolated as percentile_cont: the values at ranks floor(p(n-1)) and the next,
+        weighted by the fraction. One ranking serves every share of the column."""
         value = u.c[column]
-        keys = [u.c[f"d{i}"] for i in range(len(dims))]
+        keys = [u.c[f"d{i}"] for i in range(width)]
         ranked = (
             sa.select(
                 *keys,
@@ -291,18 +302,21 @@ class _Compiler:
             .where(value.is_not(None))
             .subquery()
         )
-        position = (ranked.c.n - 1) * share
-        low = sa.cast(position, sa.Integer)
-        fraction = position - low
-        interpolated = sa.func.sum(
-            sa.case(
-                (ranked.c.rn == low + 1, ranked.c.v * (1 - fraction)),
-                (ranked.c.rn == low + 2, ranked.c.v * fraction),
-                else_=0,
+        outputs = []
+        for index, share in shares:
+            position = (ranked.c.n - 1) * share
+            low = sa.cast(position, sa.Integer)
+            fraction = position - low
+            interpolated = sa.func.sum(
+                sa.case(
+                    (ranked.c.rn == low + 1, ranked.c.v * (1 - fraction)),
+                    (ranked.c.rn == low + 2, ranked.c.v * fraction),
+                    else_=0,
+                )
             )
-        )
-        rkeys = [ranked.c[f"d{i}"] for i in range(len(dims))]
-        return sa.select(*rkeys, interpolated.label("p")).group_by(*rkeys).subquery()
+            outputs.append(interpolated.label(f"p{index}"))
+        rkeys = [ranked.c[f"d{i}"] for i in range(width)]
+        return sa.select(*rkeys, *outputs).group_by(*rkeys).subquery()
 
     def grouped(self) -> sa.Select[Any]:
         repeats = self.repeats() if self.measures & _REPEATS else None
@@ -324,12 +338,16 @@ class _Compiler:
         outputs: dict[int, Any] = {
             i: grouped.c[f"m{i}"] for i, (_, e) in enumerate(measures) if e is not None
         }
+        by_column: dict[str, list[tuple[int, float]]] = {}
         for i, m in late:
             column, share = _PERCENTILES[m]
-            p = self.percentile(u, column, share, dims).alias(f"p{i}")
+            by_column.setdefault(column, []).append((i, share))
+        for column, shares in by_column.items():
+            p = self.percentiles(u, column, shares, n).alias(f"ranks_{column}")
             keys = [grouped.c[f"d{k}"].is_not_distinct_from(p.c[f"d{k}"]) for k in range(n)]
             source = source.outerjoin(p, sa.and_(sa.true(), *keys))
-            outputs[i] = p.c.p
+            for i, _ in shares:
+                outputs[i] = p.c[f"p{i}"]
         gdims = [grouped.c[f"d{k}"] for k in range(n)]
         return (
             sa.select(*gdims, *(outputs[i].label(f"m{i}") for i in range(len(measures))))
@@ -417,6 +435,8 @@ def report_statement(query: ReportQuery, dialect: str) -> sa.Select[Any]:
 
 
 _US = timedelta(microseconds=1)
+_CACHED = 64
+"""Report statements a store keeps built."""
 
 
 def _converters(query: ReportQuery) -> list[Any]:
@@ -446,9 +466,25 @@ class SqlReports:
     def __init__(self, engine: sa.Engine, *, batch: int = 2000) -> None:
         self.engine = engine
         self.batch = batch
+        self._statements: dict[tuple[Any, ...], sa.Select[Any]] = {}
 
     def statement(self, query: ReportQuery) -> sa.Select[Any]:
-        return report_statement(query, self.engine.dialect.name)
+        """The query's SELECT; the same run again (a dashboard's refresh) reuses it, unless a
+        filter reads the clock, whose ``now()`` is taken when the SELECT is built."""
+        texts = tuple(rule.text for rule in query.filters)
+        catalog = (
+            tuple(sorted(query.topic_groups.items())),
+            tuple(sorted((code, str(t)) for code, t in query.attributes.items())),
+        )
+        key = (query.definition, query.period, query.archived, query.scope, texts, catalog)
+        found = self._statements.get(key)
+        if found is None:
+            found = report_statement(query, self.engine.dialect.name)
+            if not any("now(" in t or "today(" in t for t in texts):
+                if len(self._statements) >= _CACHED:
+                    self._statements.pop(next(iter(self._statements)))
+                self._statements[key] = found
+        return found
 
     def rows(self, query: ReportQuery) -> Iterator[tuple[ReportCell, ...]]:
         """The report's groups, read from the cursor as they are iterated; the connection
