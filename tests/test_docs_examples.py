@@ -22,6 +22,7 @@ GUIDES = [
     "security.md",
     "attachments.md",
     "notes.md",
+    "reports.md",
 ]
 
 
