@@ -283,3 +283,45 @@ def test_bad_parameters_are_refused_naming_what_is_wrong(world) -> None:  # type
         engine.report("by_topic", start=START, end=END, filter="Appeal.Topic.Code = ")
     with pytest.raises(ValidationError, match="not shown as a list column"):
         engine.report("by_topic", start=START, end=END, by=["attribute:nope"])
+
+
+def test_archived_appeals_count_only_when_asked_for(world, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    engine, made = world
+    from crmcms.storage.sql import Archiver
+
+    store = SqlStore(database_url)
+    try:
+        cutoff = datetime(2026, 3, 15, tzinfo=UTC)
+        moved = Archiver(store.engine).archive(timedelta(0), now=cutoff).archived
+    finally:
+        store.dispose()
+    assert moved > 0
+    period = [g for g in made if in_period(g, START, END)]
+    away = {
+        g.appeal.id
+        for g in made
+        if g.appeal.state is AppealState.CLOSED
+        and g.appeal.closed_at is not None
+        and g.appeal.closed_at < cutoff
+    }
+    for code in ("by_topic", "reopened", "repeat_appeals", "sla"):
+        working = table(engine, code)
+        both = table(engine, code, archived=True)
+        count = working[0].index("count")
+        assert sum(r[count] for r in working[1]) == sum(g.appeal.id not in away for g in period)
+        assert sum(r[working[0].index("count")] for r in both[1]) == len(period), code
+    # Reopenings and repeats read the archive's history and appeals as well.
+    columns, rows = table(engine, "reopened", archived=True)
+    got = keyed(columns, rows, "topic")
+    for topic, row in got.items():
+        assert row["reopened"] == sum(g.reopened for g in period if g.appeal.topic == topic)
+    columns, rows = table(engine, "repeat_appeals", archived=True, repeat_days=7)
+    got = keyed(columns, rows, "topic")
+    for topic, row in got.items():
+        mine = [g for g in period if g.appeal.topic == topic]
+        assert row["repeated"] == sum(repeated(g, made, 7) for g in mine)
+    columns, rows = table(engine, "backlog", archived=True, by=["topic"])
+    got = keyed(columns, rows, "topic")
+    for topic, row in got.items():
+        mine = [g for g in made if g.appeal.topic == topic]
+        assert row["opened"] == sum(in_period(g, START, END) for g in mine)
