@@ -118,3 +118,9 @@ def test_a_report_printed_and_loaded_again_is_the_same(report) -> None:  # type:
     text = dump_catalog(Catalog(reports=(report,)))
     assert load_catalog_text(text).reports == (report,)
     assert format_source(text) == text
+
+
+def test_the_report_permission_stays_a_bare_word_in_a_role() -> None:
+    text = 'role R "r" {\n    permissions: read, report, export\n}\n'
+    assert format_source(text) == text
+    assert load_catalog_text(text).role("R").permissions == ("read", "report", "export")

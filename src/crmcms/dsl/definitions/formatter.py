@@ -182,8 +182,9 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             return f"attachments: {format_size(values[0])}"
         case "rows" | "columns":
             return f"{key}: " + ", ".join(_dimension(r) for r in values)
-        case "measures" | "bucket":
-            # Measure and bucket names are words of their own, never codes of definitions.
+        case "measures" | "bucket" | "permissions":
+            # Measure, bucket and permission names are words of their own, never codes of
+            # definitions: ``report`` stays a bare word though it starts a declaration.
             return f"{key}: " + ", ".join(
                 r.code if r.code.isidentifier() else quote(r.code) for r in values
             )
