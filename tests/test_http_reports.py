@@ -108,3 +108,43 @@ def test_the_openapi_document_describes_the_report_routes(client) -> None:  # ty
     names = {p["name"] for p in operation["parameters"]}
     assert {"from", "to", "tz", "filter", "by", "bucket", "archived", "format"} <= names
     assert "/reports" in document["paths"]
+
+
+def test_schemathesis_finds_no_server_error_in_the_report_routes(world: World) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+    olga = world.gateway.authenticate("olga", PASSWORD).principal
+    world.engine.register_contact(olga, place="CC", channel="PHONE", client_id=1, drafts=[_draft()])
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", world.app)
+    token = world.gateway.authenticate("anna", PASSWORD).token
+    operations = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if result.ok().path.startswith("/reports")
+    ]
+    assert len(operations) == 2
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
+        def check(case: Any) -> None:
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {token}"},
+                excluded_checks=[positive_data_acceptance],
+            )
+
+        check()
+
+
+def _draft() -> Any:
+    from datetime import date
+
+    from crmcms import AppealDraft
+
+    return AppealDraft("TERMINATION", {"166": "Переезд", "168": date(2026, 4, 1)})

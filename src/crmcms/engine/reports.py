@@ -155,7 +155,7 @@ def zone(name: str) -> ZoneInfo:
     """The time zone called ``name``; a ValidationError for an unknown one."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name
         raise ValidationError(
             [Problem("tz", f"{name!r} is not a time zone (use an IANA name: Europe/Moscow)")]
         ) from None
@@ -174,7 +174,10 @@ def report_period(
         day = value + timedelta(days=1) if is_end else value
         return datetime.combine(day, time(), tzinfo=tz)
 
-    return ReportPeriod(moment(start, is_end=False), moment(end, is_end=True), timezone)
+    try:
+        return ReportPeriod(moment(start, is_end=False), moment(end, is_end=True), timezone)
+    except OverflowError:
+        raise ValidationError([Problem("end", "the period runs past the calendar")]) from None
 
 
 def dimension_column(dimension: ReportDimension, bucket: TimeBucket) -> ReportColumn:
@@ -402,6 +405,9 @@ class ReportRunner:
         check_dimensions(definition, catalog, shown)
         zone(period.timezone)
         texts = [t for t in (definition.filter, filter) if t]
+        if filter is not None and "\x00" in filter:
+            # No database text may hold NUL; refused here rather than by the database.
+            raise ValidationError([Problem("filter", "the filter holds a NUL character")])
         schema = self.runtime.rules.schema
         try:
             rules = tuple(compile_rule(text, schema=schema, file="filter") for text in texts)

@@ -132,6 +132,10 @@ FLOW_MEASURES = frozenset({Measure.OPENED, Measure.RESOLVED, Measure.BACKLOG})
 has either kind, not both."""
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""The years a report period may span: room for any appeal, and for repeat windows."""
+
+
 class TimeBucket(enum.Enum):
     """How the period dimension cuts time, in the report's time zone."""
 
@@ -210,6 +214,12 @@ class ReportPeriod:
                 problems.append(Problem(name, "must carry a time zone"))
         if not problems and self.end <= self.start:
             problems.append(Problem("end", "the period must end after it starts"))
+        for name in ("start", "end"):
+            year = getattr(self, name).year
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                problems.append(
+                    Problem(name, f"{year} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+                )
         if problems:
             raise ValidationError(problems, subject="report period")
 
