@@ -99,3 +99,24 @@ def test_a_plugin_may_not_take_a_code_already_given(tmp_path: Path) -> None:
     engine, _ = engine_with(tmp_path, Clash())
     with pytest.raises(ValidationError, match="'by_topic' is defined twice"):
         engine.report_definitions()
+
+
+def test_every_built_in_report_has_a_chart_bar_by_category_or_line_over_time(
+    tmp_path: Path,
+) -> None:
+    from crmcms.engine import BUILTIN_REPORTS
+    from crmcms.export import ChartKind
+
+    engine, _ = engine_with(tmp_path)
+    for definition in BUILTIN_REPORTS:
+        table = engine.report(definition.code, start=START, end=END)
+        assert table.chart is not None, definition.code
+        if definition.code == "backlog":
+            assert (table.chart.kind, table.chart.category) == (ChartKind.LINE, "period")
+        else:
+            assert table.chart.kind is ChartKind.BAR, definition.code
+            assert table.chart.category == table.columns[0].code
+        assert table.chart.series, definition.code
+        by_day = engine.report(definition.code, start=START, end=END, by=["period"])
+        assert by_day.chart is not None
+        assert by_day.chart.kind is ChartKind.LINE

@@ -242,7 +242,8 @@ def _chart(definition: ReportDefinition, columns: Sequence[ReportColumn]) -> Rep
     has_period = any(d.kind is _K.PERIOD for d in definition.rows)
     category = "period" if has_period else dims[0].code
     if definition.columns:
-        series = tuple(c.code for c in measures if c.code.startswith(definition.measures[0].value))
+        first = definition.measures[0].value
+        series = tuple(c.code for c in measures if c.code.rsplit("_", 1)[0] == first)
     else:
         counted = [c for c in measures if c.kind is ColumnKind.INTEGER]
         series = tuple(c.code for c in (counted or measures)[:3])

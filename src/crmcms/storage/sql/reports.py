@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from crmcms.dsl import STRING
 from crmcms.engine.report_queries import ReportQuery
 from crmcms.errors import Problem, ValidationError
 from crmcms.export import ReportCell
@@ -124,8 +125,6 @@ class _Compiler:
                 self.period.end,
             )
         assert dim.attribute is not None
-        from crmcms.dsl import STRING
-
         type_ = self.query.attributes.get(dim.attribute, STRING)
         return attribute_expression(t, dim.attribute, type_, self.dialect)
 
@@ -422,7 +421,7 @@ class _Compiler:
         inner = sa.select(*skeys, *selected).subquery("flow")
         ikeys = [inner.c[f"d{i}"] for i in range(len(dims))]
         # Groups only open at the start (nothing opened or resolved in the period) keep
-        # their backlog in the first bucket; drop rows of nothing at all.
+        # their backlog in the first bucket.
         return sa.select(*inner.c).order_by(*ikeys)
 
     def statement(self) -> sa.Select[Any]:
