@@ -40,22 +40,26 @@ class World:
 def http_world(
     url: str, *, cursor_secret: bytes = b"k" * 32, limits: Limits | None = None
 ) -> Iterator[World]:
-    """The app of an engine on ``url``, with olga, bis and the administrator given
-    :data:`PASSWORD`."""
+    """The app of an engine on ``url``, with olga, bis, desk (a reader), anna (a manager)
+    and the administrator given :data:`PASSWORD`."""
     seed = build_catalog()
     # A reader of its own queues only: every appeal of the seed's queues is another queue's.
     catalog = attrs.evolve(
         seed,
         roles=(*seed.roles, Role("READER", "Reader", permissions=("read",))),
         queues=(*seed.queues, Queue("DESK", "Desk", members=(QueueMember.operator("desk"),))),
-        operators=(*seed.operators, Operator("desk", "Desk", roles=("READER",))),
+        operators=(
+            *seed.operators,
+            Operator("desk", "Desk", roles=("READER",)),
+            Operator("anna", "Anna", roles=("MANAGER",)),
+        ),
     )
     store = SqlStore(url)
     logins = SqlLoginStore(url)
     plugins = make_plugin_manager([FakeBilling(CLIENTS)], load_entry_points=False)
     engine = Engine(catalog, store.unit_of_work, plugins=plugins, limits=limits)
     gateway = LoginGateway(logins, catalog, profile=KeyProfile.CHEAPEST)
-    for login in ("olga", "bis", "desk", "Администратор"):
+    for login in ("olga", "bis", "desk", "anna", "Администратор"):
         gateway.set_password(SYSTEM, login, PASSWORD)
     try:
         yield World(

@@ -41,6 +41,23 @@ def test_demo_stores_definitions_and_validates_appeals(tmp_path: pathlib.Path) -
     assert again.exit_code == 0, again.output
 
 
+def test_demo_writes_every_built_in_report_in_every_format(tmp_path: pathlib.Path) -> None:
+    from crmcms.engine import BUILTIN_REPORTS
+    from crmcms.export import FORMATS
+
+    db = tmp_path / "var" / "demo.sqlite"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "var" / "reports"
+    assert f"written to {folder}/" in result.output
+    for report in BUILTIN_REPORTS:
+        for fmt in FORMATS.values():
+            assert (folder / f"{report.code}{fmt.suffix}").stat().st_size > 0
+    topics = (folder / "by_topic.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert topics[0].startswith("Topic,Appeals,Open,Closed")
+    assert topics[1].startswith("TERMINATION,")
+
+
 def test_our_errors_print_as_messages_not_tracebacks(
     capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
 ) -> None:

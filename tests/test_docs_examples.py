@@ -24,6 +24,7 @@ GUIDES = [
     "notes.md",
     "prospects.md",
     "problems.md",
+    "reports.md",
 ]
 
 

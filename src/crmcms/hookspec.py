@@ -16,7 +16,14 @@ import pluggy
 if TYPE_CHECKING:  # the hooks' types only; plugins load before any of these is needed
     from crmcms.dsl.rules.functions import RuleFunction
     from crmcms.dsl.rules.schema import SchemaBuilder
-    from crmcms.model import AuditEvent, HistoryEvent, Notification, Principal, Prospect
+    from crmcms.model import (
+        AuditEvent,
+        HistoryEvent,
+        Notification,
+        Principal,
+        Prospect,
+        ReportDefinition,
+    )
     from crmcms.model.handler_calls import HandlerCall
 
 PROJECT = "crmcms"
@@ -121,6 +128,19 @@ def crmcms_handler_actions() -> Mapping[str, Callable[[HandlerCall], object]]:
 
     Each is called like a business function, with one ``crmcms.HandlerCall``;
     raising aborts and rolls back the workflow action that ran the handler.
+    """
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+
+@hookspec
+def crmcms_reports() -> Sequence[ReportDefinition]:
+    """Return report definitions to offer beside the built-in reports and those of the
+    definition files (``crmcms report list`` shows them all).
+
+    Each is a ``crmcms.model.ReportDefinition``; a code already taken by a built-in report or
+    a definition file's is refused when the reports are listed or run.
     """
 
 

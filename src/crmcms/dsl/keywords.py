@@ -24,6 +24,7 @@ DECLARATION_KEYWORDS: tuple[str, ...] = (
     "calendar",
     "webhook",
     "problem attribute",
+    "report",
 )
 """What a declaration starts with, as ``definitions.lark`` spells it (a test holds the two
 together): the syntax error that expects a declaration lists them, and after a syntax error
@@ -48,6 +49,7 @@ DEFINITION_WORDS: frozenset[str] = frozenset(
             "timezone holidays working none mon tue wed thu fri sat sun attachments",
             "webhook url events secret env",
             "problem",
+            "report rows columns measures filter bucket repeat days",
         )
     ).split()
 )

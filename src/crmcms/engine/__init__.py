@@ -49,6 +49,8 @@ from crmcms.engine.ports import (
 from crmcms.engine.problem_desk import ProblemResolution, SystemProblems
 from crmcms.engine.queues import QueueChoice, candidate_queues
 from crmcms.engine.relay import DeliveryReport, Relay, RelaySettings, retry_delay
+from crmcms.engine.report_queries import ReportQueries, ReportQuery
+from crmcms.engine.reports import BUILTIN_REPORTS, ReportRunner, report_period
 from crmcms.engine.routing import MAX_AUTOMATIC_STEPS, TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.service import ContactRegistration, Engine
@@ -56,6 +58,7 @@ from crmcms.engine.sla import SlaFailure, SlaFinding, SlaLevel, SlaRetry, SlaSca
 
 __all__ = [
     "BUILTIN_ACTIONS",
+    "BUILTIN_REPORTS",
     "MAX_AUTOMATIC_STEPS",
     "UNCHANGED",
     "AppealDraft",
@@ -102,6 +105,9 @@ __all__ = [
     "ReadScope",
     "Relay",
     "RelaySettings",
+    "ReportQueries",
+    "ReportQuery",
+    "ReportRunner",
     "Requirements",
     "RuleBook",
     "SessionRecord",
@@ -126,6 +132,7 @@ __all__ = [
     "may_read",
     "read_scope",
     "record_audit",
+    "report_period",
     "retry_delay",
     "run_batched",
 ]

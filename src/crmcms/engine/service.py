@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO, TypeVar
 
 import attrs
@@ -29,6 +29,8 @@ from crmcms.engine.policy import AttributeState
 from crmcms.engine.ports import DictionaryQueries, UnitOfWorkFactory
 from crmcms.engine.problem_desk import SystemProblems
 from crmcms.engine.relay import DeliveryReport, RelaySettings
+from crmcms.engine.report_queries import ReportQueries
+from crmcms.engine.reports import ReportRunner, report_period
 from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.runtime import Runtime
@@ -42,6 +44,7 @@ from crmcms.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from crmcms.export import ReportTable
 from crmcms.model import (
     PROSPECT_CONVERSION,
     Appeal,
@@ -59,6 +62,7 @@ from crmcms.model import (
     Principal,
     Prospect,
     ProspectStatus,
+    ReportDefinition,
     SlaAttempt,
     SlaClock,
     SlaView,
@@ -121,6 +125,7 @@ class Engine:
         file_store: FileStore | None = None,
         publish_events_to: Collection[str] = (),
         webhook_store: WebhookStore | None = None,
+        reports: ReportQueries | None = None,
     ) -> None:
         """``relay`` says how the outbox is delivered and retried; with
         ``deliver_after_commit`` an action delivers the notifications it wrote as soon as it
@@ -140,7 +145,9 @@ class Engine:
         Every history event an action records goes through the outbox to the catalog's
         webhooks that want its kind and to each target in ``publish_events_to`` (``amqp``:
         the publisher ``crmcms worker --exchange`` registers), and to the subscriptions kept
-        in ``webhook_store`` (:meth:`subscribe_webhook`)."""
+        in ``webhook_store`` (:meth:`subscribe_webhook`).
+
+        ``reports`` computes reports (``store.reports()``, or one on a read-only replica)."""
         self.limits = limits or Limits()
         self.audit = audit
         """Where refused actions are recorded (``refused`` audit events), if anywhere."""
@@ -170,6 +177,8 @@ class Engine:
         self.runtime.relay.deliverers[PROSPECT_CONVERSION] = prospecting.ConversionDeliverer(
             self.runtime, self.run
         )
+        self.reporting = ReportRunner(self.runtime, reports)
+        """Finds, checks and runs reports (see :meth:`report`)."""
 
     @property
     def catalog(self) -> Catalog:
@@ -818,6 +827,51 @@ class Engine:
         self._require(who, Permission.REPORT, "see the SLA view")
         self._require(who, Permission.READ_ALL, "see the SLA view of every queue")
         return self.run(lambda tx: sla_view(tx.uow, tx.now, within, queue, limit), now=now)
+
+    # --- Reports ----------------------------------------------------------------------------
+
+    def report_definitions(self, *, operator: Acting | None = None) -> list[ReportDefinition]:
+        """Every report that may be run: the built-in ones, the definition files' and the
+        plugins'. Operators need the ``report`` permission."""
+        self._require(self.principal(operator), Permission.REPORT, "list reports")
+        return list(self.reporting.definitions().values())
+
+    def report(
+        self,
+        code: str,
+        *,
+        start: date | datetime,
+        end: date | datetime,
+        timezone: str = "UTC",
+        operator: Acting | None = None,
+        filter: str | None = None,
+        by: Sequence[str] | None = None,
+        bucket: str | None = None,
+        archived: bool = False,
+        repeat_days: int | None = None,
+    ) -> ReportTable:
+        """Report ``code`` over ``start`` to ``end`` (dates: whole days in ``timezone``, the
+        end day included; datetimes: the end excluded), computed by the database.
+
+        ``filter`` is a rule narrowing the appeals, ``by`` dimensions replacing the report's
+        rows (``topic``, ``queue``, ``attribute:166``, ...), ``bucket`` the period's cut
+        (hour, day, week, month), ``archived`` adds the archive, ``repeat_days`` the repeat
+        window. Operators need the ``report`` permission, and the report counts only the
+        appeals they may read. Its rows stream from the database as the table is written.
+        """
+        who = self.principal(operator)
+        self._require(who, Permission.REPORT, f"run report {code}")
+        query, texts = self.reporting.query(
+            code,
+            report_period(start, end, timezone),
+            scope=read_scope(who, self.runtime.queues),
+            filter=filter,
+            by=by,
+            bucket=bucket,
+            archived=archived,
+            repeat_days=repeat_days,
+        )
+        return self.reporting.run(query, texts)
 
     def scan_deadlines(self, now: datetime | None = None, *, batch: int = 200) -> SlaScan:
         """The SLA monitor: fire every escalation level due now, each level of each clock

@@ -18,6 +18,7 @@ from crmcms.entrypoints.notes_cli import notes
 from crmcms.entrypoints.outbox_cli import outbox
 from crmcms.entrypoints.problems_cli import problems
 from crmcms.entrypoints.prospects_cli import prospects
+from crmcms.entrypoints.report_cli import report
 from crmcms.entrypoints.rules_cli import rule
 from crmcms.entrypoints.serve_cli import serve
 from crmcms.entrypoints.sla_cli import sla
@@ -62,6 +63,7 @@ for _command in (
     outbox,
     audit,
     sla,
+    report,
     calendar,
     attachments,
     notes,

@@ -89,6 +89,9 @@ def run_demo(db_path: str, console: Console | None = None) -> None:
     from crmcms.entrypoints.demo_problems import run_problems_demo
 
     run_problems_demo(catalog, out, records.unit_of_work)
+    from crmcms.entrypoints.demo_reports import run_reports_demo
+
+    run_reports_demo(catalog, out, records, Path(db_path).parent / "reports")
     kept = AppealFilters(records.engine).count("true")
     out.print(f"{kept} appeals kept in {db_path}; each run of the demo adds its own")
     records.dispose()

@@ -27,6 +27,8 @@ DEFINITIONS_VARIABLE = "CRMCMS_DEFINITIONS"
 """Definition files or folders, separated by ``os.pathsep``; none: the stored catalog."""
 PLUGINS_VARIABLE = "CRMCMS_PLUGINS"
 """``MODULE[:NAME]`` of plugins to register besides the installed ones, comma-separated."""
+REPORTS_DATABASE_VARIABLE = "CRMCMS_REPORTS_DATABASE_URL"
+"""A read-only replica reports run on (the primary when unset)."""
 CURSOR_SECRET_VARIABLE = "CRMCMS_CURSOR_SECRET"
 """The key page cursors are signed with, in hex."""
 
@@ -52,8 +54,13 @@ def app_from_environment() -> Litestar:
         catalog = load_catalog(paths, schema=rule_schema(pm))
     else:
         catalog = DefinitionStore(database).load()
+    reports = store.reports(os.environ.get(REPORTS_DATABASE_VARIABLE) or None)
     engine = Engine(
-        catalog, store.unit_of_work, plugins=pm, webhook_store=SqlWebhookStore(store.engine)
+        catalog,
+        store.unit_of_work,
+        plugins=pm,
+        webhook_store=SqlWebhookStore(store.engine),
+        reports=reports,
     )
     gateway = LoginGateway(SqlLoginStore(database, upgrade=False), catalog)
     secret = os.environ.get(CURSOR_SECRET_VARIABLE)

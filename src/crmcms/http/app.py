@@ -29,6 +29,7 @@ from crmcms.http.definitions import DefinitionsController
 from crmcms.http.health import HealthController
 from crmcms.http.problems import PROBLEM_JSON, HttpProblem, problem_for
 from crmcms.http.queues import FiltersController, QueuesController
+from crmcms.http.reports import ReportsController
 from crmcms.http.schemas import ProblemItem
 from crmcms.http.services import Services
 from crmcms.http.sessions import SessionsController
@@ -91,10 +92,14 @@ def create_app(
     ``cursor_secret`` signs page cursors (give every worker the same one);
     ``idempotency_lease`` is how long a request with an ``Idempotency-Key`` that never
     finished keeps blocking the key. Webhook subscriptions made through ``/webhooks`` are
-    kept in ``store``'s database unless the engine keeps them elsewhere already.
+    kept in ``store``'s database unless the engine keeps them elsewhere already. Reports run
+    through the engine's report port, or on ``store``'s database if the engine was made
+    without one.
     """
     if engine.runtime.webhook_store is None:
         engine.runtime.webhook_store = SqlWebhookStore(store.engine)
+    if engine.reporting.queries is None:
+        engine.reporting.queries = store.reports()
     services = Services(
         engine,
         gateway,
@@ -126,6 +131,7 @@ def create_app(
             FiltersController,
             DefinitionsController,
             WebhooksController,
+            ReportsController,
             HealthController,
         ],
         dependencies={

@@ -20,6 +20,7 @@ from crmcms.model.notifications import NotificationKind
 from crmcms.model.people import Operator, Role
 from crmcms.model.places import Channel, ContactPlace, ContactPlaceKind
 from crmcms.model.queues import Queue
+from crmcms.model.reports import ReportDefinition
 from crmcms.model.routes import Route
 from crmcms.model.security import BUILTIN_ROLES, Principal
 from crmcms.model.templates import ContactTemplate
@@ -118,6 +119,8 @@ class Catalog:
     """Subscriptions of other systems to history events."""
     problem_attributes: tuple[AttributeDef, ...] = ()
     """The attributes every system problem carries (``problem attribute`` declarations)."""
+    reports: tuple[ReportDefinition, ...] = ()
+    """Custom reports of the definition files (the built-in ones are known without)."""
 
     _by_kind: Mapping[str, Mapping[Any, Any]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -226,6 +229,9 @@ class Catalog:
 
     def problem_attribute(self, code: str) -> AttributeDef:
         return self._get("problem_attributes", "system problem attribute", code, AttributeDef)
+
+    def report(self, code: str) -> ReportDefinition:
+        return self._get("reports", "report", code, ReportDefinition)
 
     # --- Routes ---------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ from crmcms.testing._records import (
     subscribers,
     system_problems,
 )
+from crmcms.testing._reports import report_definitions, report_dimensions, report_periods
 from crmcms.testing._webhooks import webhooks
 from crmcms.testing.engine import FakeBilling, ManualClock, in_memory_engine, make_engine
 from crmcms.testing.preview import Preview, preview_route_version
@@ -149,6 +150,9 @@ __all__ = [
     "queue_members",
     "queues",
     "regexes",
+    "report_definitions",
+    "report_dimensions",
+    "report_periods",
     "roles",
     "routes",
     "rules",
@@ -389,6 +393,9 @@ STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     model.TopicGroup: topic_groups(),
     model.Transition: transitions(),
     model.Webhook: webhooks(),
+    model.ReportDefinition: report_definitions(),
+    model.ReportDimension: report_dimensions(),
+    model.ReportPeriod: report_periods(),
     model.WorkingInterval: working_intervals(),
 }
 """The strategy for each model class."""

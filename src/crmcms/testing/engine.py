@@ -15,6 +15,7 @@ from crmcms.model import Catalog, Client, ContactPerson, HistoryEvent, Prospect,
 from crmcms.plugins import hookimpl, make_plugin_manager
 from crmcms.storage.files import MemoryFileStore
 from crmcms.storage.memory import MemoryStore
+from crmcms.storage.memory_reports import MemoryReports
 
 __all__ = ["FakeBilling", "ManualClock", "in_memory_engine", "make_engine"]
 
@@ -136,7 +137,7 @@ def in_memory_engine(
     """An engine on a fresh in-memory store (the installed plugins unless ``plugins`` is
     given, the wall clock unless ``clock`` is) that delivers each action's notifications
     right after it commits, so a test sees them as soon as the action returns; attached
-    files are kept in memory."""
+    files are kept in memory, and reports are worked out over the store."""
     store = MemoryStore()
     if clock is None:
         return Engine(
@@ -146,6 +147,7 @@ def in_memory_engine(
             deliver_after_commit=True,
             trust_logins=True,
             file_store=MemoryFileStore(),
+            reports=MemoryReports(store, catalog),
         )
     return Engine(
         catalog,
@@ -155,6 +157,7 @@ def in_memory_engine(
         deliver_after_commit=True,
         trust_logins=True,
         file_store=MemoryFileStore(),
+        reports=MemoryReports(store, catalog),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
 from crmcms.dsl.definitions.build_calendars import build_calendar
 from crmcms.dsl.definitions.build_messages import build_message
+from crmcms.dsl.definitions.build_reports import build_report
 from crmcms.dsl.definitions.build_routes import RouteBuilder
 from crmcms.dsl.definitions.build_webhooks import build_webhook
 from crmcms.dsl.definitions.catalog_draft import CatalogDraft
@@ -79,6 +80,7 @@ class CatalogBuilder:
             "calendar": lambda d: build_calendar(self.draft, d),
             "webhook": lambda d: build_webhook(self.draft, d),
             "problem attribute": self.problem_attribute,
+            "report": lambda d: build_report(self.draft, d),
         }
         # Places first: templates may name a place by its path of names.
         ordered = sorted(

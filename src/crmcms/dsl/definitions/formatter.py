@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from crmcms.dsl.definitions.ast import Decl, Item, Ref, SourceFile
-from crmcms.dsl.definitions.parser import parse_definitions, text_block
+from crmcms.dsl.definitions.parser import REPORT_ATTRIBUTE, parse_definitions, text_block
 from crmcms.dsl.keywords import DEFINITION_WORDS, RULE_WORDS
 from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.unparse import chain, format_duration_literal, quote, unparse
@@ -36,6 +36,13 @@ def _ref(ref: Ref) -> str:
         if ref.quoted and format_code(ref.code) != ref.code
         else format_code(ref.code)
     )
+
+
+def _dimension(ref: Ref) -> str:
+    """A report dimension: a bare word, or ``attribute CODE``."""
+    if ref.code.startswith(REPORT_ATTRIBUTE):
+        return "attribute " + format_code(ref.code.removeprefix(REPORT_ATTRIBUTE))
+    return ref.code if ref.code.isidentifier() else quote(ref.code)
 
 
 def _refs(values: tuple[Any, ...]) -> str:
@@ -173,6 +180,18 @@ def _statement(item: Item, cond: Condition = unparse) -> str:
             )
         case "attachments":
             return f"attachments: {format_size(values[0])}"
+        case "rows" | "columns":
+            return f"{key}: " + ", ".join(_dimension(r) for r in values)
+        case "measures" | "bucket" | "permissions":
+            # Measure, bucket and permission names are words of their own, never codes of
+            # definitions: ``report`` stays a bare word though it starts a declaration.
+            return f"{key}: " + ", ".join(
+                r.code if r.code.isidentifier() else quote(r.code) for r in values
+            )
+        case "filter":
+            return f"filter: {cond(values[0])}"
+        case "repeat":
+            return f"repeat: {values[0]} days"
         case "hours":
             first, last, intervals = values
             days = WEEKDAY_NAMES[first] + ("" if first == last else f"..{WEEKDAY_NAMES[last]}")

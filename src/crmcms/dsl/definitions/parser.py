@@ -531,6 +531,35 @@ class _DefinitionBuilder(Transformer[Token, Any]):
     def wh_secret(self, items: list[Token]) -> Item:
         return Item("secret", token_span(items[-1]), (str(items[-1]),))
 
+    # --- reports ---------------------------------------------------------------------
+
+    report = _decl_of("report")
+    rpt_body = staticmethod(_body)
+    rpt_measures = _refs_item("measures")
+    rpt_bucket = _ref_item("bucket")
+
+    def rpt_plain(self, items: list[Ref]) -> Ref:
+        return items[0]
+
+    def rpt_attribute(self, items: list[Ref]) -> Ref:
+        # One reference for both kinds: the builder reads "attribute:CODE" as the dimension.
+        return Ref(REPORT_ATTRIBUTE + items[0].code, items[0].span, quoted=True)
+
+    def rpt_rows(self, items: list[Ref]) -> Item:
+        return Item("rows", items[0].span, tuple(items))
+
+    def rpt_columns(self, items: list[Ref]) -> Item:
+        return Item("columns", items[0].span, tuple(items))
+
+    def rpt_filter(self, items: list[ast.Node]) -> Item:
+        return Item("filter", items[0].span, (items[0],))
+
+    def rpt_repeat(self, items: list[Token]) -> Item:
+        return Item("repeat", token_span(items[0]), (int(items[0]),))
+
+
+REPORT_ATTRIBUTE = "attribute:"
+"""How a report's attribute dimension (``attribute 166``) is held among its dimensions."""
 
 _ACTION_WORDS = frozenset({"NAME", "NOTIFY", "ESCALATE", "CALL"})
 """Tokens an action's name is made of: names, and the built-in actions' own words."""

@@ -10,6 +10,7 @@ import attrs
 
 from crmcms.dsl.definitions.ast import Decl, Item, Ref
 from crmcms.dsl.definitions.formatter import print_definitions
+from crmcms.dsl.definitions.parser import REPORT_ATTRIBUTE
 from crmcms.dsl.rules import ast
 from crmcms.dsl.rules.parser import parse_rule
 from crmcms.dsl.rules.titles import is_condition_rule
@@ -27,7 +28,10 @@ from crmcms.model import (
     LevelAction,
     Process,
     QueuePolicy,
+    ReportDefinition,
+    ReportDimension,
     Route,
+    TimeBucket,
     Transition,
     Webhook,
 )
@@ -227,6 +231,28 @@ def _webhook(w: Webhook) -> Decl:
     return _d("webhook", w.code, w.name, _inactive(w.active), body)
 
 
+def _report(r: ReportDefinition) -> Decl:
+    def dims(key: str, values: tuple[ReportDimension, ...]) -> list[Item]:
+        refs = [
+            Ref(
+                REPORT_ATTRIBUTE + d.attribute if d.attribute is not None else d.kind.value,
+                _NOWHERE,
+            )
+            for d in values
+        ]
+        return [_i(key, *refs)] if refs else []
+
+    body = [*_desc(r.description), *dims("rows", r.rows), *dims("columns", r.columns)]
+    body += _refs_item("measures", tuple(m.value for m in r.measures))
+    if r.filter is not None:
+        body.append(_i("filter", _expr(r.filter)))
+    if r.bucket is not TimeBucket.DAY:
+        body.append(_i("bucket", _r(r.bucket.value)))
+    if r.repeat_days != 30:
+        body.append(_i("repeat", r.repeat_days))
+    return _d("report", r.code, r.title, (), body)
+
+
 def _refs_item(key: str, codes: tuple[str, ...]) -> list[Item]:
     return [_i(key, *map(_r, codes))] if codes else []
 
@@ -350,6 +376,8 @@ def _decls(catalog: Catalog) -> Iterable[Decl]:
         yield _webhook(webhook)
     for attribute in c.problem_attributes:
         yield attrs.evolve(_attribute(attribute), kind="problem attribute")
+    for report in c.reports:
+        yield _report(report)
 
 
 def dump_catalog(catalog: Catalog) -> str:

@@ -21,6 +21,7 @@ from crmcms.storage.sql.login_functions import FunctionLoginStore
 from crmcms.storage.sql.logins import SqlLoginStore
 from crmcms.storage.sql.query_dictionaries import SqlDictionaryQueries
 from crmcms.storage.sql.reads import REPORT_FIELDS, AppealReads, AppealSummary
+from crmcms.storage.sql.reports import SqlReports, report_statement
 from crmcms.storage.sql.rules_to_sql import SqlBinding, TableBinding, rule_to_sql
 from crmcms.storage.sql.unit_of_work import SqlStore, SqlUnitOfWork
 from crmcms.storage.sql.webhooks import SqlWebhookStore
@@ -42,6 +43,7 @@ __all__ = [
     "SqlBinding",
     "SqlDictionaryQueries",
     "SqlLoginStore",
+    "SqlReports",
     "SqlStore",
     "SqlUnitOfWork",
     "SqlWebhookStore",
@@ -51,5 +53,6 @@ __all__ = [
     "drop_attribute_indexes",
     "index_attributes",
     "indexed_attributes",
+    "report_statement",
     "rule_to_sql",
 ]

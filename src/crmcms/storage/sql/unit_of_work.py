@@ -43,6 +43,7 @@ from crmcms.storage.sql.query_dictionaries import (
     DEFAULT_TIMEOUT,
     SqlDictionaryQueries,
 )
+from crmcms.storage.sql.reports import SqlReports
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -84,6 +85,7 @@ class SqlStore:
         self.ids = IdAllocator(self.engine, id_block)
         self.writes = _Writes(self.engine)
         self._dictionary_queries: dict[tuple[float, int], SqlDictionaryQueries] = {}
+        self._reports: dict[str | None, SqlReports] = {}
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work; it holds no connection until it first reads or commits."""
@@ -125,10 +127,25 @@ class SqlStore:
             self._dictionary_queries[timeout, max_rows] = runner
         return runner
 
+    def reports(self, read_url: str | None = None) -> SqlReports:
+        """What computes reports: on this store's database, or with ``read_url`` on another
+        that holds the same tables, such as a read-only streaming replica (reports only
+        read, so a role with SELECT alone will do). Pass it to the engine as
+        ``Engine(..., reports=store.reports())``."""
+        found = self._reports.get(read_url)
+        if found is None:
+            engine = self.engine if read_url is None else create_engine(read_url)
+            found = self._reports[read_url] = SqlReports(engine)
+        return found
+
     def dispose(self) -> None:
-        """Close the pooled connections, and those of the dictionary query runners."""
+        """Close the pooled connections, and those of the dictionary query runners and
+        the report replicas."""
         for runner in self._dictionary_queries.values():
             runner.dispose()
+        for url, reports in self._reports.items():
+            if url is not None:
+                reports.dispose()
         self.engine.dispose()
 
 
