@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from _report import run
+from _xlsx_memory import xlsx_peak_rss_mb
 
 from crmcms.dsl import load_catalog
 from crmcms.engine import Engine
@@ -373,7 +374,12 @@ def measure(quick: bool) -> dict[str, Any]:
                 if kind == "postgresql":
                     fmt, rows, rss = bench_export(url, folder)
                     details["export"] = {"format": fmt, "rows": rows, "rss_mb": round(rss, 1)}
-                    out[f"{fmt}_rss_mb"] = round(rss, 1)
+                    out[f"report_{fmt}_rss_mb"] = round(rss, 1)
+    # No report of the example catalog has a million groups: the export of a million rows
+    # is measured on generated ones, streamed from a generator as a report's cursor is.
+    xlsx_rows = 100_000 if quick else 1_000_000
+    details["xlsx_rows"] = xlsx_rows
+    out["xlsx_rss_mb"] = round(xlsx_peak_rss_mb(xlsx_rows), 1)
     out["details"] = details
     return out
 
@@ -405,6 +411,10 @@ def section(r: dict[str, Any]) -> str:
         f"Exporting the big result (appeals by operator and day, {e['rows']:,} rows) to"
         f" {e['format']} in a fresh process peaked at {e['rss_mb']} MB resident. Seeding took"
         f" {d['seed_s_sqlite']} s on SQLite and {d['seed_s_postgresql']} s on PostgreSQL.",
+        "",
+        f"Exporting {d['xlsx_rows']:,} generated rows of seven typed columns to xlsx (constant"
+        f" memory) in a fresh process peaked at {r['xlsx_rss_mb']} MB resident (limit: 200 MB"
+        " for 1,000,000 rows).",
     ]
     return "\n".join(lines)
 
