@@ -31,6 +31,11 @@ class XlsxMemory(NamedTuple):
 
 
 def _rss_mb() -> float:
+    if sys.platform == "linux":
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec,
+        # so a child of a big process would report the parent's peak.
+        with open("/proc/self/status") as status:
+            return int(status.read().split("VmHWM:")[1].split()[0]) / 2**10
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes there, KiB here
 
