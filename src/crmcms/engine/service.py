@@ -4,34 +4,31 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, BinaryIO, TypeVar
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import BinaryIO, TypeVar
 
-import attrs
 import pluggy
 
-from crmcms.dsl.rules.functions import reset_rule_clock, set_rule_clock
-from crmcms.engine import admin, appeals, assignment, contacts, routing, sla
 from crmcms.engine import attachments as files
 from crmcms.engine import notes as notebook
 from crmcms.engine import prospects as prospecting
+from crmcms.engine import sla
 from crmcms.engine import subscriptions as hooks
-from crmcms.engine.appeals import AppealDraft
+from crmcms.engine.action_runner import Acting, utc_now
 from crmcms.engine.audit import AuditLog
-from crmcms.engine.bulk import BulkResult, run_bulk
+from crmcms.engine.bulk_desk import BulkDesk
 from crmcms.engine.clock_store import clocks_now, recompute_appeal
 from crmcms.engine.file_store import FileStore
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
 from crmcms.engine.limits import Limits
-from crmcms.engine.obstacles import ReadScope, may_read, read_scope, require
-from crmcms.engine.policy import AttributeState
+from crmcms.engine.obstacles import may_read, read_scope
 from crmcms.engine.ports import DictionaryQueries, UnitOfWorkFactory
 from crmcms.engine.problem_desk import SystemProblems
+from crmcms.engine.registration_desk import ContactRegistration, RegistrationDesk
 from crmcms.engine.relay import DeliveryReport, RelaySettings
 from crmcms.engine.report_queries import ReportQueries
 from crmcms.engine.reports import ReportRunner, report_period
-from crmcms.engine.routing import TransitionOption
 from crmcms.engine.rules import RuleBook, engine_schema
 from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaRetry, SlaScan
@@ -39,34 +36,28 @@ from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
 from crmcms.engine.webhook_store import Subscription, WebhookStore
 from crmcms.errors import (
-    AuthenticationError,
     ConcurrencyError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from crmcms.export import ReportTable
 from crmcms.model import (
     PROSPECT_CONVERSION,
     Appeal,
     Attachment,
-    AuditKind,
     Catalog,
     Contact,
-    Direction,
     HistoryEvent,
     Note,
     NoteRevision,
     NoteSubject,
     NoteVisibility,
     Permission,
-    Principal,
     Prospect,
     ProspectStatus,
     ReportDefinition,
     SlaAttempt,
     SlaClock,
     SlaView,
-    SystemProblem,
     Webhook,
 )
 
@@ -74,31 +65,10 @@ __all__ = ["Acting", "ContactRegistration", "Engine"]
 
 T = TypeVar("T")
 
-Acting = str | Principal
-"""Whom an action runs for: a :class:`~crmcms.model.Principal` (a session's, a host's
-authenticator's, or :meth:`Engine.trusted`), or a bare login where the engine trusts logins."""
-
 log = logging.getLogger("crmcms.sla")
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@attrs.frozen
-class ContactRegistration:
-    """A registered contact, its appeals, the pinned notes on what it is about (its
-    client, subscriber and contact person) that the operator may read, and the system
-    problems its appeals were linked to as they were registered (an outage the operator
-    should tell the client about)."""
-
-    contact: Contact
-    appeals: tuple[Appeal, ...]
-    pinned_notes: tuple[Note, ...] = ()
-    problems: tuple[SystemProblem, ...] = ()
-
-
-class Engine:
+class Engine(RegistrationDesk, BulkDesk):
     """Registers contacts and appeals and moves them along their routes.
 
     Every method is one transaction: it commits when it returns and changes nothing when
@@ -113,7 +83,7 @@ class Engine:
         uow_factory: UnitOfWorkFactory,
         *,
         plugins: pluggy.PluginManager | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         relay: RelaySettings | None = None,
         deliver_after_commit: bool = False,
         delivery_domain: str | None = None,
@@ -180,367 +150,10 @@ class Engine:
         self.reporting = ReportRunner(self.runtime, reports)
         """Finds, checks and runs reports (see :meth:`report`)."""
 
-    @property
-    def catalog(self) -> Catalog:
-        return self.runtime.catalog
-
     @functools.cached_property
     def problems(self) -> SystemProblems:
         """System problems (mass incidents): register, link appeals, resolve in bulk."""
         return SystemProblems(self)
-
-    def trusted(self, login: str) -> Principal:
-        """The principal of operator ``login`` with its catalog roles, for a host that has
-        authenticated the user itself (single sign-on, a directory) or for tests."""
-        return self.runtime.principal(login)
-
-    def authenticate_with(
-        self, credentials: Mapping[str, object], *, source: str | None = None
-    ) -> Principal:
-        """The principal a ``crmcms_authenticate`` plugin finds for ``credentials`` (a host's
-        single sign-on); refused with :class:`~crmcms.errors.AuthenticationError` when no
-        plugin places them, or names an operator the catalog lacks or holds inactive."""
-        found = self.runtime.hook("crmcms_authenticate", credentials=credentials, source=source)
-        if found is None:
-            raise AuthenticationError("the credentials were not accepted")
-        login = found.login if isinstance(found, Principal) else str(found)
-        operator = self.runtime.operators.get(login)
-        if operator is None or not operator.active:
-            raise AuthenticationError("the credentials were not accepted")
-        if isinstance(found, Principal):
-            return attrs.evolve(found, source=source or found.source, system=False)
-        return attrs.evolve(self.runtime.principal(login), source=source)
-
-    def principal(self, operator: Acting | None) -> Principal | None:
-        """The principal an action runs for (``None``: the system), checked: a bare login
-        only where logins are trusted, a session's principal only before it expires."""
-        if isinstance(operator, Principal):
-            if operator.system:
-                return None
-            expires = operator.expires_at
-            if expires is not None and expires <= self.runtime.clock():
-                raise AuthenticationError("the session has expired: log in again")
-            return operator
-        if not self.trust_logins:
-            if operator is None:
-                raise AuthenticationError(
-                    "acting as the system needs crmcms.model.SYSTEM; operators need a principal"
-                )
-            raise AuthenticationError(
-                f"{operator!r} is a bare login: pass a principal (a session's, or "
-                "engine.trusted(login) where the host vouches for the user)"
-            )
-        return None if operator is None else self.runtime.principal(operator)
-
-    def run(
-        self,
-        action: Callable[[Tx], T],
-        *,
-        now: datetime | None = None,
-        principal: Principal | None = None,
-    ) -> T:
-        """Run ``action`` in a fresh transaction for ``principal`` (``None``: the system)
-        and commit it if it returns."""
-        try:
-            with self.runtime.uow_factory() as uow:
-                tx = Tx(self.runtime, uow, now, principal)
-                # Every rule of one action sees the action's time as now(), not the wall clock.
-                token = set_rule_clock(tx.clock)
-                try:
-                    result = action(tx)
-                finally:
-                    reset_rule_clock(token)
-                tx.commit()
-        except PermissionDeniedError as refused:
-            self._refused(principal, refused)
-            raise
-        return tx.settled(result)
-
-    def _refused(self, principal: Principal | None, refused: PermissionDeniedError) -> None:
-        """Record a refusal in the audit, after the action rolled back: the refusal stands
-        whatever the audit does, and a failing audit is logged, not raised."""
-        if self.audit is None:
-            return
-        try:
-            self.audit.record(
-                AuditKind.REFUSED,
-                refused.operator,
-                source=None if principal is None else principal.source,
-                outcome=refused.permission or "refused",
-                detail=f"{refused.action}: {refused.reason}",
-            )
-        except Exception:
-            log.exception("recording the refusal of %r failed", refused.action)
-
-    def _require(self, who: Principal | None, permission: Permission, action: str) -> None:
-        try:
-            require(who, permission, action)
-        except PermissionDeniedError as refused:
-            self._refused(who, refused)
-            raise
-
-    # --- Registration -----------------------------------------------------------------------
-
-    def register_contact(
-        self,
-        operator: Acting,
-        *,
-        place: str | None = None,
-        direction: Direction | None = None,
-        channel: str | None = None,
-        client_id: int | None = None,
-        subscriber_id: int | None = None,
-        contact_person_id: int | None = None,
-        prospect_id: int | None = None,
-        comment: str = "",
-        drafts: Sequence[AppealDraft] = (),
-    ) -> ContactRegistration:
-        """A contact through the operator's template, with its appeals (all or nothing)."""
-        who, login = self._acting(operator)
-        self._check_drafts("contact", drafts, comment)
-
-        def act(tx: Tx) -> ContactRegistration:
-            contact = contacts.register_contact(
-                tx,
-                login,
-                place=place,
-                direction=direction,
-                channel=channel,
-                client_id=client_id,
-                subscriber_id=subscriber_id,
-                contact_person_id=contact_person_id,
-                prospect_id=prospect_id,
-                comment=comment,
-            )
-            made = appeals.register_appeals(tx, contact.id, login, drafts)
-            linked = dict.fromkeys(a.system_problem_id for a in made if a.system_problem_id)
-            return ContactRegistration(
-                contact,
-                tuple(made),
-                notebook.pinned_notes(tx, contact),
-                tuple(tx.uow.problems.get(p) for p in linked if p is not None),
-            )
-
-        return self.run(act, principal=who)
-
-    def register_appeals(
-        self, contact_id: int, operator: Acting, drafts: Sequence[AppealDraft]
-    ) -> list[Appeal]:
-        """Appeals within an existing contact, all or none."""
-        who, login = self._acting(operator)
-        self._check_drafts("appeals", drafts)
-        return self.run(
-            lambda tx: appeals.register_appeals(tx, contact_id, login, drafts), principal=who
-        )
-
-    def register_appeal(
-        self,
-        contact_id: int,
-        operator: Acting,
-        topic: str | None = None,
-        values: Mapping[str, object] | None = None,
-        *,
-        priority: str | None = None,
-        description: str = "",
-    ) -> Appeal:
-        draft = AppealDraft(topic, dict(values or {}), priority, description)
-        return self.register_appeals(contact_id, operator, [draft])[0]
-
-    def create_child(
-        self,
-        parent_id: int,
-        operator: Acting,
-        topic: str,
-        values: Mapping[str, object] | None = None,
-        *,
-        description: str = "",
-    ) -> Appeal:
-        """A child appeal for parallel work; the parent cannot close while it is open."""
-        draft = AppealDraft(topic, dict(values or {}), description=description)
-        who, login = self._acting(operator)
-        self._check_drafts("child appeal", [draft])
-        return self.run(lambda tx: appeals.create_child(tx, parent_id, login, draft), principal=who)
-
-    # --- Work on one appeal ----------------------------------------------------------------
-
-    def update_values(
-        self,
-        appeal_id: int,
-        operator: Acting | None,
-        values: Mapping[str, object],
-        *,
-        expected_version: int | None = None,
-        comment: str = "",
-    ) -> Appeal:
-        who = self.principal(operator)
-        login = None if who is None else who.login
-        self.limits.check(f"appeal {appeal_id}", texts={"comment": comment}, values=[values])
-        return self.run(
-            lambda tx: appeals.update_values(
-                tx, appeal_id, login, values, expected_version=expected_version, comment=comment
-            ),
-            principal=who,
-        )
-
-    def attributes(self, appeal_id: int, operator: Acting) -> list[AttributeState]:
-        """The operator's view of the appeal's attributes: hidden ones left out."""
-        who, login = self._acting(operator)
-
-        def act(tx: Tx) -> list[AttributeState]:
-            appeal = tx.visible(appeal_id)
-            return tx.rt.policy.view(appeal, tx.data(appeal, tx.operator(login)))
-
-        return self.run(act, principal=who)
-
-    def available_transitions(self, appeal_id: int, operator: Acting) -> list[TransitionOption]:
-        """Every transition out of the appeal's process, with why each unavailable one is."""
-        who, login = self._acting(operator)
-        return self.run(
-            lambda tx: routing.options(tx, tx.visible(appeal_id), tx.operator(login)),
-            principal=who,
-        )
-
-    def transition(
-        self,
-        appeal_id: int,
-        operator: Acting | None,
-        transition: str,
-        *,
-        comment: str = "",
-        expected_version: int | None = None,
-    ) -> Appeal:
-        """Move the appeal along ``transition``; ``operator=None`` acts as the system where
-        logins are trusted (:data:`~crmcms.model.SYSTEM` does everywhere)."""
-        who = self.principal(operator)
-        if len(comment) > self.limits.text_length:
-            self.limits.check(f"appeal {appeal_id}", texts={"comment": comment})
-        # :meth:`run` written out: the most frequent action saves a closure and a call.
-        runtime = self.runtime
-        try:
-            return self._transition(runtime, who, appeal_id, transition, comment, expected_version)
-        except PermissionDeniedError as refused:
-            self._refused(who, refused)
-            raise
-
-    def _transition(
-        self,
-        runtime: Runtime,
-        who: Principal | None,
-        appeal_id: int,
-        transition: str,
-        comment: str,
-        expected_version: int | None,
-    ) -> Appeal:
-        with runtime.uow_factory() as uow:
-            tx = Tx(runtime, uow, None, who)
-            # The rule clock only matters to rules that call now() or today().
-            token = set_rule_clock(tx.clock) if runtime.rules.reads_clock else None
-            try:
-                result = routing.perform(
-                    tx,
-                    tx.visible(appeal_id, expected_version),
-                    transition,
-                    tx.operator(None if who is None else who.login),
-                    comment,
-                )
-            finally:
-                if token is not None:
-                    reset_rule_clock(token)
-            tx.commit()
-        return tx.settled(result)
-
-    def reject(self, appeal_id: int, operator: Acting, reason: str) -> Appeal:
-        """Send a handed-over appeal back along the transition that brought it."""
-        who, login = self._acting(operator)
-        self.limits.check(f"appeal {appeal_id}", texts={"reason": reason})
-
-        def act(tx: Tx) -> Appeal:
-            acting = tx.operator(login)
-            assert acting is not None
-            return routing.reject(tx, tx.visible(appeal_id), acting, reason)
-
-        return self.run(act, principal=who)
-
-    def take(self, appeal_id: int, operator: Acting) -> Appeal:
-        who, login = self._acting(operator)
-        return self.run(lambda tx: assignment.take(tx, appeal_id, login), principal=who)
-
-    def assign(
-        self, appeal_id: int, operator: Acting, assignee: str, *, comment: str = ""
-    ) -> Appeal:
-        who, login = self._acting(operator)
-        return self.run(
-            lambda tx: assignment.assign(tx, appeal_id, login, assignee, comment), principal=who
-        )
-
-    def close(self, appeal_id: int, operator: Acting, *, comment: str = "") -> Appeal:
-        who, login = self._acting(operator)
-        self.limits.check(f"appeal {appeal_id}", texts={"comment": comment})
-        return self.run(lambda tx: admin.close(tx, appeal_id, login, comment), principal=who)
-
-    def reopen(self, appeal_id: int, operator: Acting, reason: str) -> Appeal:
-        who, login = self._acting(operator)
-        self.limits.check(f"appeal {appeal_id}", texts={"reason": reason})
-        return self.run(lambda tx: admin.reopen(tx, appeal_id, login, reason), principal=who)
-
-    def change_deadlines(
-        self,
-        appeal_id: int,
-        operator: Acting,
-        *,
-        deadline: Any = admin.UNCHANGED,
-        process_deadline: Any = admin.UNCHANGED,
-        reason: str,
-    ) -> Appeal:
-        """Set ``deadline`` and/or ``process_deadline`` (``None`` removes one)."""
-        who, login = self._acting(operator)
-        self.limits.check(f"appeal {appeal_id}", texts={"reason": reason})
-        return self.run(
-            lambda tx: admin.change_deadlines(
-                tx,
-                appeal_id,
-                login,
-                deadline=deadline,
-                process_deadline=process_deadline,
-                reason=reason,
-            ),
-            principal=who,
-        )
-
-    # --- Many appeals ----------------------------------------------------------------------
-
-    def bulk_transition(
-        self, appeal_ids: Iterable[int], operator: Acting, transition: str
-    ) -> BulkResult:
-        ids, who = self._bulk(appeal_ids, operator, "move appeals in bulk")
-        return run_bulk(ids, lambda i: self.transition(i, who, transition))
-
-    def bulk_assign(self, appeal_ids: Iterable[int], operator: Acting, assignee: str) -> BulkResult:
-        ids, who = self._bulk(appeal_ids, operator, "assign appeals in bulk")
-        return run_bulk(ids, lambda i: self.assign(i, who, assignee))
-
-    def bulk_close(
-        self, appeal_ids: Iterable[int], operator: Acting, comment: str = ""
-    ) -> BulkResult:
-        ids, who = self._bulk(appeal_ids, operator, "close appeals in bulk")
-        return run_bulk(ids, lambda i: self.close(i, who, comment=comment))
-
-    def _bulk(
-        self, appeal_ids: Iterable[int], operator: Acting, action: str
-    ) -> tuple[list[int], Principal]:
-        who, _ = self._acting(operator)
-        self._require(who, Permission.BULK, action)
-        ids = list(appeal_ids)
-        self.limits.check(action, bulk=len(ids))
-        return ids, who
-
-    def _check_drafts(self, subject: str, drafts: Sequence[AppealDraft], comment: str = "") -> None:
-        texts = {"comment": comment}
-        for i, draft in enumerate(drafts):
-            texts[f"appeals[{i}].description"] = draft.description
-        self.limits.check(
-            subject, texts=texts, values=[d.values for d in drafts], drafts=len(drafts)
-        )
 
     # --- Notes -------------------------------------------------------------------------------
 
@@ -740,20 +353,8 @@ class Engine:
         """Delete the stored contents no attachment holds any more, left alone for
         ``grace`` (so uploads under way keep theirs); the SHA-256 of each deleted. Ages are
         the file store's, so ``now`` is the wall clock's unless given."""
-        when = now if now is not None else _utc_now()
+        when = now if now is not None else utc_now()
         return files.collect_files(self, self.principal(operator), grace, when)
-
-    def _acting(self, operator: Acting) -> tuple[Principal, str]:
-        """An operator's principal and login, for actions the system does not take."""
-        who = self.principal(operator)
-        if who is None:
-            raise AuthenticationError("this action is an operator's: pass its principal")
-        return who, who.login
-
-    def read_scope(self, operator: Acting | None = None) -> ReadScope | None:
-        """The bounds of what ``operator`` may read, for storage queries (saved filters,
-        queue pages, reports): ``None`` when it may read everything."""
-        return read_scope(self.principal(operator), self.runtime.queues)
 
     def sla_clocks(
         self, appeal_id: int, *, now: datetime | None = None, operator: Acting | None = None
