@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 import pluggy
 
-from crmcms.engine import attachments as files
-from crmcms.engine import notes as notebook
 from crmcms.engine import prospects as prospecting
 from crmcms.engine import sla
-from crmcms.engine import subscriptions as hooks
 from crmcms.engine.action_runner import Acting, utc_now
+from crmcms.engine.attachment_desk import AttachmentDesk
 from crmcms.engine.audit import AuditLog
 from crmcms.engine.bulk_desk import BulkDesk
 from crmcms.engine.clock_store import clocks_now, recompute_appeal
 from crmcms.engine.file_store import FileStore
 from crmcms.engine.history import QueueExplanation, explain_queue, replay
 from crmcms.engine.limits import Limits
+from crmcms.engine.note_desk import NoteDesk
 from crmcms.engine.obstacles import may_read, read_scope
 from crmcms.engine.ports import DictionaryQueries, UnitOfWorkFactory
 from crmcms.engine.problem_desk import SystemProblems
+from crmcms.engine.prospect_desk import ProspectDesk
 from crmcms.engine.registration_desk import ContactRegistration, RegistrationDesk
 from crmcms.engine.relay import DeliveryReport, RelaySettings
 from crmcms.engine.report_queries import ReportQueries
@@ -34,7 +34,8 @@ from crmcms.engine.runtime import Runtime
 from crmcms.engine.sla import SlaRetry, SlaScan
 from crmcms.engine.sla_view import sla_view
 from crmcms.engine.transaction import Tx
-from crmcms.engine.webhook_store import Subscription, WebhookStore
+from crmcms.engine.webhook_desk import WebhookDesk
+from crmcms.engine.webhook_store import WebhookStore
 from crmcms.errors import (
     ConcurrencyError,
     NotFoundError,
@@ -43,22 +44,14 @@ from crmcms.export import ReportTable
 from crmcms.model import (
     PROSPECT_CONVERSION,
     Appeal,
-    Attachment,
     Catalog,
     Contact,
     HistoryEvent,
-    Note,
-    NoteRevision,
-    NoteSubject,
-    NoteVisibility,
     Permission,
-    Prospect,
-    ProspectStatus,
     ReportDefinition,
     SlaAttempt,
     SlaClock,
     SlaView,
-    Webhook,
 )
 
 __all__ = ["Acting", "ContactRegistration", "Engine"]
@@ -68,7 +61,7 @@ T = TypeVar("T")
 log = logging.getLogger("crmcms.sla")
 
 
-class Engine(RegistrationDesk, BulkDesk):
+class Engine(RegistrationDesk, BulkDesk, NoteDesk, ProspectDesk, WebhookDesk, AttachmentDesk):
     """Registers contacts and appeals and moves them along their routes.
 
     Every method is one transaction: it commits when it returns and changes nothing when
@@ -154,207 +147,6 @@ class Engine(RegistrationDesk, BulkDesk):
     def problems(self) -> SystemProblems:
         """System problems (mass incidents): register, link appeals, resolve in bulk."""
         return SystemProblems(self)
-
-    # --- Notes -------------------------------------------------------------------------------
-
-    def add_note(
-        self,
-        operator: Acting,
-        subject: NoteSubject,
-        subject_id: int,
-        text: str,
-        *,
-        visibility: NoteVisibility = NoteVisibility.TEAM,
-        pinned: bool = False,
-    ) -> Note:
-        """Write a note on a client, subscriber or contact person (which its directory must
-        know); needs ``handle``. A pinned note comes back with every contact registered for
-        its subject (:attr:`ContactRegistration.pinned_notes`)."""
-        who, _ = self._acting(operator)
-        self.limits.check(f"note on {subject.value} {subject_id}", texts={"text": text})
-        return self.run(
-            lambda tx: notebook.add_note(tx, subject, subject_id, text, visibility, pinned),
-            principal=who,
-        )
-
-    def edit_note(
-        self,
-        note_id: int,
-        operator: Acting,
-        *,
-        text: str | None = None,
-        visibility: NoteVisibility | None = None,
-        pinned: bool | None = None,
-        expected_version: int | None = None,
-    ) -> Note:
-        """Change a note (its author only); the earlier version stays as a revision."""
-        who, _ = self._acting(operator)
-        self.limits.check(f"note {note_id}", texts={"text": text or ""})
-        return self.run(
-            lambda tx: notebook.edit_note(
-                tx,
-                note_id,
-                text=text,
-                visibility=visibility,
-                pinned=pinned,
-                expected_version=expected_version,
-            ),
-            principal=who,
-        )
-
-    def delete_note(self, note_id: int, operator: Acting) -> Note:
-        """Delete a note (its author only): gone from every list, kept in its history."""
-        who, _ = self._acting(operator)
-        return self.run(lambda tx: notebook.delete_note(tx, note_id), principal=who)
-
-    def notes(
-        self, subject: NoteSubject, subject_id: int, *, operator: Acting | None = None
-    ) -> list[Note]:
-        """The notes on one client, subscriber or contact person that ``operator`` may
-        read: pinned first, then the newest first."""
-        return self.run(
-            lambda tx: notebook.notes_of(tx, [(subject, subject_id)]),
-            principal=self.principal(operator),
-        )
-
-    def note_history(self, note_id: int, *, operator: Acting | None = None) -> list[NoteRevision]:
-        """Every version of a note, oldest first, the deletion included."""
-        return self.run(
-            lambda tx: notebook.note_history(tx, note_id), principal=self.principal(operator)
-        )
-
-    # --- Prospects ---------------------------------------------------------------------------
-
-    def register_prospect(
-        self,
-        operator: Acting | None,
-        *,
-        name: str,
-        phone: str | None = None,
-        email: str | None = None,
-        region: str | None = None,
-        category: str | None = None,
-    ) -> Prospect:
-        """Register a would-be client; problems are reported by field code (``name``,
-        ``phone``, ``email``, ``region``, ``category``), all at once, storing nothing.
-        ``operator=None`` registers as the system where logins are trusted (an import)."""
-        who = self.principal(operator)
-        return self.run(
-            lambda tx: prospecting.register_prospect(
-                tx, name=name, phone=phone, email=email, region=region, category=category
-            ),
-            principal=who,
-        )
-
-    def attach_to_prospect(
-        self, prospect_id: int, contact_id: int, operator: Acting | None
-    ) -> Contact:
-        """Give an existing contact, of no client or other prospect, to the prospect."""
-        who = self.principal(operator)
-        return self.run(
-            lambda tx: prospecting.attach_contact(tx, prospect_id, contact_id), principal=who
-        )
-
-    def convert_prospect(self, prospect_id: int, operator: Acting | None) -> Prospect:
-        """Ask billing to make a client of the prospect, through the outbox: the prospect
-        is returned converting, and becomes converted once the relay has billing's answer.
-        A prospect converted or converting is refused (:class:`~crmcms.errors.ConversionError`)."""
-        who = self.principal(operator)
-        return self.run(lambda tx: prospecting.request_conversion(tx, prospect_id), principal=who)
-
-    def prospect(self, prospect_id: int, *, operator: Acting | None = None) -> Prospect:
-        who = self.principal(operator)
-        self._require(who, Permission.READ, f"read prospect {prospect_id}")
-        return self.run(lambda tx: tx.uow.prospects.get(prospect_id), principal=who)
-
-    def prospects(
-        self,
-        *,
-        status: ProspectStatus | None = None,
-        limit: int = 100,
-        operator: Acting | None = None,
-    ) -> list[Prospect]:
-        """Prospects (with ``status``, if given), newest first."""
-        who = self.principal(operator)
-        self._require(who, Permission.READ, "read prospects")
-        return self.run(lambda tx: tx.uow.prospects.find(status=status, limit=limit), principal=who)
-
-    def prospect_contacts(
-        self, prospect_id: int, *, operator: Acting | None = None
-    ) -> list[Contact]:
-        """The prospect's contacts, in id order (after conversion, the client's too)."""
-        who = self.principal(operator)
-        self._require(who, Permission.READ, f"read prospect {prospect_id}")
-
-        def act(tx: Tx) -> list[Contact]:
-            tx.uow.prospects.get(prospect_id)
-            return tx.uow.contacts.of_prospect(prospect_id)
-
-        return self.run(act, principal=who)
-
-    # --- Webhook subscriptions (``administer``) ---------------------------------------------
-
-    def webhook_subscriptions(self, *, operator: Acting | None = None) -> list[Subscription]:
-        """The webhooks declared in the definition files, then the stored ones."""
-        return hooks.subscriptions(self.runtime, self.principal(operator))
-
-    def subscribe_webhook(self, webhook: Webhook, *, operator: Acting | None = None) -> Webhook:
-        """Store a subscription, served at once like a declared webhook; a code declared or
-        stored already is refused."""
-        return hooks.subscribe(self.runtime, self.principal(operator), webhook)
-
-    def unsubscribe_webhook(self, code: str, *, operator: Acting | None = None) -> Webhook:
-        """Remove a stored subscription (its undelivered messages are given up); declared
-        webhooks are read-only here."""
-        return hooks.unsubscribe(self.runtime, self.principal(operator), code)
-
-    # --- Attachments -------------------------------------------------------------------------
-
-    def attach(
-        self,
-        appeal_id: int,
-        operator: Acting,
-        name: str,
-        content: BinaryIO | Iterable[bytes],
-        *,
-        media_type: str | None = None,
-    ) -> Attachment:
-        """Attach a file to an open appeal: ``content`` (a binary file or byte chunks) is
-        streamed to the file store, never held whole. The name is made safe (no path, no
-        control characters); ``media_type`` (guessed from the name if not given) must match
-        the content's signature where it has one. A file over the topic's limit or
-        :attr:`Limits.attachment_size` is refused as soon as it passes it, storing nothing."""
-        who, _ = self._acting(operator)
-        return files.attach(self, who, appeal_id, name, content, media_type)
-
-    def attachments(self, appeal_id: int, *, operator: Acting | None = None) -> list[Attachment]:
-        """The appeal's attachments, oldest first."""
-        return files.list_attachments(self, self.principal(operator), appeal_id)
-
-    def open_attachment(
-        self, attachment_id: int, *, operator: Acting | None = None
-    ) -> tuple[Attachment, BinaryIO]:
-        """An attachment and its content, as a binary file the caller reads and closes."""
-        return files.open_attachment(self, self.principal(operator), attachment_id)
-
-    def remove_attachment(self, attachment_id: int, operator: Acting) -> Attachment:
-        """Remove an attachment: the operator who added it may (with ``handle``), anybody
-        else needs ``manage_attachments``. History keeps the name."""
-        who, _ = self._acting(operator)
-        return files.remove_attachment(self, who, attachment_id)
-
-    def collect_files(
-        self,
-        *,
-        grace: timedelta = timedelta(hours=1),
-        now: datetime | None = None,
-        operator: Acting | None = None,
-    ) -> list[str]:
-        """Delete the stored contents no attachment holds any more, left alone for
-        ``grace`` (so uploads under way keep theirs); the SHA-256 of each deleted. Ages are
-        the file store's, so ``now`` is the wall clock's unless given."""
-        when = now if now is not None else utc_now()
-        return files.collect_files(self, self.principal(operator), grace, when)
 
     def sla_clocks(
         self, appeal_id: int, *, now: datetime | None = None, operator: Acting | None = None
