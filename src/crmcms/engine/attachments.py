@@ -21,7 +21,7 @@ from crmcms.model import Appeal, Attachment, Change, HistoryKind, Permission, Pr
 from crmcms.model.files import guess_media_type, media_type_problem, safe_file_name
 
 if TYPE_CHECKING:
-    from crmcms.engine.service import Engine
+    from crmcms.engine.action_runner import ActionRunner
     from crmcms.engine.transaction import Tx
 
 __all__ = ["attach", "collect_files", "list_attachments", "open_attachment", "remove_attachment"]
@@ -30,7 +30,7 @@ _NAME_LENGTH = 400
 """Characters of a name as the record keeps it (the name on disk is the content's hash)."""
 
 
-def _store(engine: Engine) -> FileStore:
+def _store(engine: ActionRunner) -> FileStore:
     store = engine.file_store
     if store is None:
         raise ConfigurationError(
@@ -41,7 +41,7 @@ def _store(engine: Engine) -> FileStore:
 
 
 def attach(
-    engine: Engine,
+    engine: ActionRunner,
     who: Principal | None,
     appeal_id: int,
     name: str,
@@ -104,7 +104,9 @@ def _attachable(tx: Tx, appeal_id: int, login: str | None) -> Appeal:
     return appeal
 
 
-def list_attachments(engine: Engine, who: Principal | None, appeal_id: int) -> list[Attachment]:
+def list_attachments(
+    engine: ActionRunner, who: Principal | None, appeal_id: int
+) -> list[Attachment]:
     """The appeal's attachments, oldest first, if ``who`` may read the appeal."""
 
     def act(tx: Tx) -> list[Attachment]:
@@ -115,7 +117,7 @@ def list_attachments(engine: Engine, who: Principal | None, appeal_id: int) -> l
 
 
 def open_attachment(
-    engine: Engine, who: Principal | None, attachment_id: int
+    engine: ActionRunner, who: Principal | None, attachment_id: int
 ) -> tuple[Attachment, BinaryIO]:
     """The attachment and its content as a binary file (the caller closes it)."""
     store = _store(engine)
@@ -129,7 +131,9 @@ def open_attachment(
     return found, store.open(found.sha256)
 
 
-def remove_attachment(engine: Engine, who: Principal | None, attachment_id: int) -> Attachment:
+def remove_attachment(
+    engine: ActionRunner, who: Principal | None, attachment_id: int
+) -> Attachment:
     """Remove the attachment's record (with a history event); its content goes from the
     file store at the next :func:`collect_files` if nothing else holds it."""
     login = None if who is None else who.login
@@ -152,7 +156,7 @@ def remove_attachment(engine: Engine, who: Principal | None, attachment_id: int)
 
 
 def collect_files(
-    engine: Engine, who: Principal | None, grace: timedelta, now: datetime
+    engine: ActionRunner, who: Principal | None, grace: timedelta, now: datetime
 ) -> list[str]:
     """Delete from the file store every content no attachment holds that was stored or
     last used more than ``grace`` before ``now``; the contents deleted."""
