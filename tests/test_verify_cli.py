@@ -31,13 +31,14 @@ def test_the_planted_bug_is_found(tmp_path: Path) -> None:
     assert "STUCK route REFUND" in output
     assert "is stuck in process review of route REFUND v1" in output
     assert "steps: anna registers an appeal on REFUND for" in output
-    assert "Route REFUND v1: transitions 100%, queue choices 100%, rule outcomes 75%" in output
+    assert "Route REFUND v1: transitions 100% by tests, " in output
+    assert "rule outcomes 75% by tests, " in output
     assert "2 route tests, 1 failed; 1 route walked" in output
 
     root = ET.parse(junit).getroot()
     assert root.tag == "testsuites"
     suites = {s.get("name"): s for s in root.findall("testsuite")}
-    assert list(suites) == ["static checks", "route tests", "route machines"]
+    assert list(suites) == ["static checks", "route tests", "route machines", "coverage"]
     tests = suites["route tests"]
     assert (tests.get("tests"), tests.get("failures"), tests.get("errors")) == ("2", "1", "0")
     failing = [c for c in tests.findall("testcase") if c.find("failure") is not None]
@@ -60,7 +61,7 @@ def test_the_telecom_example_passes_within_its_default_budget(tmp_path: Path) ->
     code, output = _verify(str(EXAMPLES / "telecom"), "--junit", str(junit))
     assert time.perf_counter() - started < 30
     assert code == 0, output
-    assert "Route TERMINATION v2: transitions 100%" in output
+    assert "Route TERMINATION v2: transitions 100% by tests, 100% with machines" in output
     assert "0 static problems" in output
     assert "0 stuck" in output
     root = ET.parse(junit).getroot()

@@ -28,7 +28,7 @@ __all__ = ["verify"]
     type=click.FloatRange(min=0),
     default=10.0,
     show_default=True,
-    help="Seconds the route machines may take, all routes together.",
+    help="Seconds the route machines may take, all routes together (0: no machines).",
 )
 @click.option(
     "--junit",
@@ -41,6 +41,11 @@ __all__ = ["verify"]
     default=True,
     show_default=True,
     help="Walk every route with random operators (RouteMachine).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Walk each route once, in a batch drawn from this seed: the same walks every run.",
 )
 @click.option(
     "--shrink/--no-shrink",
@@ -64,6 +69,7 @@ def verify(
     budget: float,
     junit: Path | None,
     machines: bool,
+    seed: int | None,
     shrink: bool,
     against: str | None,
     stuck_limit: int,
@@ -72,8 +78,8 @@ def verify(
 
     Runs the static checks, every route test file (*.crmtest) and, for a share of --budget
     seconds each, a state machine walking each route with random operators; prints what
-    failed and the coverage the tests reached (transitions, queue choices, rule outcomes) by
-    route, and exits 1 on any failure.
+    failed and, by route, the coverage (transitions, queue choices, rule outcomes): what the
+    route tests exercised and what the machines reached beside them; exits 1 on any failure.
 
     With --against URL, previews instead where the appeals waiting in that database would
     continue under these definitions, which would be stuck and which deadlines would change;
@@ -92,6 +98,7 @@ def verify(
         budget=budget,
         machines=machines,
         shrink=shrink,
+        seed=seed,
         schema=installed_schema(),
         functions=installed_functions(),
     )
@@ -134,22 +141,43 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+_KINDS = (("transition", "transitions"), ("queue", "queue choices"), ("rule", "rule outcomes"))
+
+
+def _headline(coverage: RouteCoverage) -> str:
+    parts = []
+    for kind, label in _KINDS:
+        tests = coverage.share(kind)
+        if tests is None:
+            parts.append(f"{label} -")
+        elif coverage.machines:
+            both = _share(coverage.combined_share(kind))
+            parts.append(f"{label} {_share(tests)} by tests, {both} with machines")
+        else:
+            parts.append(f"{label} {_share(tests)} by tests")
+    off = "" if coverage.machines else " (machines off)"
+    return f"Route {coverage.route} v{coverage.version}: {', '.join(parts)}{off}"
+
+
 def _print_coverage(coverage: RouteCoverage, console: Console) -> None:
     from rich.table import Table
 
-    title = (
-        f"Route {coverage.route} v{coverage.version}: transitions "
-        f"{_share(coverage.share('transition'))}, queue choices "
-        f"{_share(coverage.share('queue'))}, rule outcomes {_share(coverage.share('rule'))}"
-    )
-    table = Table(title=title, title_justify="left")
-    for name in ("kind", "what", "detail", "exercised"):
+    # The headline is printed apart: as a table title it would wrap at the table's width.
+    console.print(_headline(coverage), highlight=False)
+    table = Table()
+    for name in ("kind", "what", "detail", "tests", "machines"):
         table.add_column(name)
     for line in coverage.lines:
-        mark = "[green]yes[/]" if line.covered else "[red]no[/]"
+        tests = "[green]yes[/]" if line.covered else "[red]no[/]"
         if line.note and not line.covered:
-            mark += f" ({line.note})"
-        table.add_row(line.kind, line.name, line.detail, mark)
+            tests += f" ({line.note})"
+        if line.machines is None:
+            walked = "off"
+        elif line.machines:
+            walked = "yes" if line.covered else "[yellow]yes, machines only[/]"
+        else:
+            walked = "[red]no[/]" if not line.covered else "no"
+        table.add_row(line.kind, line.name, line.detail, tests, walked)
     console.print(table)
 
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import attrs
 from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import seed as seeded
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 
@@ -36,7 +37,7 @@ from crmcms.errors import ConfigurationError, CrmcmsError, WorkflowError
 from crmcms.model import Appeal, Catalog, Client, Permission, Route
 from crmcms.testing._records import appeal_values
 from crmcms.testing.engine import FakeBilling
-from crmcms.testing.route_tests import Exercised
+from crmcms.testing.route_tests import Exercised, consulted_rules
 from crmcms.testing.workflows import (
     CHILD,
     REGISTER,
@@ -217,6 +218,7 @@ class RouteMachine(WorkflowMachine):
             f"{login} sets {', '.join(sorted(values)) or 'no value'} of appeal {appeal_id}",
             appeal_id,
         )
+        self._seen(self.engine.appeal(appeal_id))
 
     @rule(hours=st.integers(1, 72))
     def time_passes(self, hours: int) -> None:
@@ -233,11 +235,19 @@ class RouteMachine(WorkflowMachine):
         """Not a rule of this machine."""
 
     def _seen(self, appeal: Appeal) -> None:
+        """Note, as route tests do, the appeal's queue and the outcomes of the rules its
+        route consults where it is."""
+        seen = type(self).exercised
+        route = self.catalog.route(appeal.route, appeal.route_version)
         if appeal.queue is not None:
-            route = self.catalog.route(appeal.route, appeal.route_version)
-            type(self).exercised.queues.add(
-                (route.code, route.version, appeal.process, appeal.queue)
+            seen.queues.add((route.code, route.version, appeal.process, appeal.queue))
+        rules = consulted_rules(self.catalog, route, appeal.process)
+        if rules:
+            book = self.engine.runtime.rules
+            outcomes = self.engine.run(
+                lambda tx: {code: bool(book.rule(code).evaluate(tx.data(appeal))) for code in rules}
             )
+            seen.rules |= set(outcomes.items())
 
     # --- What the route must allow -----------------------------------------------------------
 
@@ -376,12 +386,18 @@ def explore_route(
     billing: Callable[[Sequence[Client]], FakeBilling] = FakeBilling,
     derandomize: bool = False,
     shrink: bool = True,
+    seed: int | None = None,
 ) -> MachineReport:
     """Run :class:`RouteMachine` for route ``code`` in batches of ``batch`` walks of up to
     ``steps`` actions until ``budget`` seconds are spent (one batch at least) or a walk breaks
     the route; the report tells the failing walk's actions on the appeal concerned (with
-    ``shrink``, of the shortest failing walk hypothesis finds, which takes longer)."""
+    ``shrink``, of the shortest failing walk hypothesis finds, which takes longer).
+
+    With ``seed`` the walks are the same on every run: one batch, drawn from that
+    seed, whatever the budget (``derandomize`` gives one fixed batch too)."""
     machine = RouteMachine.for_route(catalog, code, clients=clients, billing=billing)
+    if seed is not None:
+        machine = seeded(seed)(machine)
     started = time.perf_counter()
     runs = 0
     total = ActionTally()
@@ -410,7 +426,8 @@ def explore_route(
         runs += batch
         total.done.update(machine.tally.done)
         total.refused.update(machine.tally.refused)
-        if problem is not None or derandomize or time.perf_counter() - started >= budget:
+        fixed = derandomize or seed is not None
+        if problem is not None or fixed or time.perf_counter() - started >= budget:
             break
     if problem is None:
         try:

@@ -44,6 +44,7 @@ __all__ = [
     "Exercised",
     "RouteTestFailure",
     "RouteTestResult",
+    "consulted_rules",
     "contact_defaults",
     "load_route_tests",
     "run_route_test",
@@ -76,6 +77,15 @@ class Exercised:
         self.unavailable |= other.unavailable
         self.queues |= other.queues
         self.rules |= other.rules
+
+
+def consulted_rules(catalog: Catalog, route: Route, process: str) -> set[str]:
+    """The rules a route consults for an appeal in ``process``: those guarding the transitions
+    out of it and, where rules choose its queue, those of the candidate queues."""
+    rules = {t.rule for t in route.transitions_from(process) if t.rule}
+    if route.process(process).queue_policy is QueuePolicy.RULES:
+        rules |= {q.rule for q in candidate_queues(catalog, route, process) if q.rule}
+    return rules
 
 
 @attrs.frozen
@@ -405,12 +415,7 @@ class _Run:
             options = []
         for option in options:
             (seen.available if option.available else seen.unavailable).add((*key, option.code))
-        rules = {t.rule for t in route.transitions_from(appeal.process) if t.rule}
-        process = route.process(appeal.process)
-        if process.queue_policy is QueuePolicy.RULES:
-            rules |= {
-                q.rule for q in candidate_queues(self.catalog, route, appeal.process) if q.rule
-            }
+        rules = consulted_rules(self.catalog, route, appeal.process)
         if rules:
             book = self.engine.runtime.rules
             outcomes = self.engine.run(

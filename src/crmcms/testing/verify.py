@@ -18,7 +18,7 @@ from crmcms.dsl.route_tests import RouteTest, RouteTestFile, read_route_tests
 from crmcms.dsl.rules.schema import Schema
 from crmcms.errors import DefinitionError, DslError
 from crmcms.model import Catalog
-from crmcms.testing.coverage import RouteCoverage, route_coverage
+from crmcms.testing.coverage import KINDS, RouteCoverage, route_coverage
 from crmcms.testing.route_machine import MachineReport, explore_route
 from crmcms.testing.route_tests import Exercised, RouteTestResult, run_route_test
 
@@ -72,13 +72,18 @@ def verify(
     budget: float = DEFAULT_BUDGET,
     machines: bool = True,
     shrink: bool = True,
+    seed: int | None = None,
     schema: Schema | None = None,
     functions: PluginFunctions | None = None,
 ) -> Verification:
     """Check the definition files in ``paths`` (directories: every ``*.crm`` and ``*.crmtest``
     inside), run their route test files, and walk each route with
     :class:`~crmcms.testing.route_machine.RouteMachine` for a share of ``budget`` seconds
-    (a failing walk is then shortened with ``shrink``, which may take a few seconds more).
+    (a failing walk is then shortened with ``shrink``, which may take a few seconds more);
+    a ``budget`` of 0 walks no route, like ``machines=False``. With ``seed``, each route is
+    walked once in a batch drawn from that seed, the same on every run, whatever the budget.
+
+    The coverage tells for each route what its tests exercised and what the machines reached.
 
     Static problems stop it there: tests of definitions that do not load say nothing."""
     started = time.perf_counter()
@@ -100,19 +105,22 @@ def verify(
     for result in results:
         exercised.update(result.exercised)
     reports: list[MachineReport] = []
-    if machines:
+    walked = Exercised() if machines and budget > 0 else None
+    if walked is not None:
         codes = list(dict.fromkeys(r.code for r in catalog.routes))
         for i, code in enumerate(codes):
             left = budget - (time.perf_counter() - started - check_seconds)
             share = max(0.0, left) / (len(codes) - i)
-            reports.append(explore_route(catalog, code, budget=share, shrink=shrink))
+            report = explore_route(catalog, code, budget=share, shrink=shrink, seed=seed)
+            reports.append(report)
+            walked.update(report.exercised)
     return Verification(
         names,
         (),
         tuple(results),
         tuple(errors),
         tuple(reports),
-        tuple(route_coverage(catalog, exercised)),
+        tuple(route_coverage(catalog, exercised, walked)),
         time.perf_counter() - started,
         check_seconds,
     )
@@ -133,7 +141,8 @@ def _run_tests(
 
 def write_junit(verification: Verification, path: str | os.PathLike[str]) -> None:
     """Write ``verification`` as JUnit XML: a suite each for the static checks, the route
-    tests and the route machines."""
+    tests and the route machines, and a coverage suite with a test case per route whose
+    properties say, for each thing the route can do, ``tests``, ``machines only`` or ``no``."""
     root = ET.Element("testsuites", name="crmcms verify")
     checks = _suite(root, "static checks")
     case = ET.SubElement(
@@ -179,6 +188,7 @@ def write_junit(verification: Verification, path: str | os.PathLike[str]) -> Non
                 case, "failure", message=report.problem.splitlines()[0], type="RouteProblem"
             )
             failure.text = report.problem
+    _coverage_suite(root, verification.coverage)
     for suite in root:
         cases = suite.findall("testcase")
         suite.set("tests", str(len(cases)))
@@ -194,3 +204,31 @@ def write_junit(verification: Verification, path: str | os.PathLike[str]) -> Non
 
 def _suite(root: ET.Element, name: str) -> ET.Element:
     return ET.SubElement(root, "testsuite", name=name)
+
+
+def _coverage_suite(root: ET.Element, coverage: Sequence[RouteCoverage]) -> None:
+    suite = _suite(root, "coverage")
+    for route in coverage:
+        case = ET.SubElement(
+            suite, "testcase", name=f"{route.route} v{route.version}", classname="crmcms.coverage"
+        )
+        properties = ET.SubElement(case, "properties")
+        for kind in KINDS:
+            for by, share in (
+                ("by tests", route.share(kind)),
+                ("with machines", route.combined_share(kind)),
+            ):
+                if share is not None:
+                    value = f"{share:.0%}"
+                    ET.SubElement(properties, "property", name=f"{kind}s {by}", value=value)
+        ET.SubElement(
+            properties, "property", name="machines", value="yes" if route.machines else "off"
+        )
+        for line in route.lines:
+            ET.SubElement(
+                properties, "property", name=f"{line.kind} {line.name}", value=line.status
+            )
+        out = ET.SubElement(case, "system-out")
+        out.text = "\n".join(
+            f"{line.kind} {line.name} ({line.detail}): {line.status}" for line in route.lines
+        )
