@@ -19,17 +19,15 @@ schema and drops it afterwards. Rewrites its own section of docs/performance.md.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from _databases import database
 
 from crmcms.dsl.definitions.loader import load_catalog_text
 from crmcms.engine import AppealDraft, Engine
@@ -39,9 +37,6 @@ from crmcms.storage.schema import sla_clock
 from crmcms.storage.sql import SqlStore
 from crmcms.testing.engine import FakeBilling, ManualClock
 
-PG_URL = os.environ.get(
-    "CRMCMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RAW = (
@@ -73,25 +68,6 @@ route R "Repair" {
     transition finish new -> done "Finish"
 }
 """
-
-
-@contextmanager
-def database(kind: str, folder: str) -> Iterator[str]:
-    """A fresh, empty database URL: an SQLite file or a private PostgreSQL schema."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/{uuid.uuid4().hex[:8]}.sqlite"
-        return
-    schema = f"crmcms_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --- The search ------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from _databases import database
 from _report import run
-from _sla_monitor import database
 
 from crmcms.dsl import load_catalog
 from crmcms.engine import AppealDraft, Engine, KeyProfile, LoginGateway

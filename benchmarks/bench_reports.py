@@ -19,13 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from _databases import database
 from _report import run
 from _xlsx_memory import xlsx_peak_rss_mb
 
@@ -36,31 +35,9 @@ from crmcms.storage.database import create_engine
 from crmcms.storage.sql import SqlStore
 from crmcms.storage.sql.dataset import generate
 
-PG_URL = os.environ.get(
-    "CRMCMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
 REPORTS = ("by_topic", "by_operator", "repeat_appeals", "sla", "backlog", "reopened")
-
-
-@contextmanager
-def database(kind: str, folder: str) -> Iterator[str]:
-    """A fresh, empty database URL: an SQLite file or a private PostgreSQL schema."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/{uuid.uuid4().hex[:8]}.sqlite"
-        return
-    schema = f"crmcms_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # Clocks in microseconds, from the dataset's own times: a first response for every appeal,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import platform
 import random
@@ -20,15 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from _databases import database
 from _report import write_section
 from bench_engine import VALUES, bench_catalog
 
@@ -43,30 +41,8 @@ from crmcms.storage.sql.binding import index_attributes
 from crmcms.storage.sql.dataset import DATASET_ATTRIBUTES, DATASET_END, generate
 from crmcms.testing.engine import FakeBilling
 
-PG_URL = os.environ.get(
-    "CRMCMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 # Quick and full runs keep a section each: `make bench` must not erase the 1,000,000 figures.
 SECTIONS = {True: "bench_storage", False: "bench_storage_full"}
-
-
-@contextmanager
-def database(kind: str, folder: str) -> Iterator[str]:
-    """A fresh, empty database URL: an SQLite file or a private PostgreSQL schema."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/{uuid.uuid4().hex[:8]}.sqlite"
-        return
-    schema = f"crmcms_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def p95(samples: list[float]) -> float:
