@@ -18,15 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 import sqlalchemy as sa
+from _databases import database as fresh_database
 from _report import run
 
 from crmcms.dsl.definitions.loader import load_catalog
@@ -38,9 +38,6 @@ from crmcms.testing.preview import preview_route_version
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TELECOM = ROOT / "examples" / "telecom"
-PG_URL = __import__("os").environ.get(
-    "CRMCMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RAW_GROUP_BY = (
     "SELECT route, route_version, topic, process, queue, count(*) FROM crm_appeal "
@@ -73,24 +70,13 @@ def verify_seconds() -> float:
 
 @contextmanager
 def database(kind: str, folder: str) -> Iterator[str | None]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/{uuid.uuid4().hex[:8]}.sqlite"
-        return
-    schema = f"crmcms_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError:
-        yield None
-        return
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """A fresh database URL, or ``None`` when the PostgreSQL server does not answer."""
+    with ExitStack() as stack:
+        try:
+            url: str | None = stack.enter_context(fresh_database(kind, folder))
+        except sa.exc.OperationalError:
+            url = None
+        yield url
 
 
 def _rows(n: int) -> Iterator[dict[str, Any]]:
