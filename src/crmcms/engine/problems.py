@@ -230,19 +230,6 @@ def link_matching(tx: Tx, problem: SystemProblem, limit: int) -> list[int]:
     return found
 
 
-def _way_out(tx: Tx, appeal: Appeal, event: str) -> str:
-    """The transition out of the appeal's process whose code, or else name, is ``event``:
-    linked appeals may stand in different processes, or on different routes."""
-    out = routing.route_of(tx, appeal).transitions_from(appeal.process)
-    for found in (t for t in out if t.code == event), (t for t in out if t.name == event):
-        chosen = next(found, None)
-        if chosen is not None:
-            return chosen.code
-    raise WorkflowError(
-        f"{event!r} moves nothing: no such transition out of {appeal.process} of appeal {appeal.id}"
-    )
-
-
 def resolve_appeal(tx: Tx, problem: SystemProblem, appeal_id: int) -> ProblemOutcome:
     """Move one linked appeal along the problem's transition, tell its client through the
     outbox, and record the outcome: all in ``tx``, so all or nothing."""
@@ -254,7 +241,7 @@ def resolve_appeal(tx: Tx, problem: SystemProblem, appeal_id: int) -> ProblemOut
     if problem.resolution:
         comment += f": {problem.resolution}"
     # The problem's own notice tells the client; closing adds no "result" one beside it.
-    way_out = _way_out(tx, appeal, problem.transition)
+    way_out = routing.event_transition(tx, appeal, problem.transition)
     moved = routing.perform(tx, appeal, way_out, None, comment, tell_result=False)
     client_id = tx.contact(appeal.contact_id).client_id
     if client_id is not None:

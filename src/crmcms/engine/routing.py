@@ -35,6 +35,7 @@ __all__ = [
     "TransitionOption",
     "close_appeal",
     "enter_process",
+    "event_transition",
     "options",
     "perform",
     "reject",
@@ -75,6 +76,20 @@ class TransitionOption:
 
 def route_of(tx: Tx, appeal: Appeal) -> Route:
     return tx.plan(appeal).route
+
+
+def event_transition(tx: Tx, appeal: Appeal, event: str) -> str:
+    """The code of the transition out of the appeal's process whose code, or else name, is
+    ``event``: how an external event names the way an appeal moves on."""
+    out = route_of(tx, appeal).transitions_from(appeal.process)
+    for found in (t for t in out if t.code == event), (t for t in out if t.name == event):
+        chosen = next(found, None)
+        if chosen is not None:
+            return chosen.code
+    raise WorkflowError(
+        f"event {event!r} moves nothing: no such transition out of {appeal.process} of "
+        f"appeal {appeal.id}"
+    )
 
 
 def options(tx: Tx, appeal: Appeal, operator: Operator | None) -> list[TransitionOption]:

@@ -13,7 +13,7 @@ from typing import Any
 from crmcms.engine import AppealDraft, Engine, IdempotencyRecord, appeals, contacts, routing
 from crmcms.engine.text_values import parse_attributes
 from crmcms.engine.transaction import Tx
-from crmcms.errors import ConcurrencyError, Problem, ValidationError, WorkflowError
+from crmcms.errors import ConcurrencyError, Problem, ValidationError
 from crmcms.model import Appeal, Direction, format_value
 
 __all__ = ["Integration", "parse_attributes"]
@@ -139,19 +139,8 @@ class Integration:
 
         def act(tx: Tx) -> dict[str, Any]:
             appeal = tx.appeal(appeal_id)
-            route = routing.route_of(tx, appeal)
-            out = route.transitions_from(appeal.process)
-            chosen = next((t for t in out if t.code == event), None) or next(
-                (t for t in out if t.name == event), None
-            )
-            if chosen is None:
-                raise WorkflowError(
-                    f"event {event!r} moves nothing: no such transition out of "
-                    f"{appeal.process} of appeal {appeal_id}"
-                )
-            moved = routing.perform(
-                tx, appeal, chosen.code, tx.operator(self.operator), comment=comment
-            )
+            code = routing.event_transition(tx, appeal, event)
+            moved = routing.perform(tx, appeal, code, tx.operator(self.operator), comment=comment)
             return _summary(moved)
 
         params = {"appeal_id": appeal_id, "event": event, "comment": comment}

@@ -14,7 +14,6 @@ from litestar.params import JSONBody, Parameter
 
 from crmcms.engine import admin, assignment, routing
 from crmcms.engine.transaction import Tx
-from crmcms.errors import WorkflowError
 from crmcms.http.appeals import AppealId, IdempotencyKey, IfMatch
 from crmcms.http.problems import Reply
 from crmcms.http.replies import PROBLEMS, SESSION, appeal_reply, expected_version, plain, respond
@@ -134,16 +133,8 @@ class AppealActionsController(Controller):
         login = principal.login
 
         def change(tx: Tx, appeal: Appeal) -> Appeal:
-            out = routing.route_of(tx, appeal).transitions_from(appeal.process)
-            chosen = next((t for t in out if t.code == data.event), None) or next(
-                (t for t in out if t.name == data.event), None
-            )
-            if chosen is None:
-                raise WorkflowError(
-                    f"event {data.event!r} moves nothing: no such transition out of "
-                    f"{appeal.process} of appeal {appeal.id}"
-                )
-            return routing.perform(tx, appeal, chosen.code, tx.operator(login), data.comment)
+            code = routing.event_transition(tx, appeal, data.event)
+            return routing.perform(tx, appeal, code, tx.operator(login), data.comment)
 
         return _act(
             services, principal, appeal_id, "events", data, idempotency_key, if_match, change
